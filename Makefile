@@ -1,0 +1,128 @@
+# nbde - one static binary for Network-Bound Disk Encryption.
+#
+#   make            ./nbde, static (musl + libraries built by scripts/build-deps.sh)
+#   make check      every test suite (installs Debian test peers when root)
+#   make sanitize   the same sources against glibc with ASan+UBSan (build/san/)
+#   make fuzz       builds and runs each libFuzzer target for FUZZ_SECONDS
+#   make install    DESTDIR=... PREFIX=...
+
+.DEFAULT_GOAL := all
+VERSION := 0.1
+JOBS ?= 2
+FUZZ_SECONDS ?= 20
+PREFIX ?= /usr
+DESTDIR ?=
+
+LIB_SRC := $(sort $(wildcard crypto/*.c net/*.c luks/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+NBDE_SRC := nbde.c $(CMD_SRC) $(LIB_SRC)
+UNIT_SRC := $(sort $(wildcard test/unit_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
+PKGS := libcryptsetup libcjson mbedcrypto
+
+# The dependency prefixes come from the build script through generated
+# makefiles, so `make clean` never triggers a library build.
+build/deps-%.mk: $(DEPS_INPUTS)
+	@mkdir -p build
+	scripts/build-deps.sh $* > $@.out
+	@p=$$(tail -n 1 $@.out); test -d "$$p" || { echo "build-deps.sh $* gave no prefix" >&2; exit 1; }; \
+	  echo "DEPS_$* := $$p" > $@; rm -f $@.out
+
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+-include build/deps-musl.mk
+ifneq ($(filter sanitize check fuzz,$(MAKECMDGOALS)),)
+-include build/deps-glibc.mk
+endif
+endif
+
+pc = PKG_CONFIG_LIBDIR=$(1)/lib/pkgconfig PKG_CONFIG_PATH= pkg-config --static $(2) $(PKGS)
+
+# --- static musl flavour: the product ---
+M := build/musl
+MUSL_CC = $(DEPS_musl)/bin/musl-cc
+MUSL_CFLAGS = -std=gnu11 -O2 -g -ffunction-sections -fdata-sections $(WARN) \
+	-DNBDE_VERSION='"$(VERSION)"' $(shell $(call pc,$(DEPS_musl),--cflags))
+MUSL_LIBS = $(shell $(call pc,$(DEPS_musl),--libs)) -lpthread
+
+$(M)/%.o: %.c $(wildcard */*.h) cmd/applets.def | build/deps-musl.mk
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(MUSL_CFLAGS) -c $< -o $@
+
+$(M)/nbde.unstripped: $(NBDE_SRC:%.c=$(M)/%.o)
+	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
+
+nbde: $(M)/nbde.unstripped
+	strip -o $@ $<
+
+$(M)/josetool: $(M)/test/josetool.o $(LIB_SRC:%.c=$(M)/%.o)
+	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
+
+$(M)/unit_%: $(M)/test/unit_%.o $(LIB_SRC:%.c=$(M)/%.o)
+	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
+
+all: nbde
+
+# --- glibc + ASan/UBSan flavour: tests and fuzzing ---
+S := build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_CFLAGS = -std=gnu11 -O1 -g $(SAN_FLAGS) $(WARN) -DNBDE_VERSION='"$(VERSION)"' \
+	$(shell $(call pc,$(DEPS_glibc),--cflags))
+SAN_LIBS = $(shell $(call pc,$(DEPS_glibc),--libs)) -lpthread
+
+$(S)/%.o: %.c $(wildcard */*.h) cmd/applets.def | build/deps-glibc.mk
+	@mkdir -p $(dir $@)
+	gcc $(SAN_CFLAGS) -c $< -o $@
+
+$(S)/nbde: $(NBDE_SRC:%.c=$(S)/%.o)
+	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
+
+$(S)/josetool: $(S)/test/josetool.o $(LIB_SRC:%.c=$(S)/%.o)
+	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
+
+$(S)/unit_%: $(S)/test/unit_%.o $(LIB_SRC:%.c=$(S)/%.o)
+	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
+
+sanitize: $(S)/nbde $(S)/josetool $(UNIT_SRC:test/%.c=$(S)/%)
+
+# --- fuzzing (clang libFuzzer against the glibc prefix) ---
+F := build/fuzz
+FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(WARN) \
+	$(shell $(call pc,$(DEPS_glibc),--cflags))
+
+$(F)/%.o: %.c $(wildcard */*.h) | build/deps-glibc.mk
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(F)/fuzz_%: $(F)/fuzz/fuzz_%.o $(LIB_SRC:%.c=$(F)/%.o)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(SAN_LIBS)
+
+fuzz-build: $(FUZZ_SRC:fuzz/%.c=$(F)/%)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_SRC:fuzz/%.c=%); do \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  $(F)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$t fuzz/corpus/$$t \
+	    2>build/fuzz/$$t.log || { tail -30 build/fuzz/$$t.log; exit 1; }; \
+	  tail -1 build/fuzz/$$t.log; \
+	done
+
+# --- tests ---
+TEST_PROGS := nbde $(M)/josetool $(UNIT_SRC:test/%.c=$(M)/%) sanitize
+
+check: $(TEST_PROGS)
+	scripts/install-test-deps.sh
+	NBDE=$(CURDIR)/nbde JOSETOOL=$(CURDIR)/$(M)/josetool SAN=$(CURDIR)/$(S) BUILD=$(CURDIR)/$(M) \
+	  prove -f --timer test/*.t
+
+install: nbde
+	install -D -m 0755 nbde $(DESTDIR)$(PREFIX)/bin/nbde
+
+clean:
+	rm -rf build nbde
+
+.PHONY: all sanitize fuzz fuzz-build check install clean
+.SECONDARY:

@@ -1,0 +1,156 @@
+/* util.c - shared applet helpers. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *util_prog = "nbde";
+
+void msg(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", util_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int read_fd_all(int fd, size_t max, struct buf *out)
+{
+	size_t cap = 4096;
+	out->len = 0;
+	out->p = malloc(cap + 1);
+	if (!out->p)
+		return -1;
+	for (;;) {
+		if (out->len == cap) {
+			unsigned char *p;
+			if (cap > max) {
+				buf_free(out);
+				errno = EFBIG;
+				return -1;
+			}
+			p = malloc(cap * 2 + 1);
+			if (!p) {
+				buf_free(out);
+				return -1;
+			}
+			memcpy(p, out->p, out->len);
+			wipe(out->p, out->len);
+			free(out->p);
+			out->p = p;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, out->p + out->len, cap - out->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			buf_free(out);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+	}
+	if (out->len > max) {
+		buf_free(out);
+		errno = EFBIG;
+		return -1;
+	}
+	out->p[out->len] = 0;
+	return 0;
+}
+
+int read_file(const char *path, size_t max, struct buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r, e;
+	out->p = NULL;
+	out->len = 0;
+	if (fd < 0)
+		return -1;
+	r = read_fd_all(fd, max, out);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + 16), *dcopy = strdup(path);
+	mode_t old = umask(0337);
+	int fd = -1, r = -1, e = 0;
+
+	if (!tmp || !dcopy)
+		goto out;
+	snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto out;
+	r = fchmod(fd, mode) || write_all(fd, data, len) || fsync(fd) ? -1 : 0;
+	e = errno;
+	if (close(fd) && !r) {
+		e = errno;
+		r = -1;
+	}
+	if (r) {
+		unlink(tmp);
+		errno = e;
+		fd = -1;
+		goto out;
+	}
+	r = -1;
+	fd = -1;
+	if (rename(tmp, path)) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		goto out;
+	}
+	int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	r = 0;
+out:
+	e = errno;
+	umask(old);
+	free(tmp);
+	free(dcopy);
+	errno = e;
+	return r;
+}
+
+long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

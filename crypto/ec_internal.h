@@ -1,0 +1,37 @@
+/* ec_internal.h - Mbed TLS types behind struct ec_key; crypto/ only. */
+#ifndef NBDE_EC_INTERNAL_H
+#define NBDE_EC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <mbedtls/ecp.h>
+#include <cjson/cJSON.h>
+
+struct curve {
+	const char *crv;	/* JWK name */
+	const char *sig_alg;	/* JWS algorithm using this curve */
+	const char *sig_hash;	/* its hash, by JOSE name */
+	mbedtls_ecp_group_id id;
+	size_t size;		/* bytes per coordinate / scalar */
+};
+
+struct ec_key {
+	const struct curve *c;
+	mbedtls_ecp_group grp;
+	mbedtls_ecp_point Q;
+	mbedtls_mpi d;
+	bool has_d;
+};
+
+const struct curve *curve_by_name(const char *crv);
+const struct curve *curve_by_sig_alg(const char *alg);
+/* Allocates a key with its group loaded and an empty point. */
+struct ec_key *ec_key_new(const struct curve *c);
+/* Public JWK of point P on k's curve; P must be valid. */
+cJSON *ec_point_jwk(const struct ec_key *k, const mbedtls_ecp_point *P);
+/* Reads a point from JWK members after checking length and the curve. */
+int ec_point_from_jwk(const struct ec_key *k, const cJSON *jwk, mbedtls_ecp_point *P, const char **err);
+/* The f_rng callback for Mbed TLS, over getrandom(). */
+int ec_rng(void *ctx, unsigned char *buf, size_t len);
+
+#endif

@@ -1,0 +1,17 @@
+/* hash.h - the JOSE thumbprint hashes by their jose names (S1 ... S512). */
+#ifndef NBDE_HASH_H
+#define NBDE_HASH_H
+
+#include <stddef.h>
+
+#define HASH_MAX_LEN 64
+
+/* Names in the order tang and jose list them. */
+extern const char *const hash_names[5];
+
+/* Digest length for a hash name, 0 if unknown. */
+size_t hash_len(const char *name);
+/* Writes the digest to out (HASH_MAX_LEN bytes room); returns its length or 0. */
+size_t hash_compute(const char *name, const void *data, size_t len, unsigned char *out);
+
+#endif

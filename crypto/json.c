@@ -1,0 +1,268 @@
+/* json.c - strict parsing and jansson-compatible canonical serialisation. */
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct out {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->failed)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = (o->cap ? o->cap * 2 : 256) + n;
+		char *p = realloc(o->p, cap);
+		if (!p) {
+			o->failed = true;
+			return;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = 0;
+}
+
+static void put_string(struct out *o, const char *s)
+{
+	put(o, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+		switch (c) {
+		case '"': put(o, "\\\"", 2); break;
+		case '\\': put(o, "\\\\", 2); break;
+		case '\b': put(o, "\\b", 2); break;
+		case '\f': put(o, "\\f", 2); break;
+		case '\n': put(o, "\\n", 2); break;
+		case '\r': put(o, "\\r", 2); break;
+		case '\t': put(o, "\\t", 2); break;
+		default:
+			if (c < 0x20) {
+				/* jansson prints other control bytes as upper-case \uXXXX */
+				snprintf(esc, sizeof(esc), "\\u%04X", c);
+				put(o, esc, 6);
+			} else {
+				put(o, (const char *)&c, 1);
+			}
+		}
+	}
+	put(o, "\"", 1);
+}
+
+static void put_number(struct out *o, double d)
+{
+	char tmp[40];
+	if (!isfinite(d)) {
+		o->failed = true;
+		return;
+	}
+	if (d == floor(d) && fabs(d) < 9007199254740992.0)
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)d);
+	else
+		snprintf(tmp, sizeof(tmp), "%.17g", d);
+	put(o, tmp, strlen(tmp));
+}
+
+static int cmp_members(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	return strcmp(x->string, y->string);
+}
+
+static void put_value(struct out *o, const cJSON *v);
+
+static void put_object(struct out *o, const cJSON *v)
+{
+	size_t n = 0, i = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, v) n++;
+	const cJSON **m = calloc(n ? n : 1, sizeof(*m));
+	if (!m) {
+		o->failed = true;
+		return;
+	}
+	cJSON_ArrayForEach(c, v) m[i++] = c;
+	qsort(m, n, sizeof(*m), cmp_members);
+	put(o, "{", 1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			put(o, ",", 1);
+		put_string(o, m[i]->string);
+		put(o, ":", 1);
+		put_value(o, m[i]);
+	}
+	put(o, "}", 1);
+	free(m);
+}
+
+static void put_value(struct out *o, const cJSON *v)
+{
+	const cJSON *c;
+	bool first = true;
+
+	switch (v->type & 0xff) {
+	case cJSON_False: put(o, "false", 5); break;
+	case cJSON_True: put(o, "true", 4); break;
+	case cJSON_NULL: put(o, "null", 4); break;
+	case cJSON_Number: put_number(o, v->valuedouble); break;
+	case cJSON_String: put_string(o, v->valuestring ? v->valuestring : ""); break;
+	case cJSON_Object: put_object(o, v); break;
+	case cJSON_Array:
+		put(o, "[", 1);
+		cJSON_ArrayForEach(c, v) {
+			if (!first)
+				put(o, ",", 1);
+			first = false;
+			put_value(o, c);
+		}
+		put(o, "]", 1);
+		break;
+	default:
+		o->failed = true;
+	}
+}
+
+char *json_canonical(const cJSON *v)
+{
+	struct out o = { 0 };
+	if (!v)
+		return NULL;
+	put_value(&o, v);
+	if (o.failed) {
+		free(o.p);
+		return NULL;
+	}
+	return o.p;
+}
+
+static bool has_duplicates(const cJSON *v)
+{
+	const cJSON *c, *d;
+	if (cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(c, v) {
+			for (d = c->next; d; d = d->next)
+				if (!strcmp(c->string, d->string))
+					return true;
+		}
+	}
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		cJSON_ArrayForEach(c, v) {
+			if (has_duplicates(c))
+				return true;
+		}
+	}
+	return false;
+}
+
+cJSON *json_parse(const char *text, size_t len)
+{
+	const char *end = NULL;
+	cJSON *v;
+
+	if (!text || memchr(text, 0, len))
+		return NULL;
+	v = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!v)
+		return NULL;
+	for (; end && end < text + len; end++) {
+		if (!strchr(" \t\r\n", *end)) {
+			cJSON_Delete(v);
+			return NULL;
+		}
+	}
+	if (has_duplicates(v)) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+cJSON *json_parse_str(const char *text)
+{
+	return text ? json_parse(text, strlen(text)) : NULL;
+}
+
+cJSON *json_parse_object(const char *text, size_t len)
+{
+	cJSON *v = json_parse(text, len);
+	if (v && !cJSON_IsObject(v)) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+const char *json_get_str(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const cJSON *json_get_obj(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+const cJSON *json_get_arr(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
+bool json_get_int(const cJSON *obj, const char *name, long long min, long long max, long long *out)
+{
+	const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+	double d;
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
+		return false;
+	*out = (long long)d;
+	return true;
+}
+
+bool json_array_has_str(const cJSON *arr, const char *s)
+{
+	const cJSON *c;
+	if (!cJSON_IsArray(arr))
+		return false;
+	cJSON_ArrayForEach(c, arr) {
+		if (cJSON_IsString(c) && !strcmp(c->valuestring, s))
+			return true;
+	}
+	return false;
+}
+
+bool json_set(cJSON *obj, const char *name, cJSON *item)
+{
+	if (!item)
+		return false;
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+	if (!cJSON_AddItemToObject(obj, name, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
+bool json_set_str(cJSON *obj, const char *name, const char *s)
+{
+	return json_set(obj, name, cJSON_CreateString(s));
+}
+
+void cleanup_cjson(cJSON **p)
+{
+	cJSON_Delete(*p);
+	*p = NULL;
+}

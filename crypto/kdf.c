@@ -1,0 +1,54 @@
+/* kdf.c - Concat KDF over SHA-256. */
+#include "kdf.h"
+#include "secret.h"
+
+#include <string.h>
+#include <mbedtls/sha256.h>
+
+static void be32(unsigned char b[4], size_t v)
+{
+	b[0] = v >> 24 & 0xff;
+	b[1] = v >> 16 & 0xff;
+	b[2] = v >> 8 & 0xff;
+	b[3] = v & 0xff;
+}
+
+static int update_lv(mbedtls_sha256_context *c, const void *p, size_t len)
+{
+	unsigned char l[4];
+	be32(l, len);
+	if (mbedtls_sha256_update(c, l, 4))
+		return -1;
+	return len ? mbedtls_sha256_update(c, p, len) : 0;
+}
+
+int concat_kdf(const unsigned char *z, size_t zlen, const char *alg,
+	       const unsigned char *apu, size_t apulen,
+	       const unsigned char *apv, size_t apvlen,
+	       unsigned char *out, size_t keybits)
+{
+	size_t need = keybits / 8, done = 0;
+	unsigned char md[32], ctr[4], bits[4];
+	mbedtls_sha256_context c;
+	int r = 0;
+
+	be32(bits, keybits);
+	mbedtls_sha256_init(&c);
+	for (size_t round = 1; !r && done < need; round++) {
+		be32(ctr, round);
+		r = mbedtls_sha256_starts(&c, 0) || mbedtls_sha256_update(&c, ctr, 4) ||
+		    mbedtls_sha256_update(&c, z, zlen) || update_lv(&c, alg, strlen(alg)) ||
+		    update_lv(&c, apu, apulen) || update_lv(&c, apv, apvlen) ||
+		    mbedtls_sha256_update(&c, bits, 4) || mbedtls_sha256_finish(&c, md);
+		if (!r) {
+			size_t n = need - done < 32 ? need - done : 32;
+			memcpy(out + done, md, n);
+			done += n;
+		}
+	}
+	mbedtls_sha256_free(&c);
+	wipe(md, sizeof(md));
+	if (r)
+		wipe(out, need);
+	return r ? -1 : 0;
+}

@@ -1,0 +1,72 @@
+/* nbde.c - the multi-call dispatcher.
+ *
+ * usage: nbde APPLET [ARGS...]   or   APPLET [ARGS...] through a symlink
+ *
+ * A plain table from applet name to its *_main: basename(argv[0]) is tried
+ * first, then argv[1]. Only applets that work are in the table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/applets.h"
+
+#ifndef NBDE_VERSION
+#define NBDE_VERSION "0.1"
+#endif
+
+struct applet {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *summary;	/* NULL: an alias, not listed separately */
+};
+
+static const struct applet applets[] = {
+#define APPLET(name, fn, summary) { name, fn, summary },
+#include "cmd/applets.def"
+#undef APPLET
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "nbde %s - Network-Bound Disk Encryption (Tang server and Clevis client)\n\n"
+		   "usage: nbde APPLET [ARGS...]   (or call a symlink named APPLET)\n"
+		   "       nbde --help | --version\n\n"
+		   "applets (each answers -h):\n", NBDE_VERSION);
+	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++)
+		if (applets[i].summary)
+			fprintf(f, "  %-18s %s\n", applets[i].name, applets[i].summary);
+}
+
+static const struct applet *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++)
+		if (!strcmp(applets[i].name, name))
+			return &applets[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	const struct applet *a;
+
+	base = base ? base + 1 : argc > 0 ? argv[0] : "nbde";
+	if ((a = find(base)))
+		return a->main(argc, argv);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("nbde %s\n", NBDE_VERSION);
+		return 0;
+	}
+	if ((a = find(argv[1])))
+		return a->main(argc - 1, argv + 1);
+	fprintf(stderr, "nbde: unknown applet '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

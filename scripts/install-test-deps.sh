@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# install-test-deps.sh - installs the Debian packages the test suites use:
+# the real peers (jose, clevis, tang, luksmeta, cryptsetup) and tools.
+# As root it runs apt-get; otherwise it prints the command and carries on
+# (tests that need a missing tool report SKIP).
+set -euo pipefail
+
+PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl
+      clang libclang-rt-14-dev)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-test-deps: missing packages; run as root:" >&2
+	echo "  apt-get install -y ${missing[*]}" >&2
+	exit 0
+fi
+echo "install-test-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
+	{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
