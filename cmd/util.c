@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,11 +17,14 @@ const char *util_prog = "nbde";
 void msg(const char *fmt, ...)
 {
 	va_list ap;
+	/* one line even when pin threads report at the same time */
+	flockfile(stderr);
 	fprintf(stderr, "%s: ", util_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 int read_fd_all(int fd, size_t max, struct buf *out)
@@ -85,7 +89,7 @@ int read_file(const char *path, size_t max, struct buf *out)
 	return r;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	while (len) {
@@ -153,4 +157,63 @@ long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Byte by byte, so nothing past the newline is consumed. */
+int read_line(int fd, size_t cap, struct buf *out)
+{
+	unsigned char c;
+	ssize_t n;
+
+	if (buf_alloc(out, cap))
+		return -1;
+	out->len = 0;
+	while ((n = read(fd, &c, 1)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || out->len == cap) {
+			buf_free(out);
+			return -1;
+		}
+		if (c == '\n')
+			break;
+		out->p[out->len++] = c;
+	}
+	out->p[out->len] = 0;
+	return 0;
+}
+
+int tty_read_line(const char *prompt, bool secret, struct buf *out)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY), r;
+	bool restore = false;
+
+	out->p = NULL;
+	out->len = 0;
+	if (fd < 0)
+		return -1;
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
+	if (secret && !tcgetattr(fd, &old)) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		restore = !tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	r = read_line(fd, 1024, out);
+	if (restore) {
+		tcsetattr(fd, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	close(fd);
+	return r;
+}
+
+bool tty_confirm(const char *prompt)
+{
+	AUTO_BUF answer = { 0 };
+
+	if (tty_read_line(prompt, false, &answer))
+		return false;
+	return answer.len == 1 && (answer.p[0] == 'y' || answer.p[0] == 'Y');
 }

@@ -19,6 +19,9 @@ void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int read_fd_all(int fd, size_t max, struct buf *out);
 int read_file(const char *path, size_t max, struct buf *out);
 
+/* Writes all of data to fd, retrying short writes and EINTR; 0 or -1. */
+int write_all(int fd, const void *data, size_t len);
+
 /* Writes path atomically: temp file in the same directory created with
  * mode under umask 0337, written, fsync'd, renamed, directory fsync'd.
  * Nothing half-written is ever visible at path. */
@@ -26,5 +29,16 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
+
+/* Reads one line of at most cap bytes from fd, newline stripped (end of
+ * file ends it too); -1 on a read error or a longer line. */
+int read_line(int fd, size_t cap, struct buf *out);
+
+/* Asks on /dev/tty (prompt on stderr) and reads one line, newline
+ * stripped, echo off when secret. -1 when there is no terminal. */
+int tty_read_line(const char *prompt, bool secret, struct buf *out);
+
+/* Asks a yes/no question on /dev/tty; true only for "y" or "Y". */
+bool tty_confirm(const char *prompt);
 
 #endif

@@ -1,0 +1,146 @@
+/* bind.c - the bind applet: `clevis luks bind`.
+ *
+ * usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|-] [-t TOKEN] [-y] [-f] PIN CFG [IGNORED...]
+ *
+ * Encrypts a fresh 54-character passphrase with PIN and CFG (trust prompts
+ * happen here, before the disk is touched), then adds it in a PBKDF2 keyslot
+ * and stores the JWE as clevis does (LUKS2 token, LUKS1 LUKSMeta slot) in
+ * one all-or-nothing transaction (luks/bind.h). */
+#include "applets.h"
+#include "luks_util.h"
+#include "pins.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../crypto/json.h"
+#include "../luks/bind.h"
+#include "../luks/device.h"
+
+struct bind_opts {
+	const char *dev, *keyfile, *pin, *cfg;
+	int slot, token;
+	bool yes;
+};
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|-] [-t TOKEN] [-y] [-f] PIN CFG\n\n"
+		   "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, null), as `clevis luks bind`.\n"
+		   "  -d DEV      the LUKS device or image file\n"
+		   "  -s SLOT     the keyslot for the new passphrase (default: the first free one)\n"
+		   "  -k KEYFILE  the existing key from a file; -k - reads one line of stdin\n"
+		   "              (default: the file in $KEY, else a prompt without echo)\n"
+		   "  -t TOKEN    LUKS2 token id for the binding (default: the first free one)\n"
+		   "  -y          trust tang advertisements without asking (implies -f)\n"
+		   "  -f          no questions about initialising LUKSMeta (LUKS1)\n"
+		   "Exit status: 0 bound, 1 failed (the volume is unchanged), 2 usage.\n");
+	return rc;
+}
+
+static int parse(int argc, char **argv, struct bind_opts *o)
+{
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+hfyd:s:k:t:")) != -1) {
+		switch (c) {
+		case 'h': usage(stdout, 0); return -1;
+		case 'f': break;	/* LUKSMeta is initialised without asking anyway */
+		case 'y': o->yes = true; break;
+		case 'd': o->dev = optarg; break;
+		case 'k': o->keyfile = optarg; break;
+		case 's':
+			if ((o->slot = parse_slot(optarg)) < 0) {
+				msg("invalid keyslot '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if ((o->token = parse_slot(optarg)) < 0) {
+				msg("invalid token id '%s'", optarg);
+				return 2;
+			}
+			break;
+		default:
+			return usage(stderr, 2);
+		}
+	}
+	/* clevis ignores arguments after PIN and CFG (a deployment role passes one) */
+	if (!o->dev || argc - optind < 2)
+		return usage(stderr, 2);
+	o->pin = argv[optind];
+	o->cfg = argv[optind + 1];
+	return 0;
+}
+
+/* Everything that can be refused is checked before the pin runs. */
+static int preflight(struct luks_dev *d, const struct bind_opts *o, const struct buf *key)
+{
+	int slot;
+
+	if (o->token >= 0 && luks_version(d) != 2) {
+		msg("%s: -t needs a LUKS2 volume", o->dev);
+		return -1;
+	}
+	if (luks_check_passphrase(d, -1, key->p, key->len) < 0) {
+		msg("%s: the existing passphrase does not open it", o->dev);
+		return -1;
+	}
+	slot = bind_pick_slot(d, o->slot);
+	if (slot < 0)
+		msg("%s: %s", o->dev,
+		    slot == -EBUSY    ? "the keyslot is in use"
+		    : slot == -ERANGE ? "no such keyslot"
+				      : "no free keyslot");
+	return slot;
+}
+
+static int bind_device(struct luks_dev *d, const struct bind_opts *o, const cJSON *cfg)
+{
+	struct pin_opts po = { .assume_yes = o->yes };
+	AUTO_BUF key = { 0 };
+	AUTO_BUF pass = { 0 };
+	AUTO_FREE char *jwe = NULL;
+	struct bind_request req = { .slot = o->slot, .token_id = o->token };
+	const char *err = NULL;
+	int slot;
+
+	if (read_existing_key(o->keyfile, &key) || preflight(d, o, &key) < 0 || new_passphrase(&pass))
+		return 1;
+	if (!(jwe = pin_encrypt(o->pin, cfg, pass.p, pass.len, &po)))
+		return 1;
+	req.old_pass = &key;
+	req.new_pass = &pass;
+	req.jwe = jwe;
+	slot = bind_luks(d, &req, &err);
+	if (slot < 0) {
+		msg("%s: cannot bind: %s%s%s", o->dev, err, *bind_rescue_path() ? " " : "", bind_rescue_path());
+		return 1;
+	}
+	return 0;
+}
+
+int bind_main(int argc, char **argv)
+{
+	struct bind_opts o = { .slot = -1, .token = -1 };
+	AUTO_LUKS d = NULL;
+	AUTO_JSON cfg = NULL;
+	int r;
+
+	if (!util_prog || !strcmp(util_prog, "nbde"))
+		util_prog = "nbde bind";
+	if ((r = parse(argc, argv, &o)))
+		return r < 0 ? 0 : r;
+	if (!(cfg = json_parse_str(o.cfg)) || !cJSON_IsObject(cfg)) {
+		msg("Configuration is malformed; it should be valid JSON");
+		return 1;
+	}
+	if (!(d = open_device(o.dev)))
+		return 1;
+	return bind_device(d, &o, cfg);
+}

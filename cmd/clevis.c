@@ -1,0 +1,80 @@
+/* clevis.c - the clevis applet: clevis's command lines mapped onto nbde's
+ * applets, for automation written against clevis (installed as a symlink
+ * named clevis, or run as `nbde clevis ...`).
+ *
+ * usage: clevis encrypt PIN CFG [-y] | clevis decrypt
+ *        clevis luks bind|unbind|list|unlock|pass ARGS...
+ *
+ * Options, output and exit codes follow the applets, which follow clevis;
+ * stdin, when it is not a terminal, carries the existing passphrase for
+ * `clevis luks bind` as with clevis's `read -s`. */
+#include "applets.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct clevis_command {
+	const char *words;	/* after "clevis" */
+	int nwords;
+	int (*main)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct clevis_command commands[] = {
+	{ "decrypt", 1, decrypt_main, "Decrypts using the policy defined at encryption time" },
+	{ "encrypt", 1, encrypt_main, "Encrypts using a pin policy (tang, sss, null)" },
+	{ "luks bind", 2, bind_main, "Binds a LUKS device using the specified policy" },
+	{ "luks list", 2, list_main, "Lists pins bound to a LUKSv1 or LUKSv2 device" },
+	{ "luks pass", 2, pass_main, "Returns the LUKS passphrase used for binding a particular slot." },
+	{ "luks regen", 2, regen_main, "Regenerate clevis binding" },
+	{ "luks unbind", 2, unbind_main, "Unbinds a pin bound to a LUKS volume" },
+	{ "luks unlock", 2, unlock_main, "Unlocks a LUKS volume" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* argv[1..n] spell the command's words exactly. */
+static bool matches(const struct clevis_command *c, int argc, char **argv)
+{
+	const char *w = c->words;
+
+	if (argc <= c->nwords)
+		return false;
+	for (int i = 1; i <= c->nwords; i++) {
+		size_t len = strlen(argv[i]);
+		if (strncmp(w, argv[i], len) || (w[len] != ' ' && w[len] != 0))
+			return false;
+		w += len + (w[len] == ' ');
+	}
+	return true;
+}
+
+/* clevis's own listing: blank line, the complaint, usage, commands. */
+static int usage(int argc, char **argv)
+{
+	fprintf(stderr, "\n");
+	if (argc > 1) {
+		fprintf(stderr, "Command 'clevis");
+		for (int i = 1; i < argc; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "' is invalid\n\n");
+	}
+	fprintf(stderr, "Usage: clevis COMMAND [OPTIONS]\n\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(stderr, "  clevis %-11s %s\n", commands[i].words, commands[i].summary);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+int clevis_main(int argc, char **argv)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (!matches(&commands[i], argc, argv))
+			continue;
+		util_prog = "clevis";
+		/* the last command word becomes the applet's argv[0] */
+		return commands[i].main(argc - commands[i].nwords, argv + commands[i].nwords);
+	}
+	return usage(argc, argv);
+}

@@ -1,0 +1,91 @@
+/* pins.h - the pin API: a secret encrypted under a pin policy (tang, sss,
+ * null) to a clevis-compatible compact JWE, and back.
+ *
+ * Used by the encrypt/decrypt applets and by the LUKS applets (bind, unlock,
+ * list, regen, report, pass). Both directions print one line naming what went
+ * wrong (clevis's wording where clevis has one) through msg() and fail; they
+ * never print secrets. pin_decrypt() is thread-safe, so a caller may decrypt
+ * several JWEs at once (unlock tries every bound slot in parallel). */
+#ifndef NBDE_PINS_H
+#define NBDE_PINS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "../crypto/jwe.h"
+#include "../crypto/secret.h"
+
+/* Used when deadline_ms is 0: now_ms() + this, fixed when the call starts. */
+#define PIN_DEFAULT_TIMEOUT_MS 30000LL
+
+/* Lets a caller abandon a decryption it no longer needs (unlock once another
+ * slot opened): its network waits end within ~100 ms and it prints nothing
+ * more. Must outlive the pin_decrypt() call it is passed to; set stop with
+ * atomic_store from any thread. sss gives its children their own. */
+struct pin_cancel {
+	atomic_bool stop;
+};
+bool pin_cancelled(const struct pin_cancel *c);
+
+struct pin_opts {
+	bool assume_yes;	/* -y: trust a fetched advertisement without the /dev/tty prompt */
+	bool quiet;		/* no messages at all (the caller reports failure itself) */
+	long long deadline_ms;	/* absolute, on the now_ms() clock; every network wait ends by then */
+	const struct pin_cancel *cancel;	/* NULL: never abandoned */
+};
+
+/* Encrypts pt (binary-safe) under pin with its JSON object config cfg, as
+ * `clevis encrypt PIN CFG [-y]` does. Returns the compact JWE (malloc'd, no
+ * trailing newline), or NULL after printing one line. Pins: "tang", "sss",
+ * "null"; "tpm2" is refused as not built yet. cfg NULL means the config text
+ * was not JSON: the pin then says so in clevis's words for that pin. */
+char *pin_encrypt(const char *pin, const cJSON *cfg, const void *pt, size_t len,
+		  const struct pin_opts *o);
+
+/* Decrypts a compact JWE (trailing whitespace allowed) made by any pin, as
+ * `clevis decrypt` does. Returns 0 with the plaintext in pt (wipe it with
+ * buf_free), or -1 after printing one line; no plaintext is released unless
+ * the GCM tag verified. */
+int pin_decrypt(const char *jwe, size_t len, struct buf *pt, const struct pin_opts *o);
+
+/* The pin that made a JWE: clevis.pin of its protected header, malloc'd;
+ * NULL (after a message unless quiet) when the header is not a clevis one. */
+char *pin_name(const char *jwe, size_t len, bool quiet);
+
+/* The configuration `clevis luks list` shows for a JWE: tang {"url":…};
+ * sss {"t":T,"pins":{"tang":[…],"sss":…}} rebuilt recursively (every child, null
+ * ones too); null {}; other pins {}. NULL when the JWE is not a clevis one. */
+cJSON *pin_list_config(const char *jwe, size_t len);
+
+/* Adds the names of every pin a JWE uses, nested ones included, to the JSON
+ * array names, each once (`clevis luks list -p`). 0, or -1 when not clevis. */
+int pin_used_names(const char *jwe, size_t len, cJSON *names);
+
+/* --- for the pin implementations (cmd/pin_*.c) only --- */
+
+/* msg() unless o->quiet or the work was abandoned; into the calling
+ * thread's pin_log instead while one is set. */
+void pin_msg(const struct pin_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool pin_abandoned(const struct pin_opts *o);
+
+/* The lines an sss child printed: shown only when the sss as a whole fails,
+ * so a successful sss is silent about the children it did not need. */
+struct pin_log {
+	char text[2048];	/* lines, each ending in '\n'; truncated when full */
+	size_t len;
+};
+/* Sends the calling thread's pin_msg lines to log (NULL: back to stderr). */
+void pin_log_capture(struct pin_log *log);
+
+char *pin_tang_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
+int pin_tang_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
+char *pin_sss_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
+int pin_sss_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
+char *pin_null_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
+int pin_null_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
+
+/* The clevis.<pin> object of a JWE header, NULL when absent. */
+const cJSON *pin_header_data(const cJSON *hdr, const char *pin);
+
+#endif

@@ -1,0 +1,109 @@
+/* regen.c - the regen applet: `clevis luks regen`.
+ *
+ * usage: nbde regen -d DEV -s SLOT [-q] [-k KEYFILE|-]
+ *
+ * Re-binds a keyslot with its own pin and configuration (tang: the URL, with
+ * the advertisement fetched again and trusted, as clevis does with -y), for
+ * after a server rotated its keys. The keyslot gets a new passphrase and the
+ * token / LUKSMeta slot a new JWE, all in one transaction. The existing
+ * passphrase comes from the old binding, else from -k / $KEY / a prompt. */
+#include "applets.h"
+#include "luks_util.h"
+#include "pins.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../crypto/json.h"
+#include "../luks/bind.h"
+#include "../luks/device.h"
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: nbde regen -d DEV -s SLOT [-q] [-k KEYFILE|-]\n\n"
+		   "Regenerates the clevis binding of a keyslot, as `clevis luks regen`.\n"
+		   "  -q          do not ask for confirmation on /dev/tty\n"
+		   "  -k KEYFILE  the existing key when the old binding cannot be decrypted\n"
+		   "Exit status: 0 regenerated, 1 error (the volume is unchanged), 2 usage.\n");
+	return rc;
+}
+
+/* The old binding's passphrase, else one from the user. */
+static int existing_key(const char *jwe, const char *keyfile, struct buf *key)
+{
+	struct pin_opts po = { .quiet = true, .deadline_ms = now_ms() + PIN_DEFAULT_TIMEOUT_MS };
+
+	if (pin_decrypt(jwe, strlen(jwe), key, &po) == 0)
+		return 0;
+	return read_existing_key(keyfile, key);
+}
+
+static int regen(struct luks_dev *d, const char *dev, int slot, const char *keyfile, bool quiet)
+{
+	AUTO_FREE char *jwe = slot_jwe(d, slot), *pin = NULL, *cfg_text = NULL, *new_jwe = NULL;
+	AUTO_JSON cfg = NULL;
+	AUTO_BUF key = { 0 };
+	AUTO_BUF pass = { 0 };
+	struct pin_opts po = { .assume_yes = true };
+	struct bind_request req = { .slot = slot, .token_id = -1, .replace = 1 };
+	const char *err = NULL;
+
+	if (!jwe || !(pin = pin_name(jwe, strlen(jwe), true)) || !(cfg = pin_list_config(jwe, strlen(jwe))) ||
+	    !(cfg_text = cJSON_PrintUnformatted(cfg))) {
+		msg("%s: keyslot %d has no clevis binding", dev, slot);
+		return 1;
+	}
+	printf("Regenerating binding (device %s, slot %d):\nPin: %s, Config: '%s'\n", dev, slot, pin, cfg_text);
+	fflush(stdout);
+	if (!quiet && !tty_confirm("Do you want to proceed? [ynYN] "))
+		return 1;
+	if (existing_key(jwe, keyfile, &key) || new_passphrase(&pass))
+		return 1;
+	if (!(new_jwe = pin_encrypt(pin, cfg, pass.p, pass.len, &po)))
+		return 1;
+	req.old_pass = &key;
+	req.new_pass = &pass;
+	req.jwe = new_jwe;
+	if (bind_luks(d, &req, &err) < 0) {
+		msg("%s: cannot regenerate keyslot %d: %s%s%s", dev, slot, err, *bind_rescue_path() ? " " : "",
+		    bind_rescue_path());
+		return 1;
+	}
+	fprintf(stderr, "Binding regenerated successfully\n");
+	return 0;
+}
+
+int regen_main(int argc, char **argv)
+{
+	const char *dev = NULL, *keyfile = NULL;
+	int slot = -1, c;
+	bool quiet = false;
+	AUTO_LUKS d = NULL;
+
+	if (!util_prog || !strcmp(util_prog, "nbde"))
+		util_prog = "nbde regen";
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "hqd:s:k:")) != -1) {
+		switch (c) {
+		case 'h': return usage(stdout, 0);
+		case 'q': quiet = true; break;
+		case 'd': dev = optarg; break;
+		case 'k': keyfile = optarg; break;
+		case 's':
+			if ((slot = parse_slot(optarg)) < 0) {
+				msg("invalid keyslot '%s'", optarg);
+				return 2;
+			}
+			break;
+		default: return usage(stderr, 2);
+		}
+	}
+	if (!dev || slot < 0 || optind != argc)
+		return usage(stderr, 2);
+	if (!(d = open_device(dev)))
+		return 1;
+	return regen(d, dev, slot, keyfile, quiet);
+}

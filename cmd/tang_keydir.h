@@ -1,0 +1,66 @@
+/* tang_keydir.h - a Tang key directory, parsed once and cached.
+ *
+ * The directory holds tang's format: *.jwk files, active ones and hidden
+ * (dot-prefixed, rotated) ones. A key set is an immutable, reference-counted
+ * snapshot of it: parsed JWKs, validated ec_key handles, all five thumbprints
+ * of every key and the signed default advertisement. tang_keydir_get() hands
+ * out the current snapshot after a cheap check that the directory did not
+ * change (one stat; a directory listing only within two seconds of a change,
+ * because file-system timestamps are coarse), so rotation works without a
+ * restart and without re-reading or re-signing per request. Thread-safe. */
+#ifndef NBDE_TANG_KEYDIR_H
+#define NBDE_TANG_KEYDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "../crypto/jwk.h"
+
+struct tang_key {
+	char *file;			/* name inside the directory */
+	cJSON *jwk;			/* as stored, private part included */
+	struct ec_key *ec;
+	char *thp[5];			/* under hash_names[0..4] */
+	bool hidden;			/* dot-prefixed: rotated out */
+	bool signs;			/* may sign the advertisement (sign+verify, has d) */
+	bool advertised;		/* in the default advertisement payload */
+	bool exchanges;			/* usable for /rec: strictly deriveKey, has d, alg ECMR or none */
+	char *adv;			/* advertisement with this key's extra signature, built on demand */
+	size_t adv_len;
+};
+
+struct tang_keyset;
+struct tang_keydir;
+
+/* NULL with a message when path is not a directory. */
+struct tang_keydir *tang_keydir_open(const char *path);
+void tang_keydir_close(struct tang_keydir *kd);
+/* Drops the cached snapshot: the next get re-reads everything (SIGHUP). */
+void tang_keydir_invalidate(struct tang_keydir *kd);
+
+/* The current key set (never NULL; its status may be 500), to be released. */
+struct tang_keyset *tang_keydir_get(struct tang_keydir *kd);
+void tang_keyset_release(struct tang_keyset *ks);
+
+/* 200 when the set can serve (a signing key and an advertisement), else 500. */
+int tang_keyset_status(const struct tang_keyset *ks);
+/* Any key, active or hidden, with thumbprint thp under any of the 5 hashes. */
+const struct tang_key *tang_keyset_find(const struct tang_keyset *ks, const char *thp);
+/* Advertisement: the default one (thp NULL) or one also signed by the signing
+ * key thp. Returns 200, 404 (no such signing key) or 500; *adv stays valid
+ * until the key set is released. */
+int tang_keyset_adv(struct tang_keyset *ks, const char *thp, const char **adv, size_t *len);
+
+/* Generates a key {"alg": alg} (ES512 or ECMR, P-521) and stores it as
+ * DIR/NAME.jwk (NAME = its S256 thumbprint when NULL): canonical JSON and a
+ * newline, mode 0440, umask 0337, atomic; owned by the directory's owner
+ * when run as root. *path_out (optional) gets the malloc'd path. */
+int tang_key_create(const char *dir, const char *alg, const char *name, char **path_out);
+
+/* Serialises key generation and rotation between processes (flock on the
+ * directory). Returns a descriptor for tang_keydir_unlock, or -1. */
+int tang_keydir_lock(const char *dir);
+void tang_keydir_unlock(int fd);
+
+#endif

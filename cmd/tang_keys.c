@@ -1,0 +1,269 @@
+/* tang_keys.c - applets for Tang key management, with tang's names and
+ * contracts (../shared/reference/tang-protocol.md §9):
+ *
+ * usage: tangd-keygen JWKDIR [SIG EXC]
+ *          a new ES512 signing and ECMR exchange key (P-521) in JWKDIR, named
+ *          SIG.jwk and EXC.jwk or by their S256 thumbprints; mode 0440
+ *        tangd-rotate-keys [-v] -d JWKDIR
+ *          a new pair, then every active key hidden (renamed to .NAME.jwk)
+ *        tang-show-keys [PORT] [ENDPOINT]
+ *          S256 thumbprints of the signing keys that the server on
+ *          localhost:PORT (default 80) advertises, one per line */
+#define _GNU_SOURCE	/* asprintf */
+#include "applets.h"
+#include "tang_keydir.h"
+#include "util.h"
+#include "../crypto/json.h"
+#include "../crypto/jwk.h"
+#include "../crypto/jws.h"
+#include "../net/http_get_local.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool is_directory(const char *path)
+{
+	struct stat st;
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+/* ---- tangd-keygen ---- */
+
+int tangd_keygen_main(int argc, char **argv)
+{
+	static const char usage[] = "usage: tangd-keygen JWKDIR [SIG EXC]\n";
+
+	util_prog = "tangd-keygen";
+	if ((argc != 2 && argc != 4) || !is_directory(argv[1])) {
+		if (argc == 2 && !strcmp(argv[1], "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		fputs(usage, stderr);
+		return 1;
+	}
+	if (tang_key_create(argv[1], "ES512", argc == 4 ? argv[2] : NULL, NULL) ||
+	    tang_key_create(argv[1], "ECMR", argc == 4 ? argv[3] : NULL, NULL)) {
+		msg("cannot write a key into %s: %s", argv[1], strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- tangd-rotate-keys ---- */
+
+static void names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The active (not hidden) *.jwk names in dir. */
+static int active_keys(const char *dir, char ***out, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+
+	*n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char **more;
+		if (e->d_name[0] == '.' || len <= 4 || strcmp(e->d_name + len - 4, ".jwk"))
+			continue;
+		if (!(more = realloc(names, (*n + 1) * sizeof(*names))) || !(more[*n] = strdup(e->d_name))) {
+			names_free(more ? more : names, *n);
+			closedir(d);
+			return -1;
+		}
+		names = more;
+		(*n)++;
+	}
+	closedir(d);
+	*out = names;
+	return 0;
+}
+
+static int hide_key(const char *dir, const char *name, bool verbose)
+{
+	AUTO_FREE char *from = NULL;
+	AUTO_FREE char *to = NULL;
+
+	if (asprintf(&from, "%s/%s", dir, name) < 0 || asprintf(&to, "%s/.%s", dir, name) < 0 || rename(from, to)) {
+		msg("cannot hide %s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	}
+	if (verbose)
+		msg("Disabled advertisement of key %s -> .%s", name, name);
+	return 0;
+}
+
+static int create_pair(const char *dir, bool verbose)
+{
+	const char *algs[] = { "ES512", "ECMR" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char *path = NULL;
+		if (tang_key_create(dir, algs[i], NULL, &path)) {
+			msg("cannot create a key in %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		if (verbose)
+			msg("Created new key %s", path);
+		free(path);
+	}
+	return 0;
+}
+
+/* The new pair comes first: a server never sees a directory without
+ * active keys (it would make a pair of its own). */
+static int rotate(const char *dir, bool verbose)
+{
+	char **old = NULL;
+	size_t n = 0;
+	int lock = tang_keydir_lock(dir), r = -1;
+
+	if (lock < 0 || active_keys(dir, &old, &n)) {
+		msg("cannot read key directory %s: %s", dir, strerror(errno));
+	} else if (!create_pair(dir, verbose)) {
+		r = 0;
+		for (size_t i = 0; i < n; i++)
+			r |= hide_key(dir, old[i], verbose);
+		if (!r)
+			fsync(lock);	/* the renames reach the disk */
+	}
+	names_free(old, n);
+	tang_keydir_unlock(lock);
+	return r;
+}
+
+int tangd_rotate_keys_main(int argc, char **argv)
+{
+	static const char usage[] = "usage: tangd-rotate-keys [-h] [-v] -d JWKDIR\n";
+	const char *dir = NULL;
+	bool verbose = false;
+	int c;
+
+	util_prog = "tangd-rotate-keys";
+	while ((c = getopt(argc, argv, "hvd:")) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (c == 'v')
+			verbose = true;
+		else if (c == 'd')
+			dir = optarg;
+		else
+			return fputs(usage, stderr), 1;
+	}
+	if (!dir || optind != argc) {
+		fputs(usage, stderr);
+		return 1;
+	}
+	if (!is_directory(dir)) {
+		msg("not a directory: %s", dir);
+		return 1;
+	}
+	return rotate(dir, verbose) ? 1 : 0;
+}
+
+/* ---- tang-show-keys ---- */
+
+/* The advertised keys that may verify (the signing keys). */
+static cJSON *verify_keys(const cJSON *keys)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, keys) {
+		if (out && jwk_allows(k, "verify", false))
+			cJSON_AddItemToArray(out, cJSON_Duplicate(k, true));
+	}
+	return out;
+}
+
+/* The signing keys of an advertisement that every one of them signed. */
+static cJSON *verified_signing_keys(const char *adv, size_t len)
+{
+	AUTO_JSON jws = jws_parse(adv, len);
+	AUTO_JSON doc = NULL;
+	AUTO_BUF payload = { 0 };
+	cJSON *keys;
+
+	if (!jws || jws_payload(jws, &payload) || !(doc = json_parse_object((char *)payload.p, payload.len)) ||
+	    !(keys = verify_keys(json_get_arr(doc, "keys"))))
+		return NULL;
+	if (!cJSON_GetArraySize(keys) || !jws_verify_all(jws, keys)) {
+		cJSON_Delete(keys);
+		return NULL;
+	}
+	return keys;
+}
+
+static int print_thumbprints(const cJSON *keys)
+{
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, keys) {
+		AUTO_FREE char *thp = NULL;
+		if (!(thp = jwk_thumbprint(k, "S256"))) {
+			msg("the advertisement holds a key without a thumbprint");
+			return 1;
+		}
+		printf("%s\n", thp);
+	}
+	return 0;
+}
+
+static char *adv_path(const char *endpoint)
+{
+	char *path = NULL;
+
+	while (endpoint && *endpoint == '/')
+		endpoint++;
+	if (asprintf(&path, "%s%s/adv", endpoint && *endpoint ? "/" : "", endpoint ? endpoint : "") < 0)
+		return NULL;
+	return path;
+}
+
+int tang_show_keys_main(int argc, char **argv)
+{
+	const char *port = argc > 1 ? argv[1] : "80", *err;
+	AUTO_FREE char *path = NULL;
+	AUTO_FREE char *body = NULL;
+	size_t len;
+	int status;
+
+	util_prog = "tang-show-keys";
+	if (argc > 3 || (argc > 1 && (!strcmp(argv[1], "-h") || strspn(port, "0123456789") != strlen(port)))) {
+		fputs("usage: tang-show-keys [PORT] [ENDPOINT]\n", argc > 1 && !strcmp(argv[1], "-h") ? stdout : stderr);
+		return argc > 1 && !strcmp(argv[1], "-h") ? 0 : 1;
+	}
+	if (!(path = adv_path(argc > 2 ? argv[2] : NULL)))
+		return 1;
+	if (http_get_local(port, path, 10000, &status, &body, &len, &err)) {
+		msg("GET localhost:%s%s: %s", port, path, err);
+		return 1;
+	}
+	if (status != 200) {
+		msg("GET localhost:%s%s: HTTP status %d", port, path, status);
+		return 1;
+	}
+	AUTO_JSON keys = verified_signing_keys(body, len);
+	if (!keys) {
+		msg("localhost:%s%s: not a valid advertisement", port, path);
+		return 1;
+	}
+	return print_thumbprints(keys);
+}

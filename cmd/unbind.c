@@ -1,0 +1,93 @@
+/* unbind.c - the unbind applet: `clevis luks unbind`.
+ *
+ * usage: nbde unbind -d DEV -s SLOT [-f]
+ *
+ * Removes a clevis binding: its keyslot and its LUKS2 token or LUKSMeta
+ * slot, in one all-or-nothing transaction. Refuses when that keyslot is the
+ * last one able to open the volume. Asks on /dev/tty unless -f. */
+#include "applets.h"
+#include "luks_util.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../luks/bind.h"
+#include "../luks/device.h"
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: nbde unbind -d DEV -s SLOT [-f]\n\n"
+		   "Removes the clevis binding of a keyslot, as `clevis luks unbind`.\n"
+		   "  -f   do not ask for confirmation on /dev/tty\n"
+		   "Exit status: 0 removed (or declined at the prompt), 1 error (the volume\n"
+		   "is unchanged), 2 usage.\n");
+	return rc;
+}
+
+static bool have_tty(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static bool confirmed(const char *dev, int slot)
+{
+	char q[512];
+
+	fprintf(stderr, "The unbind operation will wipe a slot. This operation is unrecoverable.\n");
+	snprintf(q, sizeof(q), "Do you wish to erase LUKS slot %d on %s? [ynYN] ", slot, dev);
+	return tty_confirm(q);
+}
+
+int unbind_main(int argc, char **argv)
+{
+	const char *dev = NULL, *err = NULL;
+	int slot = -1, c, r;
+	bool force = false;
+	AUTO_LUKS d = NULL;
+
+	if (!util_prog || !strcmp(util_prog, "nbde"))
+		util_prog = "nbde unbind";
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "hfd:s:")) != -1) {
+		switch (c) {
+		case 'h': return usage(stdout, 0);
+		case 'f': force = true; break;
+		case 'd': dev = optarg; break;
+		case 's':
+			if ((slot = parse_slot(optarg)) < 0) {
+				msg("invalid keyslot '%s'", optarg);
+				return 2;
+			}
+			break;
+		default: return usage(stderr, 2);
+		}
+	}
+	if (!dev || slot < 0 || optind != argc)
+		return usage(stderr, 2);
+	if (!(d = open_device(dev)))
+		return 1;
+	if (!force && !have_tty()) {
+		msg("no terminal to confirm the unbind on (use -f)");
+		return 1;
+	}
+	if (!force && !confirmed(dev, slot))
+		return 0;	/* as clevis: declining is not an error */
+	r = unbind_luks(d, slot, &err);
+	if (r < 0) {
+		msg("%s: cannot unbind keyslot %d: %s%s%s", dev, slot, err, *bind_rescue_path() ? " " : "",
+		    bind_rescue_path());
+		return 1;
+	}
+	return 0;
+}

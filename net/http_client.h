@@ -1,0 +1,41 @@
+/* http_client.h - HTTP/1.1 GET/POST over plain TCP with deadlines.
+ *
+ * Every wait is bounded: name resolution, connecting (to every resolved
+ * address at once, first to answer wins), sending and receiving each have a
+ * per-attempt limit and all end by one absolute deadline. Replies are bounded
+ * in size (http_reply.h). Transient failures (refused, unreachable, timed
+ * out, reset, 502/503/504) are retried with exponential backoff until the
+ * deadline, because at boot a tang server or the network may come up late. */
+#ifndef NBDE_HTTP_CLIENT_H
+#define NBDE_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "http_reply.h"
+
+#define HTTP_CONNECT_TIMEOUT_MS 3000LL	/* one connection attempt */
+#define HTTP_IDLE_TIMEOUT_MS 5000LL	/* silence while sending or receiving */
+#define HTTP_BACKOFF_FIRST_MS 100LL
+#define HTTP_BACKOFF_MAX_MS 2000LL
+
+struct http_client_request {
+	const char *method;		/* "GET" or "POST" */
+	const char *url;		/* http:// or scheme-less (url.h) */
+	const char *content_type;	/* sent with a body; NULL for none */
+	const void *body;
+	size_t body_len;
+	long long deadline_ms;		/* absolute, CLOCK_MONOTONIC milliseconds */
+	/* Polled about every 100 ms; true abandons the request (NULL: never). */
+	bool (*cancelled)(const void *ctx);
+	const void *cancel_ctx;
+};
+
+/* 0 with any HTTP status in *reply (free with http_reply_free), or -1 with a
+ * description of the last failure in err ("connection refused", ...). */
+int http_client_send(const struct http_client_request *rq, struct http_reply *reply,
+		     char *err, size_t errlen);
+
+/* CLOCK_MONOTONIC in milliseconds: the clock of deadline_ms. */
+long long http_clock_ms(void);
+
+#endif

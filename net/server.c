@@ -1,0 +1,835 @@
+/* server.c - inetd-style and event-loop HTTP serving (see server.h).
+ *
+ * Event loop: the loop thread owns every connection except while one of its
+ * requests is with a worker; hand-over is a locked job queue one way and a
+ * locked done queue plus an eventfd the other way. Sockets are registered
+ * once, edge-triggered, and each state (reading, handling, writing) simply
+ * tries its I/O again whenever anything happens, so no per-request
+ * epoll_ctl is needed. A one-second sweep enforces deadlines. */
+#define _GNU_SOURCE	/* accept4 */
+#include "server.h"
+#include "http_response.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_CHUNK 16384
+#define PEER_MAX 64
+#define WORKERS_MAX 64
+#define WORKER_STACK (256 * 1024)
+
+static long long clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- shared by both modes ---- */
+
+/* One write() so the line is never interleaved with another thread's. */
+static void log_request(const char *peer, const struct http_request *req, int status)
+{
+	char line[512];
+	int n;
+
+	if (req->phase == HTTP_INVALID && !req->target)
+		n = snprintf(line, sizeof(line), "%s => %d (%s)\n", peer, status, req->error);
+	else if (req->phase == HTTP_INVALID)
+		n = snprintf(line, sizeof(line), "%s %s %.300s => %d (%s)\n", peer, req->method, req->target,
+			     status, req->error);
+	else
+		n = snprintf(line, sizeof(line), "%s %s %.300s => %d\n", peer, req->method, req->target, status);
+	if (n > 0 && write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		return;	/* nowhere left to report it */
+}
+
+/* Runs the handler for a complete request (or makes the error reply for an
+ * invalid one) and formats the whole response. */
+static char *respond(const struct server_config *cfg, const struct http_request *req, const char *peer,
+		     bool *closing, size_t *len)
+{
+	struct server_response res = { 0 };
+	char *out;
+
+	if (req->phase == HTTP_INVALID) {
+		res.status = req->error_status;
+	} else {
+		cfg->handle(cfg->ctx, req, &res);
+		if (!res.status)
+			res.status = 500;
+	}
+	*closing = req->phase == HTTP_INVALID || !req->keep_alive;
+	out = http_response_format(res.status, res.status == 200 ? res.content_type : NULL,
+				   res.status == 200 ? res.body : NULL, res.status == 200 ? res.len : 0,
+				   *closing, len);
+	free(res.body);
+	if (cfg->log)
+		log_request(peer, req, res.status);
+	return out;
+}
+
+/* ---- inetd mode ---- */
+
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r;	/* 0 on timeout */
+}
+
+static int write_all_timed(int fd, const char *p, size_t len, int timeout_ms)
+{
+	long long deadline = clock_ms() + timeout_ms;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno == EAGAIN) {
+			long long left = deadline - clock_ms();
+			if (left <= 0 || wait_fd(fd, POLLOUT, (int)left) <= 0)
+				return -1;
+		} else if (!(n < 0 && errno == EINTR)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Answers the request in req; returns 1 to go on, 0 to stop cleanly, -1 on error. */
+static int inetd_answer(const struct server_config *cfg, struct http_request *req, int out_fd, const char *peer)
+{
+	bool closing;
+	size_t len;
+	char *resp = respond(cfg, req, peer, &closing, &len);
+	int r = resp && !write_all_timed(out_fd, resp, len, cfg->request_timeout_ms) ? 1 : -1;
+
+	free(resp);
+	http_request_reset(req);
+	return r > 0 && closing ? 0 : r;
+}
+
+/* How long to wait for input: the request deadline once a request started. */
+static int inetd_wait(const struct server_config *cfg, const struct http_request *req, long long started)
+{
+	if (!req->started)
+		return cfg->idle_timeout_ms;
+	long long left = started + cfg->request_timeout_ms - clock_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+/* After a final reply: read what the client still sends, for a while, so
+ * closing does not reset the connection before it read the reply. */
+static void inetd_drain(int in_fd, int out_fd)
+{
+	char buf[READ_CHUNK];
+	long long deadline = clock_ms() + 2000;
+	long long left;
+
+	shutdown(out_fd, SHUT_WR);
+	while ((left = deadline - clock_ms()) > 0 && wait_fd(in_fd, POLLIN, (int)left) > 0) {
+		ssize_t n = read(in_fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+}
+
+int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const char *peer)
+{
+	struct http_request req;
+	char buf[READ_CHUNK];
+	long long started = 0;
+	int r = 1;
+
+	http_request_init(&req);
+	for (;;) {
+		int wait = inetd_wait(cfg, &req, started);
+		if (wait <= 0 || wait_fd(in_fd, POLLIN, wait) <= 0)
+			break;	/* timeout */
+		ssize_t n = read(in_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			r = n < 0;
+			break;
+		}
+		if (!req.started)
+			started = clock_ms();
+		for (size_t off = 0; off < (size_t)n;) {
+			off += http_request_feed(&req, buf + off, (size_t)n - off);
+			if (!http_request_done(&req))
+				break;
+			int a = inetd_answer(cfg, &req, out_fd, peer);
+			if (a <= 0) {
+				if (!a)
+					inetd_drain(in_fd, out_fd);
+				http_request_free(&req);
+				return a < 0;
+			}
+			started = clock_ms();
+		}
+	}
+	http_request_free(&req);
+	return r;
+}
+
+/* ---- event loop: connections ---- */
+
+enum conn_state {
+	CONN_READING,
+	CONN_HANDLING,		/* a worker has it: the loop keeps its hands off */
+	CONN_WRITING,
+	CONN_DRAINING,		/* final reply sent: reading the rest so close() sends no RST */
+	CONN_CLOSED,		/* freed after the current batch of events */
+};
+
+#define DRAIN_MS 2000
+
+struct conn {
+	int fd;
+	enum conn_state state;
+	struct http_request req;
+	char *pending;			/* bytes read past the request being handled */
+	size_t pending_len;
+	char *out;			/* the response being written */
+	size_t out_len, out_off;
+	bool closing;
+	long long deadline, last_active;
+	struct conn *prev, *next;	/* every connection, for the sweep */
+	struct conn *queue_next;	/* job or done queue */
+	char peer[PEER_MAX];
+};
+
+struct queue {
+	struct conn *head, *tail;
+};
+
+struct loop {
+	const struct server_config *cfg;
+	int epfd, evfd, sigfd;
+	const int *listen_fds;
+	size_t nlisten;
+	bool listening;
+	struct conn *conns;
+	struct conn *dead;		/* closed during this batch of events */
+	int nconns;
+	pthread_mutex_t lock;		/* jobs, done, quit */
+	pthread_cond_t wake;
+	struct queue jobs, done;
+	bool quit;
+	pthread_t *threads;
+	int nthreads;
+};
+
+static void queue_push(struct queue *q, struct conn *c)
+{
+	c->queue_next = NULL;
+	if (q->tail)
+		q->tail->queue_next = c;
+	else
+		q->head = c;
+	q->tail = c;
+}
+
+static struct conn *queue_pop(struct queue *q)
+{
+	struct conn *c = q->head;
+	if (c) {
+		q->head = c->queue_next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return c;
+}
+
+/* Events for c may still be waiting in the current batch, so the memory
+ * itself is freed only by conns_bury(). */
+static void conn_close(struct loop *l, struct conn *c)
+{
+	close(c->fd);	/* also removes it from the epoll set */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	http_request_free(&c->req);
+	free(c->pending);
+	free(c->out);
+	c->pending = c->out = NULL;
+	c->state = CONN_CLOSED;
+	c->next = l->dead;
+	l->dead = c;
+	l->nconns--;
+}
+
+static void conns_bury(struct loop *l)
+{
+	while (l->dead) {
+		struct conn *c = l->dead;
+		l->dead = c->next;
+		free(c);
+	}
+}
+
+static void conn_touch(struct loop *l, struct conn *c, int timeout_ms)
+{
+	c->last_active = clock_ms();
+	c->deadline = c->last_active + timeout_ms;
+}
+
+static void conn_handover(struct loop *l, struct conn *c)
+{
+	c->state = CONN_HANDLING;
+	c->deadline = LLONG_MAX;	/* a worker cannot be interrupted */
+	pthread_mutex_lock(&l->lock);
+	queue_push(&l->jobs, c);
+	pthread_cond_signal(&l->wake);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Feeds bytes to the parser; a finished request goes to a worker and the
+ * rest of the bytes wait in c->pending. Returns false when out of memory. */
+static bool conn_feed(struct loop *l, struct conn *c, const char *p, size_t n)
+{
+	bool was_started = c->req.started;
+	size_t used = http_request_feed(&c->req, p, n);
+
+	if (!was_started && c->req.started)
+		conn_touch(l, c, l->cfg->request_timeout_ms);
+	if (!http_request_done(&c->req))
+		return true;
+	if (used < n) {
+		if (!(c->pending = malloc(n - used)))
+			return false;
+		memcpy(c->pending, p + used, n - used);
+		c->pending_len = n - used;
+	}
+	conn_handover(l, c);
+	return true;
+}
+
+/* Reads while the request is incomplete; false when the connection is over. */
+static bool conn_read(struct loop *l, struct conn *c)
+{
+	char buf[READ_CHUNK];
+
+	while (c->state == CONN_READING) {
+		ssize_t n = read(c->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0 || !conn_feed(l, c, buf, (size_t)n))
+			return false;
+	}
+	return true;
+}
+
+/* After a response: the next pipelined request, or back to reading. */
+static bool conn_next(struct loop *l, struct conn *c)
+{
+	char *pending = c->pending;
+	size_t len = c->pending_len;
+	bool ok = true;
+
+	free(c->out);
+	c->out = NULL;
+	http_request_reset(&c->req);
+	c->state = CONN_READING;
+	conn_touch(l, c, l->cfg->idle_timeout_ms);
+	c->pending = NULL;
+	c->pending_len = 0;
+	if (len)
+		ok = conn_feed(l, c, pending, len);
+	free(pending);
+	return ok && conn_read(l, c);
+}
+
+/* False at end of input, which ends a draining connection. */
+static bool conn_drain(struct conn *c)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+
+	while ((n = read(c->fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		;
+	return n < 0 && errno == EAGAIN;
+}
+
+static bool conn_write(struct loop *l, struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0)
+			return false;
+		c->out_off += (size_t)n;
+	}
+	if (!c->closing)
+		return conn_next(l, c);
+	/* the client may still be sending (a refused body): stop writing and
+	 * read what comes, or close() would reset the connection and could
+	 * destroy the reply before the client read it */
+	shutdown(c->fd, SHUT_WR);
+	c->state = CONN_DRAINING;
+	conn_touch(l, c, DRAIN_MS);
+	return conn_drain(c);
+}
+
+/* Whatever the state allows; closes the connection when it is over. */
+static void conn_progress(struct loop *l, struct conn *c)
+{
+	bool ok = true;
+
+	if (c->state == CONN_READING)
+		ok = conn_read(l, c);
+	else if (c->state == CONN_WRITING)
+		ok = conn_write(l, c);
+	else if (c->state == CONN_DRAINING)
+		ok = conn_drain(c);
+	else
+		return;	/* handling or already closed */
+	if (!ok)
+		conn_close(l, c);
+}
+
+/* ---- event loop: workers ---- */
+
+static void *worker_main(void *arg)
+{
+	struct loop *l = arg;
+	struct conn *c;
+	uint64_t one = 1;
+
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		while (!l->quit && !l->jobs.head)
+			pthread_cond_wait(&l->wake, &l->lock);
+		c = l->quit ? NULL : queue_pop(&l->jobs);
+		pthread_mutex_unlock(&l->lock);
+		if (!c)
+			return NULL;
+		c->out = respond(l->cfg, &c->req, c->peer, &c->closing, &c->out_len);
+		c->out_off = 0;
+		pthread_mutex_lock(&l->lock);
+		queue_push(&l->done, c);
+		pthread_mutex_unlock(&l->lock);
+		if (write(l->evfd, &one, sizeof(one)) < 0)
+			continue;	/* the counter is saturated: the loop wakes anyway */
+	}
+}
+
+static int workers_start(struct loop *l)
+{
+	pthread_attr_t attr;
+	long n = l->cfg->workers > 0 ? l->cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	n = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : n;
+	if (!(l->threads = calloc((size_t)n, sizeof(*l->threads))))
+		return -1;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	for (; l->nthreads < n; l->nthreads++)
+		if (pthread_create(&l->threads[l->nthreads], &attr, worker_main, l))
+			break;
+	pthread_attr_destroy(&attr);
+	return l->nthreads ? 0 : -1;
+}
+
+static void workers_stop(struct loop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->quit = true;
+	pthread_cond_broadcast(&l->wake);
+	pthread_mutex_unlock(&l->lock);
+	for (int i = 0; i < l->nthreads; i++)
+		pthread_join(l->threads[i], NULL);
+	free(l->threads);
+}
+
+/* Responses the workers finished: write them out on the loop thread. */
+static void collect_done(struct loop *l)
+{
+	uint64_t count;
+	struct queue done;
+	struct conn *c;
+
+	if (read(l->evfd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&l->lock);
+	done = l->done;
+	l->done.head = l->done.tail = NULL;
+	pthread_mutex_unlock(&l->lock);
+	while ((c = queue_pop(&done))) {
+		if (!c->out) {
+			conn_close(l, c);
+			continue;
+		}
+		c->state = CONN_WRITING;
+		conn_touch(l, c, l->cfg->request_timeout_ms);
+		conn_progress(l, c);
+	}
+}
+
+/* ---- event loop: accepting and deadlines ---- */
+
+static void listeners_enable(struct loop *l, bool on)
+{
+	for (size_t i = 0; i < l->nlisten && on != l->listening; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+		ev.data.u64 = i + 1;	/* small numbers: listeners; pointers: connections */
+		epoll_ctl(l->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, l->listen_fds[i], &ev);
+	}
+	l->listening = on;
+}
+
+/* Makes room at the connection cap: closes the idle connection that has
+ * waited longest for a request. False when every connection is busy. */
+static bool evict_idle(struct loop *l)
+{
+	struct conn *oldest = NULL;
+
+	for (struct conn *c = l->conns; c; c = c->next)
+		if (c->state == CONN_READING && !c->req.started &&
+		    (!oldest || c->last_active < oldest->last_active))
+			oldest = c;
+	if (oldest)
+		conn_close(l, oldest);
+	return oldest != NULL;
+}
+
+static void conn_add(struct loop *l, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	int one = 1;
+
+	if (!c || (l->nconns >= l->cfg->max_conns && !evict_idle(l))) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	http_request_init(&c->req);
+	if (!server_peer_name(fd, c->peer, sizeof(c->peer)))
+		strcpy(c->peer, "<unknown>");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_touch(l, c, l->cfg->idle_timeout_ms);
+	ev.data.ptr = c;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
+	l->nconns++;
+}
+
+static void accept_all(struct loop *l, int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			conn_add(l, fd);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			listeners_enable(l, false);	/* the sweep turns them back on */
+		if (errno != EINTR && errno != ECONNABORTED)
+			return;
+	}
+}
+
+static void sweep(struct loop *l)
+{
+	long long now = clock_ms();
+	struct conn *c, *next;
+
+	for (c = l->conns; c; c = next) {
+		next = c->next;
+		if (c->state != CONN_HANDLING && now >= c->deadline)
+			conn_close(l, c);
+	}
+	listeners_enable(l, true);
+}
+
+/* ---- event loop: the loop ---- */
+
+static int signals_fd(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, old))
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* False when the loop should stop. */
+static bool handle_signal(struct loop *l)
+{
+	struct signalfd_siginfo si;
+
+	while (read(l->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP && l->cfg->reload)
+			l->cfg->reload(l->cfg->ctx);
+		else if (si.ssi_signo != SIGHUP)
+			return false;
+	}
+	return true;
+}
+
+static void dispatch(struct loop *l, struct epoll_event *ev, bool *running)
+{
+	uintptr_t tag = (uintptr_t)ev->data.u64;
+
+	if (ev->data.ptr == &l->evfd)
+		collect_done(l);
+	else if (ev->data.ptr == &l->sigfd)
+		*running = handle_signal(l);
+	else if (tag && tag <= l->nlisten)
+		accept_all(l, l->listen_fds[tag - 1]);
+	else
+		conn_progress(l, ev->data.ptr);
+}
+
+static int loop_add(struct loop *l, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void loop_run(struct loop *l)
+{
+	struct epoll_event evs[64];
+	long long next_sweep = clock_ms() + 1000;
+	bool running = true;
+
+	while (running) {
+		int n = epoll_wait(l->epfd, evs, 64, 1000);
+		for (int i = 0; i < n && running; i++)
+			dispatch(l, &evs[i], &running);
+		conns_bury(l);
+		if (clock_ms() >= next_sweep) {
+			sweep(l);
+			next_sweep = clock_ms() + 1000;
+		}
+	}
+}
+
+static void loop_free(struct loop *l)
+{
+	while (l->conns)
+		conn_close(l, l->conns);
+	conns_bury(l);
+	while (queue_pop(&l->done))
+		;
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->evfd >= 0)
+		close(l->evfd);
+	if (l->sigfd >= 0)
+		close(l->sigfd);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->wake);
+}
+
+int server_run(const struct server_config *cfg, const int *fds, size_t nfds, const char **err)
+{
+	struct loop l = { .cfg = cfg, .listen_fds = fds, .nlisten = nfds, .epfd = -1, .evfd = -1 };
+	sigset_t old;
+	int r = 1;
+
+	pthread_mutex_init(&l.lock, NULL);
+	pthread_cond_init(&l.wake, NULL);
+	/* signals blocked before the workers exist, so only the signalfd sees them */
+	l.sigfd = signals_fd(&old);
+	l.epfd = epoll_create1(EPOLL_CLOEXEC);
+	l.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	*err = "cannot set up the event loop";
+	if (l.sigfd >= 0 && l.epfd >= 0 && l.evfd >= 0 && !loop_add(&l, l.evfd, &l.evfd) &&
+	    !loop_add(&l, l.sigfd, &l.sigfd)) {
+		*err = "cannot start worker threads";
+		if (!workers_start(&l)) {
+			listeners_enable(&l, true);
+			loop_run(&l);
+			r = 0;
+			workers_stop(&l);
+		}
+	}
+	loop_free(&l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/* ---- sockets ---- */
+
+static int fds_append(int **fds, size_t *n, int fd)
+{
+	int *more = realloc(*fds, (*n + 1) * sizeof(**fds));
+	if (!more)
+		return -1;
+	more[(*n)++] = fd;
+	*fds = more;
+	return 0;
+}
+
+static int listen_one(const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	int one = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int server_listen(const char *addr, const char *port, int **fds, size_t *nfds, const char **err)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res, *ai;
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t len = addr ? strlen(addr) : 0;
+
+	if (addr && len >= 2 && addr[0] == '[' && addr[len - 1] == ']' && len - 2 < sizeof(host)) {
+		memcpy(host, addr + 1, len - 2);	/* "[::1]" as in URLs */
+		host[len - 2] = 0;
+		addr = host;
+	}
+	if (addr)
+		hints.ai_flags |= AI_NUMERICHOST;
+	if (getaddrinfo(addr, port, &hints, &res)) {
+		*err = "invalid listen address or port";
+		errno = EINVAL;
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = listen_one(ai);
+		if (fd < 0 || fds_append(fds, nfds, fd)) {
+			*err = "cannot listen";
+			if (fd >= 0)
+				close(fd);
+			freeaddrinfo(res);
+			return -1;
+		}
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+static bool is_stream_listener(int fd)
+{
+	int type = 0, acc = 0;
+	socklen_t l1 = sizeof(type), l2 = sizeof(acc);
+
+	return !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) && type == SOCK_STREAM &&
+	       !getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l2) && acc;
+}
+
+int server_activation_fds(int **fds, size_t *nfds, const char **err)
+{
+	const char *pid = getenv("LISTEN_PID"), *count = getenv("LISTEN_FDS");
+	char *end;
+	long n;
+
+	if (!pid || !count || strtol(pid, &end, 10) != (long)getpid() || *end)
+		return 0;
+	n = strtol(count, &end, 10);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (*end || n <= 0 || n > 64)
+		return 0;
+	for (int fd = 3; fd < 3 + n; fd++) {
+		if (!is_stream_listener(fd)) {
+			*err = "a LISTEN_FDS descriptor is not a listening stream socket (Accept=no is needed)";
+			return -1;
+		}
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (fds_append(fds, nfds, fd)) {
+			*err = "out of memory";
+			return -1;
+		}
+	}
+	return (int)n;
+}
+
+bool server_peer_name(int fd, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const void *a;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return false;
+	if (ss.ss_family == AF_INET) {
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+	} else if (ss.ss_family == AF_INET6) {
+		struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			return inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)size) != NULL;
+		a = a6;
+	} else {
+		return false;
+	}
+	return inet_ntop(ss.ss_family, a, out, (socklen_t)size) != NULL;
+}
+
+bool server_fd_is_connection(int fd, int other)
+{
+	struct stat a, b;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fstat(fd, &a))
+		return false;
+	if (!fstat(other, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return true;
+	return S_ISSOCK(a.st_mode) && !getsockname(fd, (struct sockaddr *)&ss, &len) &&
+	       (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+}
