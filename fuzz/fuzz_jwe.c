@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../crypto/json.h"
+#include "../crypto/secret.h"
 #include "../crypto/jwe.h"
 #include "../crypto/jwk.h"
 

@@ -5,6 +5,7 @@
 
 #include "../crypto/ecmr.h"
 #include "../crypto/json.h"
+#include "../crypto/secret.h"
 #include "../crypto/jwk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
