@@ -20,6 +20,7 @@ UNIT_SRC := $(sort $(wildcard test/unit_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c
 
+DEFS := -D_GNU_SOURCE -DNBDE_VERSION='"$(VERSION)"'
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 PKGS := libcryptsetup libcjson mbedcrypto
 
@@ -33,7 +34,7 @@ build/deps-%.mk: $(DEPS_INPUTS)
 
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 -include build/deps-musl.mk
-ifneq ($(filter sanitize check fuzz,$(MAKECMDGOALS)),)
+ifneq ($(filter sanitize check fuzz fuzz-build build/san/% build/fuzz/%,$(MAKECMDGOALS)),)
 -include build/deps-glibc.mk
 endif
 endif
@@ -44,7 +45,7 @@ pc = PKG_CONFIG_LIBDIR=$(1)/lib/pkgconfig PKG_CONFIG_PATH= pkg-config --static $
 M := build/musl
 MUSL_CC = $(DEPS_musl)/bin/musl-cc
 MUSL_CFLAGS = -std=gnu11 -O2 -g -ffunction-sections -fdata-sections $(WARN) \
-	-DNBDE_VERSION='"$(VERSION)"' $(shell $(call pc,$(DEPS_musl),--cflags))
+	$(DEFS) $(shell $(call pc,$(DEPS_musl),--cflags))
 MUSL_LIBS = $(shell $(call pc,$(DEPS_musl),--libs)) -lpthread
 
 $(M)/%.o: %.c $(wildcard */*.h) cmd/applets.def | build/deps-musl.mk
@@ -68,7 +69,7 @@ all: nbde
 # --- glibc + ASan/UBSan flavour: tests and fuzzing ---
 S := build/san
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-SAN_CFLAGS = -std=gnu11 -O1 -g $(SAN_FLAGS) $(WARN) -DNBDE_VERSION='"$(VERSION)"' \
+SAN_CFLAGS = -std=gnu11 -O1 -g $(SAN_FLAGS) $(WARN) $(DEFS) \
 	$(shell $(call pc,$(DEPS_glibc),--cflags))
 SAN_LIBS = $(shell $(call pc,$(DEPS_glibc),--libs)) -lpthread
 
@@ -89,7 +90,7 @@ sanitize: $(S)/nbde $(S)/josetool $(UNIT_SRC:test/%.c=$(S)/%)
 
 # --- fuzzing (clang libFuzzer against the glibc prefix) ---
 F := build/fuzz
-FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(WARN) \
+FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(DEFS) \
 	$(shell $(call pc,$(DEPS_glibc),--cflags))
 
 $(F)/%.o: %.c $(wildcard */*.h) | build/deps-glibc.mk
@@ -105,7 +106,7 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_SRC:fuzz/%.c=%); do \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  $(F)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$t fuzz/corpus/$$t \
+	  $(F)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$t $$(test -d fuzz/corpus/$$t && echo fuzz/corpus/$$t) \
 	    2>build/fuzz/$$t.log || { tail -30 build/fuzz/$$t.log; exit 1; }; \
 	  tail -1 build/fuzz/$$t.log; \
 	done
@@ -118,8 +119,39 @@ check: $(TEST_PROGS)
 	NBDE=$(CURDIR)/nbde JOSETOOL=$(CURDIR)/$(M)/josetool SAN=$(CURDIR)/$(S) BUILD=$(CURDIR)/$(M) \
 	  prove -f --timer test/*.t
 
+# install: the binary, its applet names, the boot hooks and the units, where
+# dracut, initramfs-tools and systemd look (their directories do not follow
+# PREFIX; override them if your distribution differs). @BINDIR@ in hooks and
+# units becomes the installed binary's directory.
+BINDIR = $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DRACUTDIR ?= /usr/lib/dracut/modules.d
+ITOOLSDIR ?= /usr/share/initramfs-tools
+# names nbde answers to as argv[0]; tangd also where tang's units expect it
+APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys clevis
+UNITS := tangd.socket tangd@.service nbde-tangd.socket nbde-tangd.service
+subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g' $(1) > $(2)
+
 install: nbde
-	install -D -m 0755 nbde $(DESTDIR)$(PREFIX)/bin/nbde
+	install -D -m 0755 nbde $(DESTDIR)$(BINDIR)/nbde
+	for l in $(APPLET_LINKS); do ln -sf nbde $(DESTDIR)$(BINDIR)/$$l; done
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+	ln -sf $(BINDIR)/nbde $(DESTDIR)$(LIBEXECDIR)/tangd
+	for u in $(UNITS); do install -m 0644 hooks/$$u $(DESTDIR)$(UNITDIR)/$$u; done
+	for n in nbde clevis-luks; do for t in path service; do \
+	  $(call subst_bindir,hooks/systemd/nbde-askpass.$$t,$(DESTDIR)$(UNITDIR)/$$n-askpass.$$t); \
+	done; done
+	install -d $(DESTDIR)$(DRACUTDIR)/60nbde
+	install -m 0755 hooks/dracut/60nbde/*.sh $(DESTDIR)$(DRACUTDIR)/60nbde/
+	for t in path service; do \
+	  $(call subst_bindir,hooks/systemd/nbde-askpass.$$t,$(DESTDIR)$(DRACUTDIR)/60nbde/nbde-askpass.$$t); \
+	done
+	for f in hooks/nbde scripts/local-top/nbde scripts/local-bottom/nbde; do \
+	  install -d $(DESTDIR)$(ITOOLSDIR)/$$(dirname $$f); \
+	  $(call subst_bindir,hooks/initramfs-tools/$$f,$(DESTDIR)$(ITOOLSDIR)/$$f); \
+	  chmod 0755 $(DESTDIR)$(ITOOLSDIR)/$$f; \
+	done
 
 clean:
 	rm -rf build nbde

@@ -6,7 +6,9 @@
  *
  * The reply is read up to its Content-Length instead of end of stream,
  * because tangd never closes a connection itself. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -15,6 +15,10 @@ struct curve {
 	size_t size;		/* bytes per coordinate / scalar */
 };
 
+/* A key is shared read-only by tang-server's worker threads. Mbed TLS caches
+ * the base-point table inside grp on the first multiplication by G, which
+ * would race; ec_key_from_jwk() and key generation multiply by G before the
+ * key is published (d·G check), so later use never writes to grp. Keep it so. */
 struct ec_key {
 	const struct curve *c;
 	mbedtls_ecp_group grp;

@@ -30,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)jwe_decrypt(&j, oct, &b, &err);
 	AUTO_FREE char *c = jwe_compact(&j);
 	AUTO_JSON f = jwe_flattened(&j);
+	(void)c, (void)f;
 	jwe_free(&j);
 	return 0;
 }

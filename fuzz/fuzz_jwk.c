@@ -29,5 +29,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	AUTO_FREE char *canon = json_canonical(jwk);
 	AUTO_JSON r = ecmr_mul(server, jwk, &err);
 	(void)jwk_allows(jwk, "deriveKey", false);
+	(void)k, (void)pub, (void)thp, (void)canon, (void)r;
 	return 0;
 }

@@ -6,7 +6,7 @@
  * once, edge-triggered, and each state (reading, handling, writing) simply
  * tries its I/O again whenever anything happens, so no per-request
  * epoll_ctl is needed. A one-second sweep enforces deadlines. */
-#define _GNU_SOURCE	/* accept4 */
+/* accept4 needs _GNU_SOURCE, which the Makefile defines. */
 #include "server.h"
 #include "http_response.h"
 

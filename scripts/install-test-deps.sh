@@ -6,7 +6,8 @@
 set -euo pipefail
 
 PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev
+      qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,59 @@
+#!/bin/bash
+# dracut module 60nbde: the static nbde binary answers the volume prompts.
+# systemd initrd: nbde-askpass.path/.service (systemd password agent).
+# Other initrds: an initqueue hook runs `nbde unlock` before cryptroot-ask
+# prompts, which then finds the volume open.
+# Network: pulled in (and rd.neednet=1 written with hostonly_cmdline) when a
+# crypttab volume has a tang binding, or always with nbde_network=yes in a
+# dracut.conf.d file (images built where the volumes are not attached).
+
+# 0 when a crypttab volume is bound to tang (directly or inside sss)
+nbde_tang_bound() {
+	[[ $nbde_network == yes ]] && return 0
+	local name src rest dev
+	[[ -f $dracutsysrootdir/etc/crypttab ]] || return 1
+	while read -r name src rest; do
+		[[ -z $name || $name == \#* ]] && continue
+		case $src in
+		UUID=*) dev=/dev/disk/by-uuid/${src#UUID=} ;;
+		PARTUUID=*) dev=/dev/disk/by-partuuid/${src#PARTUUID=} ;;
+		LABEL=*) dev=/dev/disk/by-label/${src#LABEL=} ;;
+		*) dev=$src ;;
+		esac
+		[[ $(nbde list -p -d "$dev" 2>/dev/null) == *tang* ]] && return 0
+	done <"$dracutsysrootdir/etc/crypttab"
+	return 1
+}
+
+check() {
+	require_binaries nbde || return 1
+	return 0
+}
+
+depends() {
+	local d=crypt
+	nbde_tang_bound && d="$d network"
+	echo "$d"
+}
+
+install() {
+	inst_simple "$(command -v nbde)" /usr/bin/nbde
+	if dracut_module_included systemd; then
+		inst_simple "$moddir/nbde-askpass.path" "$systemdsystemunitdir/nbde-askpass.path"
+		inst_simple "$moddir/nbde-askpass.service" "$systemdsystemunitdir/nbde-askpass.service"
+		mkdir -p "$initdir$systemdsystemunitdir/cryptsetup.target.wants"
+		ln_r "$systemdsystemunitdir/nbde-askpass.path" \
+			"$systemdsystemunitdir/cryptsetup.target.wants/nbde-askpass.path"
+	else
+		# one try per volume: once online when tang is involved, else settled
+		if nbde_tang_bound; then
+			inst_hook initqueue/online 60 "$moddir/nbde-unlock.sh"
+		else
+			inst_hook initqueue/settled 60 "$moddir/nbde-unlock.sh"
+		fi
+	fi
+	if nbde_tang_bound && [[ $hostonly_cmdline == yes ]]; then
+		echo "rd.neednet=1" >"$initdir/etc/cmdline.d/99nbde.conf"
+	fi
+	dracut_need_initqueue
+}

@@ -1,0 +1,19 @@
+#!/bin/sh
+# dracut initqueue hook (initrds without systemd), run once the network is
+# online (tang) or when udev settled (other pins): opens each LUKS volume
+# that has a clevis binding and is not open yet, under the name cryptroot-ask would
+# use (luks-UUID), so cryptroot-ask then finds it open and does not prompt.
+# Sourced by dracut: no exit. Each volume gets one try, bounded by
+# nbde.timeout= (default 30 s); a failure leaves the prompt to a person.
+_nbde_t=$(getarg nbde.timeout=)
+for _nbde_dev in /dev/disk/by-uuid/*; do
+	[ -b "$_nbde_dev" ] || continue
+	_nbde_uuid=${_nbde_dev##*/}
+	[ -e "/dev/mapper/luks-$_nbde_uuid" ] && continue
+	[ -e "/tmp/nbde-tried-$_nbde_uuid" ] && continue
+	nbde list -d "$_nbde_dev" >/dev/null 2>&1 || continue	# not LUKS
+	[ -n "$(nbde list -d "$_nbde_dev" 2>/dev/null)" ] || continue	# no binding
+	: >"/tmp/nbde-tried-$_nbde_uuid"
+	nbde unlock -d "$_nbde_dev" -n "luks-$_nbde_uuid" ${_nbde_t:+--timeout "$_nbde_t"}
+done
+unset _nbde_dev _nbde_uuid _nbde_t

@@ -1,0 +1,23 @@
+#!/bin/bash
+# chroot.sh KIND DIR - a debootstrap'ed bookworm chroot (cached by the
+# caller) with one initramfs generator: KIND=itools (initramfs-tools +
+# cryptsetup-initramfs) or KIND=dracut (dracut + dracut-network + systemd,
+# so the image is a systemd initrd and the password agent is exercised).
+# The archive is the host's own: taken from apt's configuration, never named.
+set -euo pipefail
+kind=$1 dir=$2
+. /etc/os-release
+suite=$VERSION_CODENAME
+mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' |
+	awk -v s="$suite" '$2 == s { print $1; exit }')
+[ -n "$mirror" ] || { echo "chroot.sh: no apt source for $suite" >&2; exit 1; }
+case $kind in
+itools) pkgs=initramfs-tools,cryptsetup-initramfs,busybox,udev,kmod ;;
+dracut) pkgs=dracut,dracut-network,cryptsetup,systemd,udev,kmod,iproute2 ;;
+*) echo "chroot.sh: KIND is itools or dracut" >&2; exit 2 ;;
+esac
+rm -rf "$dir.tmp"
+# --include resolves dependencies; minbase keeps it to ≈150 MB
+debootstrap --variant=minbase --include="$pkgs" "$suite" "$dir.tmp" "$mirror" >"$dir.log" 2>&1 ||
+	{ tail -n 20 "$dir.log" >&2; exit 1; }
+rm -rf "$dir" && mv "$dir.tmp" "$dir"

@@ -1,0 +1,29 @@
+#!/bin/bash
+# mini-initrd.sh KDIR KVER NBDE OUT - the minimal initramfs: busybox-static,
+# the static nbde, the modules a virtio LUKS2 ext4 root needs, mini-init.sh.
+# Cheap (well under a second), so it is rebuilt every run from the current nbde.
+set -euo pipefail
+kdir=$1 kver=$2 nbde=$3 out=$4
+here=$(cd "$(dirname "$0")" && pwd)
+r=$(mktemp -d "${TMPDIR:-/tmp}/nbde-initrd.XXXXXX")
+trap 'rm -rf "$r"' EXIT
+
+mkdir -p "$r"/{bin,proc,sys,dev,run,lib/mods}
+cp /bin/busybox "$r/bin/busybox"
+for a in sh mount umount insmod ip seq sleep cat date poweroff mkdir; do
+	ln -s busybox "$r/bin/$a"
+done
+cp "$nbde" "$r/bin/nbde"
+cp "$here/mini-init.sh" "$r/init"
+
+# insmod order matters (no modprobe): each after what it depends on
+n=10
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
+	virtio_blk failover net_failover virtio_net dm-mod dm-crypt ecb xts \
+	crc32c_generic jbd2 mbcache crc16 ext4; do
+	f=$(find "$kdir/root/lib/modules/$kver/kernel" -name "$m.ko" | head -n 1)
+	[ -n "$f" ] || { echo "mini-initrd: module $m not found" >&2; exit 1; }
+	cp "$f" "$r/lib/mods/$n-$m.ko"
+	n=$((n + 1))
+done
+(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
