@@ -91,7 +91,9 @@ static int adv_from_server(const char *url, const char *thp, struct adv *a, cons
 	if (asprintf(&where, "%s/adv/%s", url, thp ? thp : "") < 0)
 		return -1;
 	if (tang_http(o, "GET", where, NULL, &reply, err, sizeof(err)) || reply.status >= 400) {
-		pin_msg(o, "Unable to fetch advertisement: '%s'! (%s)", where, reply.status >= 400 ? "HTTP error" : err);
+		if (reply.status >= 400)
+			snprintf(err, sizeof(err), "HTTP status %d", reply.status);
+		pin_msg(o, "Unable to fetch advertisement: '%s'! (%s)", where, err);
 		http_reply_free(&reply);
 		return -1;
 	}
@@ -372,8 +374,9 @@ static cJSON *recover(const struct tang_jwe *t, const char *body, const struct p
 	if (asprintf(&where, "%s/rec/%s", t->url, t->kid) < 0)
 		return NULL;
 	if (tang_http(o, "POST", where, body, &reply, err, sizeof(err)) || reply.status >= 400) {
-		pin_msg(o, "Error communicating with server %s (%s)", t->url,
-			reply.status >= 400 ? "HTTP error" : err);
+		if (reply.status >= 400)
+			snprintf(err, sizeof(err), "HTTP status %d", reply.status);
+		pin_msg(o, "Error communicating with server %s (%s)", t->url, err);
 		http_reply_free(&reply);
 		return NULL;
 	}

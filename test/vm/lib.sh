@@ -91,11 +91,11 @@ vm_dead_cmd() {
 	echo "$1"
 }
 
-# vm_disk IMG KEYFILE FILE-CONTENT [ROOTDIR]: an ext4 holding nbde-check
-# (plus ROOTDIR's tree), encrypted offline into LUKS2 - the host has no
-# device-mapper, so the filesystem is made in the file and reencrypted.
+# vm_disk IMG KEYFILE FILE-CONTENT [ROOTDIR [UUID]]: an ext4 holding
+# nbde-check (plus ROOTDIR's tree), encrypted offline into LUKS2 - the host
+# has no device-mapper, so the filesystem is made in the file and reencrypted.
 vm_disk() {
-	local img=$1 key=$2 content=$3 tree=${4:-} d
+	local img=$1 key=$2 content=$3 tree=${4:-} uuid=${5:-} d
 	d=$(mktemp -d "${TMPDIR:-/tmp}/nbde-vmfs.XXXXXX")
 	[ -n "$tree" ] && cp -a "$tree/." "$d/"
 	echo "$content" >"$d/nbde-check"
@@ -108,7 +108,8 @@ vm_disk() {
 	head -c 32 /dev/urandom | base64 | tr -d '\n' >"$key"
 	# cheap PBKDF: this is a test key, and TCG is slow
 	cryptsetup reencrypt -q --encrypt --type luks2 --reduce-device-size 16M \
-		--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$key" "$img" >&2
+		--pbkdf pbkdf2 --pbkdf-force-iterations 1000 ${uuid:+--uuid "$uuid"} \
+		--key-file "$key" "$img" >&2
 }
 
 # vm_boot LOG KERNEL INITRD DISK CMDLINE [NETDEV-OPTIONS]: one boot; returns
@@ -132,3 +133,6 @@ vm_boot() {
 vm_marker() {
 	tr -d '\r\000' <"$1" | grep -a -E -m 1 "$2"
 }
+# the LUKS UUID of the generator tests' root: fixed, so the crypttab baked
+# into a cached image matches every freshly made disk
+VM_ROOT_UUID=6e6b6465-0000-4000-8000-00000000c0de

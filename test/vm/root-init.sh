@@ -1,0 +1,16 @@
+#!/bin/busybox sh
+# root-init.sh - /sbin/init of the generator tests' root filesystem. Being
+# run at all means the initramfs unlocked and mounted the root; it checks
+# the known file and prints the marker the host judges, then powers off.
+b=/bin/busybox
+$b mount -t proc proc /proc
+check=
+for a in $($b cat /proc/cmdline); do
+	case $a in nbde.check=*) check=${a#*=} ;; esac
+done
+if [ "$($b cat /nbde-check)" = "$check" ]; then
+	echo "NBDE-VM-ROOT-PASS"
+else
+	echo "NBDE-VM-ROOT-FAIL nbde-check differs"
+fi
+$b poweroff -f
