@@ -2,6 +2,7 @@
 #
 #   make            ./nbde, static (musl + libraries built by scripts/build-deps.sh)
 #   make check      every test suite (installs Debian test peers when root)
+#   make demo       the whole job on this machine, each command shown (scripts/demo.sh)
 #   make sanitize   the same sources against glibc with ASan+UBSan (build/san/)
 #   make fuzz       builds and runs each libFuzzer target for FUZZ_SECONDS
 #   make install    DESTDIR=... PREFIX=...
@@ -119,6 +120,10 @@ check: $(TEST_PROGS)
 	NBDE=$(CURDIR)/nbde JOSETOOL=$(CURDIR)/$(M)/josetool SAN=$(CURDIR)/$(S) BUILD=$(CURDIR)/$(M) \
 	  prove -f --timer test/*.t
 
+# demo: the whole job on this machine, each command printed as it runs
+demo: nbde
+	NBDE=$(CURDIR)/nbde scripts/demo.sh
+
 # install: the binary, its applet names, the boot hooks and the units, where
 # dracut, initramfs-tools and systemd look (their directories do not follow
 # PREFIX; override them if your distribution differs). @BINDIR@ in hooks and
@@ -133,11 +138,16 @@ APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys 
 UNITS := tangd.socket tangd@.service nbde-tangd.socket nbde-tangd.service
 subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g' $(1) > $(2)
 
+# the boot tests alone (test/50-vm.t; caches in ~/.cache/nbde-vm)
+vm-test: nbde
+	scripts/install-test-deps.sh
+	NBDE=$(CURDIR)/nbde prove -v test/50-vm.t
+
 install: nbde
 	install -D -m 0755 nbde $(DESTDIR)$(BINDIR)/nbde
 	for l in $(APPLET_LINKS); do ln -sf nbde $(DESTDIR)$(BINDIR)/$$l; done
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
-	ln -sf $(BINDIR)/nbde $(DESTDIR)$(LIBEXECDIR)/tangd
+	for l in tangd tangd-keygen tangd-rotate-keys; do ln -sf $(BINDIR)/nbde $(DESTDIR)$(LIBEXECDIR)/$$l; done
 	for u in $(UNITS); do install -m 0644 hooks/$$u $(DESTDIR)$(UNITDIR)/$$u; done
 	for n in nbde clevis-luks; do for t in path service; do \
 	  $(call subst_bindir,hooks/systemd/nbde-askpass.$$t,$(DESTDIR)$(UNITDIR)/$$n-askpass.$$t); \
@@ -156,5 +166,5 @@ install: nbde
 clean:
 	rm -rf build nbde
 
-.PHONY: all sanitize fuzz fuzz-build check install clean
+.PHONY: all sanitize fuzz fuzz-build check demo vm-test install clean
 .SECONDARY:

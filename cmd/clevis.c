@@ -3,7 +3,15 @@
  * named clevis, or run as `nbde clevis ...`).
  *
  * usage: clevis encrypt PIN CFG [-y] | clevis decrypt
- *        clevis luks bind|unbind|list|unlock|pass ARGS...
+ *        clevis luks bind|unbind|list|unlock|pass|regen|report ARGS...
+ *        clevis-encrypt-PIN CFG [-y] | clevis-decrypt[-PIN]
+ *        clevis-luks-bind|unbind|list|unlock|pass|regen|report ARGS...
+ *        clevis-COMMAND --summary
+ *
+ * The second form is clevis's per-command executables (symlinks to nbde),
+ * which scripts and initramfs hooks call directly; each stands for the
+ * words of its name, as `clevis-luks-bind -d D ...` for `clevis luks bind
+ * -d D ...`, except that the decrypt pins are all `clevis decrypt`.
  *
  * Options, output and exit codes follow the applets, which follow clevis;
  * stdin, when it is not a terminal, carries the existing passphrase for
@@ -12,6 +20,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct clevis_command {
@@ -28,6 +37,7 @@ static const struct clevis_command commands[] = {
 	{ "luks list", 2, list_main, "Lists pins bound to a LUKSv1 or LUKSv2 device" },
 	{ "luks pass", 2, pass_main, "Returns the LUKS passphrase used for binding a particular slot." },
 	{ "luks regen", 2, regen_main, "Regenerate clevis binding" },
+	{ "luks report", 2, report_main, "Report tang keys' rotations" },
 	{ "luks unbind", 2, unbind_main, "Unbinds a pin bound to a LUKS volume" },
 	{ "luks unlock", 2, unlock_main, "Unlocks a LUKS volume" },
 };
@@ -72,8 +82,73 @@ static int usage(int argc, char **argv)
 	return 2;
 }
 
+/* clevis's per-command executables: the words each stands for, and its
+ * --summary when it has one of its own (NULL: the command's; "": none,
+ * --summary fails as with clevis's decrypt pins). */
+static const struct clevis_alias {
+	const char *name, *words, *summary;
+} aliases[] = {
+	{ "clevis-decrypt", "decrypt", NULL },
+	{ "clevis-decrypt-tang", "decrypt", "" },
+	{ "clevis-decrypt-sss", "decrypt", "" },
+	{ "clevis-decrypt-null", "decrypt", "" },
+	{ "clevis-encrypt-tang", "encrypt tang", "Encrypts using a Tang binding server policy" },
+	{ "clevis-encrypt-sss", "encrypt sss", "Encrypts using a Shamir's Secret Sharing policy" },
+	{ "clevis-encrypt-null", "encrypt null", "" },
+	{ "clevis-luks-bind", "luks bind", NULL },
+	{ "clevis-luks-list", "luks list", NULL },
+	{ "clevis-luks-pass", "luks pass", NULL },
+	{ "clevis-luks-regen", "luks regen", NULL },
+	{ "clevis-luks-report", "luks report", NULL },
+	{ "clevis-luks-unbind", "luks unbind", NULL },
+	{ "clevis-luks-unlock", "luks unlock", NULL },
+};
+
+static const char *command_summary(const char *words)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].words, words))
+			return commands[i].summary;
+	return "";
+}
+
+/* argv of a per-command name rewritten as `clevis WORDS ARGS...`. */
+static int run_alias(const struct clevis_alias *a, int argc, char **argv)
+{
+	const char *summary = a->summary ? a->summary : command_summary(a->words);
+	char words[32], *save = NULL, **av;
+	int n = 1, r;
+
+	if (argc == 2 && !strcmp(argv[1], "--summary")) {
+		if (!*summary)
+			return 1;
+		printf("%s\n", summary);
+		return 0;
+	}
+	if (!(av = calloc((size_t)argc + 4, sizeof(*av)))) {
+		msg("out of memory");
+		return 1;
+	}
+	snprintf(words, sizeof(words), "%s", a->words);
+	av[0] = "clevis";
+	for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		av[n++] = w;
+	for (int i = 1; i < argc; i++)
+		av[n++] = argv[i];
+	r = clevis_main(n, av);
+	free(av);
+	return r;
+}
+
 int clevis_main(int argc, char **argv)
 {
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	base = base ? base + 1 : argc > 0 ? argv[0] : "clevis";
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(base, aliases[i].name))
+			return run_alias(&aliases[i], argc, argv);
+
 	/* Every nbde applet answers -h; clevis itself calls it invalid (exit 2),
 	 * which no automation depends on. */
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {

@@ -11,7 +11,6 @@
 #include "pins.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,32 +80,20 @@ static int list_slot(struct luks_dev *d, int slot, bool pins_only)
 
 int list_main(int argc, char **argv)
 {
-	const char *dev = NULL;
-	int slot = -1, c;
-	bool pins_only = false;
+	struct luks_opts o;
+	const char *dev;
+	int slot, r;
+	bool pins_only;
 	AUTO_LUKS d = NULL;
 	struct luksmeta lm;
 
 	if (!util_prog || !strcmp(util_prog, "nbde"))
 		util_prog = "nbde list";
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "hd:s:p")) != -1) {
-		switch (c) {
-		case 'h': return usage(stdout, 0);
-		case 'd': dev = optarg; break;
-		case 'p': pins_only = true; break;
-		case 's':
-			if ((slot = parse_slot(optarg)) < 0) {
-				msg("invalid keyslot '%s'", optarg);
-				return 2;
-			}
-			break;
-		default: return usage(stderr, 2);
-		}
-	}
-	if (!dev || optind != argc)
-		return usage(stderr, 2);
+	if ((r = luks_parse_opts(argc, argv, "p", false, usage, &o)) >= 0)
+		return r;
+	dev = o.dev;
+	slot = o.slot;
+	pins_only = o.flags & LUKS_FLAG('p');
 	if (!(d = open_device(dev)))
 		return 1;
 	if (luks_version(d) == 1 && luksmeta_read(d, &lm) < 0) {

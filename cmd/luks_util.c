@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +39,41 @@ int parse_slot(const char *s)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	return errno || *end || v > 31 ? -1 : (int)v;
+}
+
+int luks_parse_opts(int argc, char **argv, const char *flags, bool need_slot, int (*usage)(FILE *, int),
+		    struct luks_opts *o)
+{
+	char spec[32];
+	int c;
+
+	*o = (struct luks_opts){ .slot = -1 };
+	if (snprintf(spec, sizeof(spec), "hd:s:%s", flags) >= (int)sizeof(spec))
+		return 2;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt(argc, argv, spec)) != -1) {
+		switch (c) {
+		case 'h': return usage(stdout, 0);
+		case 'd': o->dev = optarg; break;
+		case 'k': o->keyfile = optarg; break;
+		case 's':
+			if ((o->slot = parse_slot(optarg)) < 0) {
+				msg("invalid keyslot '%s'", optarg);
+				return 2;
+			}
+			break;
+		default:
+			if (c >= 'a' && c <= 'z') {
+				o->flags |= LUKS_FLAG(c);
+				break;
+			}
+			return usage(stderr, 2);
+		}
+	}
+	if (!o->dev || (need_slot && o->slot < 0) || optind != argc)
+		return usage(stderr, 2);
+	return -1;
 }
 
 static int read_key_file(const char *path, struct buf *out)

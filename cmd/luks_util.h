@@ -8,6 +8,27 @@
 
 struct luks_dev;
 
+#include <stdbool.h>
+#include <stdio.h>
+
+/* The command line of the LUKS applets that name a volume and a keyslot
+ * (list, unbind, regen, report): -d DEV, -s SLOT, -h, the one-letter flags
+ * in `flags` (set as bit x - 'a' of .flags) and, when flags holds "k:", -k
+ * KEYFILE. No other arguments. */
+struct luks_opts {
+	const char *dev;
+	int slot;		/* -1 without -s */
+	const char *keyfile;	/* -k, NULL without */
+	unsigned flags;
+};
+#define LUKS_FLAG(c) (1u << ((c) - 'a'))
+
+/* Parses argv into o; need_slot makes -s mandatory. Returns -1 when the
+ * applet goes on, else its exit status: 0 after -h printed usage(stdout, 0),
+ * 2 after a usage error (a message or usage(stderr, 2)). */
+int luks_parse_opts(int argc, char **argv, const char *flags, bool need_slot, int (*usage)(FILE *, int),
+		    struct luks_opts *o);
+
 /* Opens a LUKS1/LUKS2 volume; NULL after "PROG: DEV: reason". */
 struct luks_dev *open_device(const char *path);
 

@@ -265,3 +265,39 @@ int pin_used_names(const char *jwe, size_t len, cJSON *names)
 {
 	return used_names(jwe, len, names, 0);
 }
+
+/* --- what `report` checks --- */
+
+static int rotated_keys(const char *jwe, size_t len, cJSON *rotated, const struct pin_opts *o, int depth)
+{
+	AUTO_JWE j = { 0 };
+	const char *err, *pin;
+	const cJSON *data, *child;
+
+	if (depth > 32 || jwe_parse(jwe, len, &j, &err)) {
+		pin_msg(o, "Unable to decode metadata");
+		return -1;
+	}
+	if (!(pin = header_pin(&j, o)))
+		return -1;
+	if (!(data = pin_header_data(j.hdr, pin))) {
+		pin_msg(o, "Invalid pin metadata; no content found");
+		return -1;
+	}
+	if (!strcmp(pin, "tang"))
+		return pin_tang_rotated(data, rotated, o);
+	if (strcmp(pin, "sss"))
+		return 0;	/* no server, nothing rotates */
+	cJSON_ArrayForEach(child, json_get_arr(data, "jwe")) {
+		if (!cJSON_IsString(child) ||
+		    rotated_keys(child->valuestring, strlen(child->valuestring), rotated, o, depth + 1))
+			return -1;
+	}
+	return 0;
+}
+
+int pin_rotated_keys(const char *jwe, size_t len, cJSON *rotated, const struct pin_opts *o)
+{
+	struct pin_opts opts = with_deadline(o);
+	return rotated_keys(jwe, len, rotated, &opts, 0);
+}

@@ -297,6 +297,67 @@ char *pin_tang_encrypt(const cJSON *cfg, const void *pt, size_t len, const struc
 	return out;
 }
 
+/* --- key rotation (report) --- */
+
+static bool advertised(const cJSON *jwks, const char *thp)
+{
+	const cJSON *k;
+	cJSON_ArrayForEach(k, json_get_arr(jwks, "keys")) {
+		if (cJSON_IsObject(k) && thumbprint_is(k, "S256", thp))
+			return true;
+	}
+	return false;
+}
+
+int pin_tang_rotated(const cJSON *tang, cJSON *rotated, const struct pin_opts *o)
+{
+	struct adv a = { 0 };
+	AUTO_JSON ver = NULL;
+	const cJSON *k, *stored = json_get_arr(json_get_obj(tang, "adv"), "keys");
+	const char *url = json_get_str(tang, "url");
+	int r = -1;
+
+	if (!url || !*url) {
+		pin_msg(o, "Invalid tang metadata; URL not found");
+		return -1;
+	}
+	if (adv_from_server(url, NULL, &a, o) || adv_keys(&a, o))
+		goto out;
+	if (!(ver = verify_keys(a.jwks)) || !cJSON_GetArraySize(ver)) {
+		pin_msg(o, "Unable to validate advertisement");
+		goto out;
+	}
+	if (!jws_verify_all(a.jws, ver)) {
+		pin_msg(o, "Advertisement is missing signatures");
+		goto out;
+	}
+	if (!cJSON_GetArraySize(stored)) {
+		pin_msg(o, "Keys from clevis metadata not found");
+		goto out;
+	}
+	r = 0;
+	cJSON_ArrayForEach(k, stored) {
+		AUTO_FREE char *thp = cJSON_IsObject(k) ? jwk_thumbprint(k, "S256") : NULL;
+		cJSON *s;
+
+		if (!thp) {
+			pin_msg(o, "Keys from clevis metadata are malformed");
+			r = -1;
+			break;
+		}
+		if (advertised(a.jwks, thp) || json_array_has_str(rotated, thp))
+			continue;
+		if (!(s = cJSON_CreateString(thp)) || !cJSON_AddItemToArray(rotated, s)) {
+			cJSON_Delete(s);
+			r = -1;
+			break;
+		}
+	}
+out:
+	adv_free(&a);
+	return r;
+}
+
 /* --- decryption --- */
 
 struct tang_jwe {

@@ -62,6 +62,13 @@ cJSON *pin_list_config(const char *jwe, size_t len);
  * array names, each once (`clevis luks list -p`). 0, or -1 when not clevis. */
 int pin_used_names(const char *jwe, size_t len, cJSON *names);
 
+/* `clevis luks report`: appends to the JSON array rotated the S256
+ * thumbprint of every key a JWE's tang pins (nested in sss too) stored from
+ * the advertisement at encryption time that their server no longer
+ * advertises (GET url/adv, its signatures checked). 0, or -1 after a
+ * message when a server or the JWE cannot be checked. */
+int pin_rotated_keys(const char *jwe, size_t len, cJSON *rotated, const struct pin_opts *o);
+
 /* --- for the pin implementations (cmd/pin_*.c) only --- */
 
 /* msg() unless o->quiet or the work was abandoned; into the calling
@@ -80,6 +87,8 @@ void pin_log_capture(struct pin_log *log);
 
 char *pin_tang_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
 int pin_tang_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
+/* The keys of the tang header data (clevis.tang) missing from url/adv now. */
+int pin_tang_rotated(const cJSON *tang, cJSON *rotated, const struct pin_opts *o);
 char *pin_sss_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
 int pin_sss_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
 char *pin_null_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);

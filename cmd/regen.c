@@ -12,7 +12,6 @@
 #include "pins.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,33 +76,15 @@ static int regen(struct luks_dev *d, const char *dev, int slot, const char *keyf
 
 int regen_main(int argc, char **argv)
 {
-	const char *dev = NULL, *keyfile = NULL;
-	int slot = -1, c;
-	bool quiet = false;
+	struct luks_opts o;
 	AUTO_LUKS d = NULL;
+	int r;
 
 	if (!util_prog || !strcmp(util_prog, "nbde"))
 		util_prog = "nbde regen";
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "hqd:s:k:")) != -1) {
-		switch (c) {
-		case 'h': return usage(stdout, 0);
-		case 'q': quiet = true; break;
-		case 'd': dev = optarg; break;
-		case 'k': keyfile = optarg; break;
-		case 's':
-			if ((slot = parse_slot(optarg)) < 0) {
-				msg("invalid keyslot '%s'", optarg);
-				return 2;
-			}
-			break;
-		default: return usage(stderr, 2);
-		}
-	}
-	if (!dev || slot < 0 || optind != argc)
-		return usage(stderr, 2);
-	if (!(d = open_device(dev)))
+	if ((r = luks_parse_opts(argc, argv, "qk:", true, usage, &o)) >= 0)
+		return r;
+	if (!(d = open_device(o.dev)))
 		return 1;
-	return regen(d, dev, slot, keyfile, quiet);
+	return regen(d, o.dev, o.slot, o.keyfile, o.flags & LUKS_FLAG('q'));
 }

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,31 +49,19 @@ static bool confirmed(const char *dev, int slot)
 
 int unbind_main(int argc, char **argv)
 {
-	const char *dev = NULL, *err = NULL;
-	int slot = -1, c, r;
-	bool force = false;
+	struct luks_opts o;
+	const char *dev, *err = NULL;
+	int slot, r;
+	bool force;
 	AUTO_LUKS d = NULL;
 
 	if (!util_prog || !strcmp(util_prog, "nbde"))
 		util_prog = "nbde unbind";
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "hfd:s:")) != -1) {
-		switch (c) {
-		case 'h': return usage(stdout, 0);
-		case 'f': force = true; break;
-		case 'd': dev = optarg; break;
-		case 's':
-			if ((slot = parse_slot(optarg)) < 0) {
-				msg("invalid keyslot '%s'", optarg);
-				return 2;
-			}
-			break;
-		default: return usage(stderr, 2);
-		}
-	}
-	if (!dev || slot < 0 || optind != argc)
-		return usage(stderr, 2);
+	if ((r = luks_parse_opts(argc, argv, "f", true, usage, &o)) >= 0)
+		return r;
+	dev = o.dev;
+	slot = o.slot;
+	force = o.flags & LUKS_FLAG('f');
 	if (!(d = open_device(dev)))
 		return 1;
 	if (!force && !have_tty()) {

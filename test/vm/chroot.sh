@@ -3,7 +3,8 @@
 # caller) with one initramfs generator: KIND=itools (initramfs-tools +
 # cryptsetup-initramfs) or KIND=dracut (dracut + dracut-network + systemd,
 # so the image is a systemd initrd and the password agent is exercised;
-# dbus because its network module is systemd-networkd).
+# dbus for its network module systemd-networkd; dhclient, pgrep and arping
+# for network-legacy in the image made without systemd).
 # The archive is the host's own: taken from apt's configuration, never named.
 set -euo pipefail
 kind=$1 dir=$2
@@ -14,7 +15,7 @@ mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Pac
 [ -n "$mirror" ] || { echo "chroot.sh: no apt source for $suite" >&2; exit 1; }
 case $kind in
 itools) pkgs=initramfs-tools,cryptsetup-initramfs,busybox,udev,kmod ;;
-dracut) pkgs=dracut,dracut-network,cryptsetup,systemd,udev,kmod,iproute2,dbus ;;
+dracut) pkgs=dracut,dracut-network,cryptsetup,systemd,udev,kmod,iproute2,dbus,isc-dhcp-client,procps,iputils-arping ;;
 *) echo "chroot.sh: KIND is itools or dracut" >&2; exit 2 ;;
 esac
 rm -rf "$dir.tmp"

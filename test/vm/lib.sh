@@ -124,7 +124,8 @@ vm_boot() {
 		-drive "file=$disk,if=virtio,format=raw,snapshot=on" \
 		-netdev "user,id=n0,restrict=on$net" -device virtio-net-pci,netdev=n0,romfile= \
 		-serial stdio -monitor none -display none -no-reboot
-	timeout "${VM_LIMIT:-300}" qemu-system-x86_64 "$@" </dev/null >"$log" 2>&1
+	# VM_INPUT: a FIFO the test types into (the serial console's keyboard)
+	timeout "${VM_LIMIT:-300}" qemu-system-x86_64 "$@" <"${VM_INPUT:-/dev/null}" >"$log" 2>&1
 	return 0
 }
 
