@@ -137,7 +137,7 @@ fallback_test() {
 		"quiet $NET root=/dev/mapper/root nbde.timeout=5 nbde.check=$ROOT_CHECK" "$(fwd 10.0.2.100 "$dead")" &
 	local qemu=$!
 	for _ in $(seq 600); do
-		vm_marker "$LOG" 'no clevis binding recovered' >/dev/null && { given_up=$((SECONDS - t0)); break; }
+		vm_marker "$LOG" 'no clevis binding recovered its passphrase within 5s' >/dev/null && { given_up=$((SECONDS - t0)); break; }
 		kill -0 $qemu 2>/dev/null || break
 		sleep 0.1
 	done

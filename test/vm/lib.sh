@@ -22,11 +22,10 @@ vm_kver() {
 # installed. Falls back to a cached kernel when apt cannot resolve one.
 vm_kernel() {
 	KVER=$(vm_kver)
-	if [ -z "$KVER" ] || ! [ -f "$VM_CACHE/kernel-$KVER/ok" ]; then
-		[ -n "$KVER" ] && vm_fetch_kernel "$KVER" || {
-			# offline: the newest kernel already in the cache, if any
-			KVER=$(ls -d "$VM_CACHE"/kernel-*/ok 2>/dev/null | sed 's|.*/kernel-||; s|/ok$||' | sort -V | tail -n 1)
-		}
+	[ -n "$KVER" ] && [ -f "$VM_CACHE/kernel-$KVER/ok" ] && { KDIR=$VM_CACHE/kernel-$KVER; return 0; }
+	if [ -z "$KVER" ] || ! vm_fetch_kernel "$KVER"; then
+		# offline: the newest kernel already in the cache, if any
+		KVER=$(find "$VM_CACHE" -maxdepth 2 -path '*/kernel-*/ok' | sed 's|.*/kernel-||; s|/ok$||' | sort -V | tail -n 1)
 	fi
 	[ -n "$KVER" ] || return 1
 	KDIR=$VM_CACHE/kernel-$KVER
@@ -132,6 +131,7 @@ vm_boot() {
 # vm_marker LOG REGEX: the console line matching REGEX, if any (the log has
 # ANSI escapes and NULs, hence -a and tr).
 vm_marker() {
+	[ -f "$1" ] || return 1
 	tr -d '\r\000' <"$1" | grep -a -E -m 1 "$2"
 }
 # the LUKS UUID of the generator tests' root: fixed, so the crypttab baked
