@@ -49,7 +49,7 @@ MUSL_CFLAGS = -std=gnu11 -O2 -g -ffunction-sections -fdata-sections $(WARN) \
 	$(DEFS) $(shell $(call pc,$(DEPS_musl),--cflags))
 MUSL_LIBS = $(shell $(call pc,$(DEPS_musl),--libs)) -lpthread
 
-$(M)/%.o: %.c $(wildcard */*.h) cmd/applets.def | build/deps-musl.mk
+$(M)/%.o: %.c $(wildcard */*.h) cmd/applets.def build/deps-musl.mk
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(MUSL_CFLAGS) -c $< -o $@
 
@@ -74,7 +74,7 @@ SAN_CFLAGS = -std=gnu11 -O1 -g $(SAN_FLAGS) $(WARN) $(DEFS) \
 	$(shell $(call pc,$(DEPS_glibc),--cflags))
 SAN_LIBS = $(shell $(call pc,$(DEPS_glibc),--libs)) -lpthread
 
-$(S)/%.o: %.c $(wildcard */*.h) cmd/applets.def | build/deps-glibc.mk
+$(S)/%.o: %.c $(wildcard */*.h) cmd/applets.def build/deps-glibc.mk
 	@mkdir -p $(dir $@)
 	gcc $(SAN_CFLAGS) -c $< -o $@
 
@@ -94,7 +94,7 @@ F := build/fuzz
 FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(DEFS) \
 	$(shell $(call pc,$(DEPS_glibc),--cflags))
 
-$(F)/%.o: %.c $(wildcard */*.h) | build/deps-glibc.mk
+$(F)/%.o: %.c $(wildcard */*.h) build/deps-glibc.mk
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/applets.h"
+#include "crypto/alloc.h"
 
 #ifndef NBDE_VERSION
 #define NBDE_VERSION "0.1"
@@ -46,6 +47,8 @@ static const struct applet *find(const char *name)
 
 int main(int argc, char **argv)
 {
+	/* Before anything allocates through Mbed TLS (see crypto/alloc.c). */
+	crypto_init();
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	const struct applet *a;
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../crypto/ecmr.h"
+#include "../crypto/alloc.h"
 #include "../crypto/json.h"
 #include "../crypto/jwk.h"
 
@@ -21,6 +22,7 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
+	crypto_init();
 	const char *err;
 	cJSON *tmpl = json_parse_str("{\"alg\":\"ECMR\"}");
 	cJSON *server = jwk_generate(tmpl, &err), *client = jwk_generate(tmpl, &err);

@@ -24,6 +24,12 @@
 #define MBEDTLS_AESNI_C
 /* libcryptsetup calls mbedtls_version_get_string_full(). */
 #define MBEDTLS_VERSION_C
+/* Lets nbde route Mbed TLS's many small bignum allocations to a per-thread
+ * block cache (crypto/alloc.c): musl's malloc takes a global lock and maps
+ * and unmaps pages under this churn, which costs tang-server's worker
+ * threads a quarter of their time. */
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_MEMORY
 
 /* --- Entropy and DRBGs --------------------------------------------------
  * Mbed TLS uses getrandom() only when __GLIBC__ is defined; on musl it would

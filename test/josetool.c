@@ -20,6 +20,7 @@
 
 #include "../crypto/b64url.h"
 #include "../crypto/ecmr.h"
+#include "../crypto/alloc.h"
 #include "../crypto/json.h"
 #include "../crypto/jwe.h"
 #include "../crypto/jwk.h"
@@ -170,6 +171,7 @@ static int cmd_exc(char **argv)
 
 int main(int argc, char **argv)
 {
+	crypto_init();
 	const char *cmd = argc > 1 ? argv[1] : "";
 	const char *err = NULL;
 

@@ -6,6 +6,7 @@
 
 #include "../crypto/b64url.h"
 #include "../crypto/ecmr.h"
+#include "../crypto/alloc.h"
 #include "../crypto/json.h"
 #include "../crypto/jwe.h"
 #include "../crypto/jwk.h"
@@ -290,6 +291,7 @@ static void test_jwe(void)
 
 int main(void)
 {
+	crypto_init();
 	test_b64url();
 	test_json();
 	test_jwk();

@@ -6,6 +6,7 @@
 
 #include "../crypto/b64url.h"
 #include "../crypto/ecmr.h"
+#include "../crypto/alloc.h"
 #include "../crypto/json.h"
 #include "../crypto/jwk.h"
 #include "../crypto/jws.h"
@@ -82,6 +83,7 @@ static void test_thumbprint(void)
 
 int main(void)
 {
+	crypto_init();
 	test_jws();
 	test_kdf();
 	test_thumbprint();

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../crypto/sss.h"
+#include "../crypto/alloc.h"
 #include "../net/http_reply.h"
 #include "../net/url.h"
 #include "tap.h"
@@ -118,6 +119,7 @@ static void test_sss(void)
 
 int main(void)
 {
+	crypto_init();
 	test_urls();
 	test_replies();
 	test_sss();
