@@ -39,16 +39,18 @@ wait_port() {
 	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
 	return 1
 }
-tangd_on() { # tangd_on PORT DB : prints the socat pid
-	socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" EXEC:"$TANGD $2" 2>/dev/null &
-	echo $!
+tangd_on() { # tangd_on PORT DB : sets TANG_PID
+	socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" EXEC:"$TANGD $2" </dev/null >/dev/null 2>&1 &
+	TANG_PID=$!
 }
 
 mkdir "$TMP/a" "$TMP/b"
 /usr/libexec/tangd-keygen "$TMP/a" && /usr/libexec/tangd-keygen "$TMP/b" || exit 1
 PA=$(free_port) && PB=$(free_port) || exit 1
-PIDS+=("$(tangd_on "$PA" "$TMP/a")")
-B=$(tangd_on "$PB" "$TMP/b")
+tangd_on "$PA" "$TMP/a"
+PIDS+=("$TANG_PID")
+tangd_on "$PB" "$TMP/b"
+B=$TANG_PID
 wait_port "$PA" && wait_port "$PB" || { echo "bench: tangd did not start" >&2; exit 1; }
 
 IMG=$TMP/luks2.img
@@ -70,7 +72,7 @@ perl -MIO::Socket::INET -e '
 		or die "listen: $!";
 	# fill the accept queue: where the kernel honours it, further SYNs are dropped
 	my @fill = map { IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $p, Blocking => 0) } 1 .. 4;
-	sleep 100000;' "$PB" &
+	sleep 100000;' "$PB" </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.3
 if timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PB" 2>/dev/null; then
