@@ -1,6 +1,6 @@
 /* tang_keydir.c - loading, caching and revalidating a Tang key directory,
  * signing its advertisements, and creating keys (see tang_keydir.h). */
-#define _GNU_SOURCE	/* asprintf */
+/* asprintf needs _GNU_SOURCE, which the Makefile defines. */
 #include "tang_keydir.h"
 #include "util.h"
 #include "../crypto/hash.h"

@@ -9,7 +9,7 @@
  *        tang-show-keys [PORT] [ENDPOINT]
  *          S256 thumbprints of the signing keys that the server on
  *          localhost:PORT (default 80) advertises, one per line */
-#define _GNU_SOURCE	/* asprintf */
+/* asprintf needs _GNU_SOURCE, which the Makefile defines. */
 #include "applets.h"
 #include "tang_keydir.h"
 #include "util.h"

@@ -270,6 +270,7 @@ int unlock_main(int argc, char **argv)
 	r->deadline_ms = now_ms() + o.timeout_s * 1000;
 	if (!start_attempts(d, r)) {
 		msg("%s: no clevis binding on this device", o.dev);
+		free(r);
 		return EXIT_UNBOUND;
 	}
 	result = run_race(r, d, &o);
@@ -278,6 +279,12 @@ int unlock_main(int argc, char **argv)
 		tried += r->a[i].tried && !r->a[i].rc;
 		buf_free(&r->a[i].pt);
 	}
+	bool all_done = r->finished == r->n;
 	pthread_mutex_unlock(&r->mu);
+	if (all_done) {	/* no thread touches r any more: free it (else it stays, see above) */
+		for (int i = 0; i < r->n; i++)
+			free(r->a[i].jwe);
+		free(r);
+	}
 	return report(&o, result, tried);
 }
