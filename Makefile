@@ -134,7 +134,8 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 DRACUTDIR ?= /usr/lib/dracut/modules.d
 ITOOLSDIR ?= /usr/share/initramfs-tools
 # names nbde answers to as argv[0]; tangd also where tang's units expect it
-APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys clevis
+CLEVIS_LINKS := $(shell grep -o '"clevis-[a-z-]*"' cmd/applets.def | tr -d '"')
+APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys clevis $(CLEVIS_LINKS)
 UNITS := tangd.socket tangd@.service nbde-tangd.socket nbde-tangd.service
 subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g' $(1) > $(2)
 
