@@ -139,10 +139,10 @@ APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys 
 UNITS := tangd.socket tangd@.service nbde-tangd.socket nbde-tangd.service
 subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g' $(1) > $(2)
 
-# the boot tests alone (test/50-vm.t; caches in ~/.cache/nbde-vm)
+# the boot tests alone (test/50-vm.t, test/51-vm-late.t; caches in ~/.cache/nbde-vm)
 vm-test: nbde
 	scripts/install-test-deps.sh
-	NBDE=$(CURDIR)/nbde prove -v test/50-vm.t
+	NBDE=$(CURDIR)/nbde prove -v test/50-vm.t test/51-vm-late.t
 
 install: nbde
 	install -D -m 0755 nbde $(DESTDIR)$(BINDIR)/nbde

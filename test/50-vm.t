@@ -94,12 +94,12 @@ vm_disk "$TMP/root.img" "$TMP/root.key" "$ROOT_CHECK" "$TMP/rt" "$VM_ROOT_UUID" 
 ok $? "root disk (LUKS UUID $VM_ROOT_UUID) bound to tang"
 NET="ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off net.ifnames=0"
 
-gen_test() { # KIND WHAT KERNEL-ARGS
+gen_test() { # KIND WHAT KERNEL-ARGS [DISK-FOR-THE-CHROOT]
 	local t0=$SECONDS
 	if ! command -v debootstrap >/dev/null; then
 		skip "$2: debootstrap is not installed"; return
 	fi
-	test/vm/gen.sh "$1" "$TMP/$1.img" 2>"$TMP/$1.gen.err"
+	test/vm/gen.sh "$1" "$TMP/$1.img" ${4:+"$4"} 2>"$TMP/$1.gen.err"
 	case $? in
 	0) TOOK=$((SECONDS - t0)) ;;
 	3) skip "$2: no bookworm chroot (debootstrap failed: $(tail -n 1 "$TMP/$1.gen.err"))"; return ;;
@@ -109,6 +109,10 @@ gen_test() { # KIND WHAT KERNEL-ARGS
 		return ;;
 	esac
 	ok 0 "$2: image built in the bookworm chroot (${TOOK}s; cached for reruns)"
+	[ "${NO_BOOT:-}" ] && return
+	if [ "$1" = dracut-ho ]; then
+		is "$(initrd_cmdline "$TMP/$1.img")" "rd.neednet=1" "$2: the image's cmdline.d holds rd.neednet=1 (written by 60nbde)"
+	fi
 	: >"$TMP/tang.log"
 	LOG=$TMP/boot-$1.log
 	t0=$SECONDS
@@ -156,4 +160,31 @@ gen_test dracut "dracut (systemd initrd, password agent)" "rd.luks.name=$VM_ROOT
 # without systemd the initqueue hook opens luks-UUID before cryptroot-ask
 gen_test dracut-nosd "dracut (no systemd, initqueue hook)" \
 	"rd.luks.uuid=$VM_ROOT_UUID rd.neednet=1 root=/dev/mapper/luks-$VM_ROOT_UUID"
+
+# dracut --hostonly --hostonly-cmdline: 60nbde looks at the volumes in
+# /etc/crypttab itself (`nbde list` on the source; here an image file named
+# by path, as no block device can be attached in the chroot). A tang binding
+# must put rd.neednet=1 into the image's cmdline.d, so the boot below needs
+# no rd.neednet on the kernel command line; without one, nothing is written.
+initrd_cmdline() { # IMG: every etc/cmdline.d/* in the image, as lsinitrd reads it
+	local c=$VM_CACHE/chroot-dracut f
+	cp "$1" "$c/tmp/nbde-lsinitrd.img" || return 1
+	for f in $(chroot "$c" lsinitrd /tmp/nbde-lsinitrd.img 2>/dev/null | grep -o 'etc/cmdline\.d/[^ ]*'); do
+		chroot "$c" lsinitrd -f "$f" /tmp/nbde-lsinitrd.img
+	done
+	rm -f "$c/tmp/nbde-lsinitrd.img"
+}
+gen_test dracut-ho "dracut --hostonly-cmdline, crypttab volume bound to tang" \
+	"rd.luks.name=$VM_ROOT_UUID=root root=/dev/mapper/root" "$TMP/root.img"
+truncate -s 32M "$TMP/unbound.img" && cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 \
+	--pbkdf-force-iterations 1000 --key-file "$TMP/root.key" "$TMP/unbound.img" >&2
+NO_BOOT=1 gen_test dracut-ho-nobind "dracut --hostonly-cmdline, crypttab volume without a binding" "" "$TMP/unbound.img"
+if [ -f "$TMP/dracut-ho-nobind.img" ]; then
+	m=$(initrd_cmdline "$TMP/dracut-ho-nobind.img")
+	cp "$TMP/dracut-ho-nobind.img" "$VM_CACHE/chroot-dracut/tmp/nbde-lsinitrd.img"
+	chroot "$VM_CACHE/chroot-dracut" lsinitrd /tmp/nbde-lsinitrd.img 2>/dev/null | grep -q ' usr/bin/nbde$' &&
+		! [[ $m == *rd.neednet* ]]
+	ok $? "dracut --hostonly-cmdline, no tang binding: nbde is in the image, rd.neednet is not in its cmdline.d (got: ${m:-nothing})"
+	rm -f "$VM_CACHE/chroot-dracut/tmp/nbde-lsinitrd.img"
+fi
 done_testing

@@ -6,13 +6,20 @@
 # `make install DESTDIR=chroot`. Images are cached under a key of everything
 # that goes into them, so a rerun copies one file.
 # The root volume is named "root" and has the fixed LUKS UUID $VM_ROOT_UUID.
+# KIND=dracut-ho / dracut-ho-nobind: dracut --hostonly --hostonly-cmdline
+# with DISK (a LUKS2 image file, tang-bound or not) copied into the chroot
+# and named by path in /etc/crypttab, so the module's own detection
+# (`nbde list` on the crypttab source) decides whether rd.neednet=1 is written.
 set -euo pipefail
-kind=$1 out=$2
+kind=$1 out=$2 disk=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 vm_kernel
-c=$VM_CACHE/chroot-${kind%-nosd}
+case $kind in
+dracut*) c=$VM_CACHE/chroot-dracut ;;
+*) c=$VM_CACHE/chroot-$kind ;;
+esac
 
 key=$( { echo "$kind $KVER"; cat "$NBDE" "$0" "$top/Makefile";
 	find "$top/hooks" -type f | sort | xargs cat; } | sha256sum | cut -c1-16)
@@ -37,6 +44,15 @@ itools)
 	sed -i 's/^MODULES=.*/MODULES=list/' "$c/etc/initramfs-tools/initramfs.conf"
 	gen="mkinitramfs -o /tmp/initrd.img $KVER"
 	;;
+dracut-ho*)
+	[ -f "$disk" ] || { echo "gen.sh: $kind needs a LUKS2 image" >&2; exit 2; }
+	mkdir -p "$c/var/tmp/nbde" && cp "$disk" "$c/var/tmp/nbde/root.img"
+	echo "root /var/tmp/nbde/root.img none luks" >"$c/etc/crypttab"
+	rm -f "$c/etc/dracut.conf.d/90-nbde-test.conf"
+	# --no-hostonly-default-device: not the chroot host's root/swap
+	gen="dracut -q --force --hostonly --hostonly-cmdline --no-hostonly-default-device \
+		--omit ifcfg --add nbde --drivers '$mods' /tmp/initrd.img $KVER"
+	;;
 dracut*)
 	# no disk to inspect here: the module is told the root needs the network
 	echo "root UUID=$VM_ROOT_UUID none luks" >"$c/etc/crypttab"
@@ -53,7 +69,9 @@ esac
 # private mount namespace: nothing stays mounted if this is interrupted
 unshare -m --propagation private sh -c "
 	mount -t proc proc '$c/proc' && mount -t sysfs sys '$c/sys' && mount --rbind /dev '$c/dev' &&
+	mount -t tmpfs run '$c/run' &&
 	chroot '$c' sh -c \"$gen\"" >&2
 rm -f "$VM_CACHE/initrd-$kind-"????????????????	# older inputs (16-digit keys only: dracut-nosd is not dracut-*)
+rm -rf "$c/var/tmp/nbde"
 mv "$c/tmp/initrd.img" "$img.tmp" && mv "$img.tmp" "$img"
 cp "$img" "$out"

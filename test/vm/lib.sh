@@ -111,16 +111,18 @@ vm_disk() {
 		--key-file "$key" "$img" >&2
 }
 
-# vm_boot LOG KERNEL INITRD DISK CMDLINE [NETDEV-OPTIONS]: one boot; returns
+# vm_boot LOG KERNEL INITRD DISK CMDLINE [NETDEV-OPTIONS]: one boot (VM_DISK2:
+# a second virtio disk, /dev/vdb; VM_MEM: memory, default 512 MB); returns
 # once the guest powered off (or after $VM_LIMIT s). The caller judges the
 # console log; qemu's exit status says nothing about the guest.
 vm_boot() {
 	local log=$1 kernel=$2 initrd=$3 disk=$4 cmdline=$5 net=${6:-}
 	local accel; accel=$(vm_accel)
-	set -- -nodefaults -no-user-config -machine "pc,accel=$accel" -m 512 -smp 1 \
+	set -- -nodefaults -no-user-config -machine "pc,accel=$accel" -m "${VM_MEM:-512}" -smp 1 \
 		-cpu "$([ "$accel" = kvm ] && echo host || echo max)" \
 		-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 panic=-1 $cmdline" \
 		-drive "file=$disk,if=virtio,format=raw,snapshot=on" \
+		${VM_DISK2:+-drive "file=$VM_DISK2,if=virtio,format=raw,snapshot=on"} \
 		-netdev "user,id=n0,restrict=on$net" -device virtio-net-pci,netdev=n0,romfile= \
 		-serial stdio -monitor none -display none -no-reboot
 	# VM_INPUT: a FIFO the test types into (the serial console's keyboard)
@@ -137,3 +139,5 @@ vm_marker() {
 # the LUKS UUID of the generator tests' root: fixed, so the crypttab baked
 # into a cached image matches every freshly made disk
 VM_ROOT_UUID=6e6b6465-0000-4000-8000-00000000c0de
+# the late-boot test's _netdev data volume, named in the cached root's crypttab
+VM_DATA_UUID=6e6b6465-0000-4000-8000-00000000da7a

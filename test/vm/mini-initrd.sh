@@ -1,20 +1,22 @@
 #!/bin/bash
-# mini-initrd.sh KDIR KVER NBDE OUT - the minimal initramfs: busybox-static,
-# the static nbde, the modules a virtio LUKS2 ext4 root needs, mini-init.sh.
+# mini-initrd.sh KDIR KVER NBDE OUT [INIT] - the minimal initramfs:
+# busybox-static, the static nbde, the modules a virtio LUKS2 ext4 root
+# needs, and INIT (default mini-init.sh) as /init.
 # Cheap (well under a second), so it is rebuilt every run from the current nbde.
 set -euo pipefail
 kdir=$1 kver=$2 nbde=$3 out=$4
 here=$(cd "$(dirname "$0")" && pwd)
+init=${5:-$here/mini-init.sh}
 r=$(mktemp -d "${TMPDIR:-/tmp}/nbde-initrd.XXXXXX")
 trap 'rm -rf "$r"' EXIT
 
 mkdir -p "$r"/{bin,proc,sys,dev,run,lib/mods}
 cp /bin/busybox "$r/bin/busybox"
-for a in sh mount umount insmod ip seq sleep cat date poweroff mkdir; do
+for a in sh mount umount insmod ip seq sleep cat date poweroff mkdir switch_root; do
 	ln -s busybox "$r/bin/$a"
 done
 cp "$nbde" "$r/bin/nbde"
-cp "$here/mini-init.sh" "$r/init"
+cp "$init" "$r/init"
 
 # insmod order matters (no modprobe): each after what it depends on
 n=10

@@ -1,0 +1,15 @@
+#!/bin/sh
+# late-init.sh - /init of the late-boot test's initramfs (busybox): loads the
+# virtio and ext4 modules, mounts the unencrypted root /dev/vda and hands
+# over to systemd. Everything after that is the real system's own boot.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in /lib/mods/*.ko; do insmod "$m" 2>/dev/null; done
+for _ in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done
+mkdir -p /root
+mount -t ext4 -o rw /dev/vda /root || { echo "NBDE-LATE-FAIL cannot mount /dev/vda"; poweroff -f; }
+umount /proc /sys
+mount --move /dev /root/dev 2>/dev/null || umount /dev
+exec switch_root /root /lib/systemd/systemd
