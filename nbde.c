@@ -4,6 +4,7 @@
  *
  * A plain table from applet name to its *_main: basename(argv[0]) is tried
  * first, then argv[1]. Only applets that work are in the table. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 {
 	/* Before anything allocates through Mbed TLS (see crypto/alloc.c). */
 	crypto_init();
+	/* A peer closing a socket or pipe must give EPIPE, never kill an applet. */
+	signal(SIGPIPE, SIG_IGN);
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	const struct applet *a;
 
