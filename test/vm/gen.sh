@@ -6,7 +6,7 @@
 # `make install DESTDIR=chroot`. Images are cached under a key of everything
 # that goes into them, so a rerun copies one file.
 # The root volume is named "root" and has the fixed LUKS UUID $VM_ROOT_UUID.
-# KIND=dracut-ho / dracut-ho-nobind: dracut --hostonly --hostonly-cmdline
+# KIND=dracut-ho / dracut-ho-nosd / dracut-ho-nobind: dracut --hostonly --hostonly-cmdline
 # with DISK (a LUKS2 image file, tang-bound or not) copied into the chroot
 # and named by path in /etc/crypttab, so the module's own detection
 # (`nbde list` on the crypttab source) decides whether rd.neednet=1 is written.
@@ -60,11 +60,11 @@ dracut*)
 	# Debian's dracut-network adds ifcfg, which cannot be installed (pitfall 6)
 	gen="dracut -q --force --no-hostonly --no-hostonly-cmdline --omit ifcfg --add nbde \
 		--drivers '$mods' /tmp/initrd.img $KVER"
-	# without systemd: the classic initqueue, network-legacy (ifup/dhclient)
-	if [ "$kind" = dracut-nosd ]; then
-		gen="$gen --omit 'systemd systemd-initrd systemd-networkd dbus' --add network-legacy"
-	fi
 	;;
+esac
+# without systemd: the classic initqueue, network-legacy (ifup/dhclient)
+case $kind in
+dracut*-nosd) gen="$gen --omit 'systemd systemd-initrd systemd-networkd dbus' --add network-legacy" ;;
 esac
 # private mount namespace: nothing stays mounted if this is interrupted
 unshare -m --propagation private sh -c "

@@ -100,7 +100,7 @@ chroot "$r" systemctl mask -q apt-daily.timer apt-daily-upgrade.timer e2scrub_re
 
 mb=$(( $(du -sm "$r" | cut -f1) * 5 / 4 + 64 ))
 rm -f "$img.tmp"
-mkfs.ext4 -q -F -L nbdelate -d "$r" "$img.tmp" "${mb}M"
+mkfs.ext4 -q -F -L nbdelate -d "$r" "$img.tmp" "${mb}M" >&2
 rm -f "$VM_CACHE/lateroot-"????????????????
 mv "$img.tmp" "$img"
 cp --sparse=always "$img" "$out"
