@@ -46,8 +46,12 @@ install() {
 			"$systemdsystemunitdir/cryptsetup.target.wants/nbde-askpass.path"
 	else
 		# one try per volume: once online when tang is involved, else settled
+		# online alone loses to cryptroot-ask with DHCP (nbde-settled.sh):
+		# the settled copy runs the pending online job before the prompt
 		if nbde_tang_bound; then
 			inst_hook initqueue/online 60 "$moddir/nbde-unlock.sh"
+			inst_simple "$moddir/nbde-settled.sh" /lib/dracut/hooks/initqueue/settled/60-nbde-unlock.sh
+			chmod u+x "$initdir/lib/dracut/hooks/initqueue/settled/60-nbde-unlock.sh"
 		else
 			inst_hook initqueue/settled 60 "$moddir/nbde-unlock.sh"
 		fi

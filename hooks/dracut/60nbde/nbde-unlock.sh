@@ -4,8 +4,11 @@
 # that has a clevis binding and is not open yet, under the name cryptroot-ask would
 # use (luks-UUID), so cryptroot-ask then finds it open and does not prompt.
 # Sourced by dracut: no exit. Each volume gets one try, bounded by
-# nbde.timeout= (default 30 s); a failure leaves the prompt to a person.
-_nbde_t=$(getarg nbde.timeout=)
+# nbde.timeout= (default 30 s; when called from the settled hook, what is
+# left of it: $_nbde_left); a failure leaves the prompt to a person. The
+# settled hook (nbde-settled.sh) sources this too: /tmp/nbde-tried-* and
+# the open mapping make the second call a no-op.
+_nbde_t=${_nbde_left:-$(getarg nbde.timeout=)}
 for _nbde_dev in /dev/disk/by-uuid/*; do
 	[ -b "$_nbde_dev" ] || continue
 	_nbde_uuid=${_nbde_dev##*/}
