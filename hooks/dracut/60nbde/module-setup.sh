@@ -45,9 +45,10 @@ install() {
 		ln_r "$systemdsystemunitdir/nbde-askpass.path" \
 			"$systemdsystemunitdir/cryptsetup.target.wants/nbde-askpass.path"
 	else
-		# one try per volume: once online when tang is involved, else settled
-		# online alone loses to cryptroot-ask with DHCP (nbde-settled.sh):
-		# the settled copy runs the pending online job before the prompt
+		# Each volume is tried once. With tang the network must be up: the
+		# online hook tries; with DHCP the online job can be queued after
+		# cryptroot-ask already prompts, so a settled hook (nbde-settled.sh)
+		# runs the pending online job first. Without tang, settled suffices.
 		if nbde_tang_bound; then
 			inst_hook initqueue/online 60 "$moddir/nbde-unlock.sh"
 			inst_simple "$moddir/nbde-settled.sh" /lib/dracut/hooks/initqueue/settled/60-nbde-unlock.sh
