@@ -45,7 +45,7 @@ static void test_urls(void)
 	url_bad("https://localhost", "https:// URLs are not supported");
 	url_bad("ftp://localhost", "scheme");
 	url_bad("foo bar", "spaces");
-	url_bad("http://user@localhost/", "user");
+	url_bad("HTTP://user@localhost/", "user");
 	url_bad("http://localhost:0/", "range");
 	url_bad("http://localhost:65536/", "range");
 	url_bad("http://localhost:12a/", "port");
