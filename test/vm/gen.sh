@@ -29,8 +29,8 @@ if [ -f "$img" ]; then cp "$img" "$out"; exit 0; fi
 # exit 3: no chroot (archive unreachable...): the test reports SKIP
 [ -d "$c" ] || "$here/chroot.sh" "${kind%-nosd}" "$c" || exit 3
 # the kernel's modules, hard-linked (same filesystem, no copy, no mount)
-[ -d "$c/lib/modules/$KVER" ] || { mkdir -p "$c/lib/modules" && cp -al "$KDIR/root/lib/modules/$KVER" "$c/lib/modules/"; }
-cp "$KDIR/root/boot/config-$KVER" "$c/boot/" 2>/dev/null || true
+[ -d "$c/lib/modules/$KVER" ] || { mkdir -p "$c/lib/modules" && cp -al "$KDIR/pkg/lib/modules/$KVER" "$c/lib/modules/"; }
+cp "$KDIR/pkg/boot/config-$KVER" "$c/boot/" 2>/dev/null || true
 make -s -C "$top" install DESTDIR="$c" >&2
 
 mods="virtio_pci virtio_blk virtio_net dm_crypt xts ext4"

@@ -8,8 +8,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in /lib/mods/*.ko; do insmod "$m" 2>/dev/null; done
 for _ in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done
-mkdir -p /root
-mount -t ext4 -o rw /dev/vda /root || { echo "NBDE-LATE-FAIL cannot mount /dev/vda"; poweroff -f; }
+mkdir -p /newroot
+mount -t ext4 -o rw /dev/vda /newroot || { echo "NBDE-LATE-FAIL cannot mount /dev/vda"; poweroff -f; }
 umount /proc /sys
-mount --move /dev /root/dev 2>/dev/null || umount /dev
-exec switch_root /root /lib/systemd/systemd
+mount --move /dev /newroot/dev 2>/dev/null || umount /dev
+exec switch_root /newroot /lib/systemd/systemd

@@ -34,7 +34,7 @@ tar -C "$c" --one-file-system \
 make -s -C "$top" install DESTDIR="$r" >&2
 
 # the modules late boot loads (dm-crypt, ciphers, virtio net), depmod'ed
-m=$KDIR/root/lib/modules/$KVER
+m=$KDIR/pkg/lib/modules/$KVER
 mkdir -p "$r/usr/lib/modules/$KVER/kernel/drivers/net"
 cp "$m"/modules.order "$m"/modules.builtin* "$r/usr/lib/modules/$KVER/"
 for d in crypto arch/x86/crypto lib drivers/md drivers/virtio drivers/block fs/ext4 fs/jbd2 fs/mbcache.ko \

@@ -17,15 +17,15 @@ vm_kver() {
 		sed -n 's/.*Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1
 }
 
-# vm_kernel: sets KVER and KDIR ($KDIR/root holds /lib/modules/$KVER with
+# vm_kernel: sets KVER and KDIR ($KDIR/pkg holds /lib/modules/$KVER with
 # depmod run, $KDIR/boot the image qemu loads). The .deb is extracted, never
 # installed. Falls back to a cached kernel when apt cannot resolve one.
 vm_kernel() {
 	KVER=$(vm_kver)
-	[ -n "$KVER" ] && [ -f "$VM_CACHE/kernel-$KVER/ok" ] && { KDIR=$VM_CACHE/kernel-$KVER; return 0; }
+	[ -n "$KVER" ] && [ -f "$VM_CACHE/kernel-$KVER/ready" ] && { KDIR=$VM_CACHE/kernel-$KVER; return 0; }
 	if [ -z "$KVER" ] || ! vm_fetch_kernel "$KVER"; then
 		# offline: the newest kernel already in the cache, if any
-		KVER=$(find "$VM_CACHE" -maxdepth 2 -path '*/kernel-*/ok' | sed 's|.*/kernel-||; s|/ok$||' | sort -V | tail -n 1)
+		KVER=$(find "$VM_CACHE" -maxdepth 2 -path '*/kernel-*/ready' | sed 's|.*/kernel-||; s|/ready$||' | sort -V | tail -n 1)
 	fi
 	[ -n "$KVER" ] || return 1
 	KDIR=$VM_CACHE/kernel-$KVER
@@ -37,20 +37,20 @@ vm_fetch_kernel() { # KVER
 	vm_log "fetching linux-image-$1 (once; cached in $k)"
 	( cd "$dl" && ls linux-image-"$1"_*.deb >/dev/null 2>&1 ||
 		apt-get download -q "linux-image-$1" >&2 ) || return 1
-	dpkg-deb -x "$dl"/linux-image-"$1"_*.deb "$k/root" || return 1
-	depmod -b "$k/root" "$1" || return 1
+	dpkg-deb -x "$dl"/linux-image-"$1"_*.deb "$k/pkg" || return 1
+	depmod -b "$k/pkg" "$1" || return 1
 	# Debian builds with CONFIG_PVH, so qemu can boot the ELF vmlinux
 	# directly (≈2 s faster under TCG): it is the XZ stream in the bzImage.
-	off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$k/root/boot/vmlinuz-$1" | head -n 1 | cut -d: -f1)
-	if [ -n "$off" ] && tail -c +$((off + 1)) "$k/root/boot/vmlinuz-$1" |
+	off=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$k/pkg/boot/vmlinuz-$1" | head -n 1 | cut -d: -f1)
+	if [ -n "$off" ] && tail -c +$((off + 1)) "$k/pkg/boot/vmlinuz-$1" |
 		xz -dc --single-stream >"$k/vmlinux" 2>/dev/null &&
 		[ "$(head -c 4 "$k/vmlinux" | od -An -c | tr -d ' ')" = '177ELF' ]; then
 		ln -sf vmlinux "$k/boot"
 	else
-		ln -sf "root/boot/vmlinuz-$1" "$k/boot"
+		ln -sf "pkg/boot/vmlinuz-$1" "$k/boot"
 	fi
 	rm -f "$dl"/*.deb	# 70 MB we no longer need
-	touch "$k/ok"
+	touch "$k/ready"
 }
 
 # vm_accel: KVM only with real VT-x/AMD-V; a nested software backend

@@ -23,7 +23,7 @@ n=10
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
 	virtio_blk failover net_failover virtio_net dm-mod dm-crypt ecb xts \
 	crc32c_generic jbd2 mbcache crc16 ext4; do
-	f=$(find "$kdir/root/lib/modules/$kver/kernel" -name "$m.ko" | head -n 1)
+	f=$(find "$kdir/pkg/lib/modules/$kver/kernel" -name "$m.ko" | head -n 1)
 	[ -n "$f" ] || { echo "mini-initrd: module $m not found" >&2; exit 1; }
 	cp "$f" "$r/lib/mods/$n-$m.ko"
 	n=$((n + 1))
