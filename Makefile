@@ -65,6 +65,11 @@ $(M)/josetool: $(M)/test/josetool.o $(LIB_SRC:%.c=$(M)/%.o)
 $(M)/unit_%: $(M)/test/unit_%.o $(LIB_SRC:%.c=$(M)/%.o)
 	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
 
+# test clients that need no library
+$(M)/tang_load: test/tang_load.c
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static -O2 $(WARN) -o $@ $< -lpthread
+
 all: nbde
 
 # --- glibc + ASan/UBSan flavour: tests and fuzzing ---
@@ -113,7 +118,7 @@ fuzz: fuzz-build
 	done
 
 # --- tests ---
-TEST_PROGS := nbde $(M)/josetool $(UNIT_SRC:test/%.c=$(M)/%) sanitize
+TEST_PROGS := nbde $(M)/josetool $(M)/tang_load $(UNIT_SRC:test/%.c=$(M)/%) sanitize
 
 check: $(TEST_PROGS)
 	scripts/install-test-deps.sh

@@ -10,10 +10,13 @@
  *   -a, --address ADDR     bind address for -l (e.g. 127.0.0.1, ::1)
  *   -e, --endpoint PATH    serve under /PATH/adv and /PATH/rec only
  *   -u, --user USER        run as USER after binding (long-running modes)
- *   -c, --max-connections N   open connections kept (default 4096)
+ *   -c, --max-connections N   open connections kept (default 1024)
  *   -w, --workers N        threads for the key math (default: one per CPU)
  *   -i, --idle-timeout S   seconds a connection may wait between requests (30)
  *   -r, --request-timeout S   seconds to receive a request or send a reply (10)
+ *   --head-timeout S       seconds to receive a request's head once begun (3)
+ *   --stop-timeout S       seconds in-flight requests get after SIGTERM (5)
+ *   --max-per-address N    open connections per client address (0 = any)
  *   -q, --quiet            no per-request log lines
  *   -v, --version, -h, --help
  *
@@ -49,10 +52,14 @@ static const char usage_text[] =
 	"  -a, --address ADDR         bind address for -l, repeatable (default: all)\n"
 	"  -e, --endpoint PATH        serve under /PATH/adv and /PATH/rec\n"
 	"  -u, --user USER            run as USER once the sockets are bound\n"
-	"  -c, --max-connections N    open connections kept (default 4096)\n"
+	"  -c, --max-connections N    open connections kept (default 1024)\n"
 	"  -w, --workers N            threads for the key math (default: CPUs)\n"
 	"  -i, --idle-timeout SECS    wait for a next request (default 30)\n"
 	"  -r, --request-timeout SECS receive a request / send a reply (default 10)\n"
+	"      --head-timeout SECS    receive a request's head once begun (default 3)\n"
+	"      --stop-timeout SECS    after SIGTERM, finish requests in flight (default 5)\n"
+	"      --max-per-address N    open connections per client address (default 0:\n"
+	"                             no limit; behind a load balancer keep it 0)\n"
 	"  -q, --quiet                no per-request log lines on stderr\n"
 	"  -v, --version              print the version\n"
 	"  -h, --help                 this text\n";
@@ -67,8 +74,17 @@ struct options {
 	const char *port, *user, *endpoint, *dir;
 	const char *addrs[16];
 	size_t naddrs;
-	int max_conns, workers, idle_s, request_s;
+	int max_conns, workers, idle_s, request_s, head_s, stop_s, max_per_address;
 };
+
+/* A P-521 client JWK is under 400 bytes: anything much larger is not one,
+ * and refusing it before parsing bounds what a /rec can cost. */
+#define REC_BODY_MAX 4096
+/* A client JWK has kty, crv, x, y and a few optional members. */
+#define REC_MEMBERS_MAX 32
+
+/* Long options without a short letter. */
+enum { OPT_HEAD_TIMEOUT = 256, OPT_STOP_TIMEOUT, OPT_MAX_PER_ADDRESS };
 
 /* ---- routing (reference §3) ---- */
 
@@ -161,6 +177,8 @@ static int check_client_jwk(const cJSON *jwk)
 
 	if (!cJSON_IsObject(jwk) && !cJSON_IsArray(jwk))
 		return 400;
+	if (cJSON_GetArraySize(jwk) > REC_MEMBERS_MAX)
+		return 400;
 	if (!jwk_allows(jwk, "deriveKey", false))
 		return 403;
 	if (!kty || strcmp(kty, "EC"))
@@ -231,6 +249,15 @@ static void serve_rec(struct tang_server *ts, const char *thp, const struct http
 	} else {
 		free(reply);
 	}
+}
+
+/* Everything but /rec is a cached string or an error: no key math. */
+static bool is_cheap(void *ctx, const struct http_request *req)
+{
+	struct tang_server *ts = ctx;
+	const char *thp = NULL;
+
+	return route(ts->endpoint, req->target, &thp) != ROUTE_REC;
 }
 
 static void handle(void *ctx, const struct http_request *req, struct server_response *res)
@@ -342,6 +369,7 @@ static int open_listeners(const struct options *o, int **fds, size_t *n)
 static int serve_sockets(const struct options *o, struct server_config *cfg, struct tang_server *ts,
 			 const int *fds, size_t n)
 {
+	struct server_stats st;
 	const char *err;
 
 	if (o->user && drop_privileges(o->user))
@@ -349,10 +377,13 @@ static int serve_sockets(const struct options *o, struct server_config *cfg, str
 	/* load (or create) the keys now: problems show at startup */
 	tang_keyset_release(tang_keydir_get(ts->keys));
 	cfg->max_conns = connection_cap(o->max_conns);
-	if (server_run(cfg, fds, n, &err)) {
+	if (server_run(cfg, fds, n, &st, &err)) {
 		msg("%s", err);
 		return 1;
 	}
+	msg("stopped: %llu requests finished during the stop, %llu cut; %llu served, %llu connections evicted, "
+	    "%llu refused over the per-address limit, %llu head timeouts",
+	    st.finished_in_stop, st.cut, st.served, st.evicted, st.refused_per_address, st.head_timeouts);
 	return 0;
 }
 
@@ -385,6 +416,9 @@ static int parse_option(int c, struct options *o)
 	case 'w': return parse_count(optarg, 1, 64, "worker count", &o->workers);
 	case 'i': return parse_count(optarg, 1, 86400, "idle timeout", &o->idle_s);
 	case 'r': return parse_count(optarg, 1, 3600, "request timeout", &o->request_s);
+	case OPT_HEAD_TIMEOUT: return parse_count(optarg, 1, 3600, "head timeout", &o->head_s);
+	case OPT_STOP_TIMEOUT: return parse_count(optarg, 0, 3600, "stop timeout", &o->stop_s);
+	case OPT_MAX_PER_ADDRESS: return parse_count(optarg, 0, 1000000, "per-address limit", &o->max_per_address);
 	case 'a':
 		if (o->naddrs == sizeof(o->addrs) / sizeof(o->addrs[0])) {
 			msg("too many -a addresses");
@@ -407,6 +441,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "user", required_argument, NULL, 'u' }, { "max-connections", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' }, { "idle-timeout", required_argument, NULL, 'i' },
 		{ "request-timeout", required_argument, NULL, 'r' }, { "quiet", no_argument, NULL, 'q' },
+		{ "head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "max-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
 		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	int c;
@@ -450,7 +487,8 @@ static char *normalize_endpoint(const char *e)
 
 int tang_server_main(int argc, char **argv)
 {
-	struct options o = { .port = "9090", .max_conns = 4096, .idle_s = 30, .request_s = 10 };
+	struct options o = { .port = "9090", .max_conns = 1024, .idle_s = 30, .request_s = 10, .head_s = 3,
+			     .stop_s = 5 };
 	struct tang_server ts = { 0 };
 	int *fds = NULL, r;
 	size_t nfds = 0;
@@ -465,9 +503,10 @@ int tang_server_main(int argc, char **argv)
 		return 1;
 	}
 	struct server_config cfg = {
-		.handle = handle, .ctx = &ts, .reload = reload, .log = !o.quiet,
-		.idle_timeout_ms = o.idle_s * 1000, .request_timeout_ms = o.request_s * 1000,
-		.workers = o.workers,
+		.handle = handle, .ctx = &ts, .is_cheap = is_cheap, .reload = reload, .log = !o.quiet,
+		.idle_timeout_ms = o.idle_s * 1000, .head_timeout_ms = o.head_s * 1000,
+		.request_timeout_ms = o.request_s * 1000, .stop_timeout_ms = o.stop_s * 1000,
+		.max_per_address = o.max_per_address, .body_max = REC_BODY_MAX, .workers = o.workers,
 	};
 	if (open_listeners(&o, &fds, &nfds))
 		r = 1;

@@ -3,7 +3,7 @@
  * Line-oriented parts (request line, headers, chunk sizes, trailers) are
  * gathered in one growable line buffer whose limit depends on the phase, so
  * no input can make it grow past a few KiB; bodies are copied straight into
- * a buffer sized by Content-Length or by the chunks seen so far. */
+ * a buffer that grows as they arrive (never by what a header announces). */
 #include "http_request.h"
 
 #include <stdlib.h>
@@ -11,13 +11,20 @@
 #include <strings.h>
 
 #define CHUNK_LINE_MAX 1024	/* chunk size plus extensions */
+#define BODY_FIRST_CAP 512	/* a P-521 client JWK is under 400 bytes */
 /* method SP target SP "HTTP/1.1" CR: anything longer is too long */
 #define REQUEST_LINE_MAX (HTTP_METHOD_MAX + 1 + HTTP_TARGET_MAX + 1 + 8 + 1)
 
 void http_request_init(struct http_request *r)
 {
+	http_request_init_max(r, HTTP_BODY_MAX);
+}
+
+void http_request_init_max(struct http_request *r, size_t body_max)
+{
 	memset(r, 0, sizeof(*r));
 	r->phase = HTTP_REQUEST_LINE;
+	r->body_max = body_max < HTTP_BODY_MAX ? body_max : HTTP_BODY_MAX;
 }
 
 void http_request_free(struct http_request *r)
@@ -25,7 +32,7 @@ void http_request_free(struct http_request *r)
 	free(r->line);
 	free(r->target);
 	free(r->body);
-	http_request_init(r);
+	http_request_init_max(r, r->body_max);
 }
 
 void http_request_reset(struct http_request *r)
@@ -199,7 +206,7 @@ static void content_length(struct http_request *r, const char *v, size_t n)
 			return;
 		}
 		len = len * 10 + (size_t)(v[i] - '0');
-		if (len >= HTTP_BODY_MAX) {
+		if (len >= r->body_max) {
 			fail(r, 413, "request body too large");
 			return;
 		}
@@ -270,18 +277,24 @@ static bool header_line(struct http_request *r, const char *line, size_t n)
 	return r->phase != HTTP_INVALID;
 }
 
+/* Room for `more` body bytes that have arrived (never for bytes only
+ * announced: a declared Content-Length costs nothing until it is sent).
+ * Doubling keeps the copies linear. */
 static bool body_reserve(struct http_request *r, size_t more)
 {
-	size_t need = r->body_len + more + 1;
+	size_t need = r->body_len + more + 1, cap = r->body_cap ? r->body_cap : BODY_FIRST_CAP;
+
 	if (need <= r->body_cap)
 		return true;
-	unsigned char *p = realloc(r->body, need);
+	while (cap < need)
+		cap *= 2;
+	unsigned char *p = realloc(r->body, cap);
 	if (!p) {
 		fail(r, 400, "out of memory");
 		return false;
 	}
 	r->body = p;
-	r->body_cap = need;
+	r->body_cap = cap;
 	r->body[r->body_len] = 0;
 	return true;
 }
@@ -293,8 +306,7 @@ static void headers_end(struct http_request *r)
 	} else if (r->chunked) {
 		r->phase = HTTP_CHUNK_SIZE;
 	} else if (r->has_length && r->content_length) {
-		if (body_reserve(r, r->content_length))
-			r->phase = HTTP_BODY;
+		r->phase = HTTP_BODY;
 	} else {
 		r->phase = HTTP_COMPLETE;
 	}
@@ -319,7 +331,7 @@ static void chunk_size_line(struct http_request *r, const char *line, size_t n)
 
 	for (; i < n && (d = hex_digit(line[i])) >= 0; i++) {
 		size = size * 16 + (size_t)d;
-		if (size >= HTTP_BODY_MAX) {
+		if (size >= r->body_max) {
 			fail(r, 413, "request body too large");
 			return;
 		}
@@ -328,13 +340,13 @@ static void chunk_size_line(struct http_request *r, const char *line, size_t n)
 		fail(r, 400, "invalid chunk size");
 		return;
 	}
-	if (r->body_len + size >= HTTP_BODY_MAX) {
+	if (r->body_len + size >= r->body_max) {
 		fail(r, 413, "request body too large");
 		return;
 	}
 	if (!size) {
 		r->phase = HTTP_TRAILERS;
-	} else if (body_reserve(r, size)) {
+	} else {
 		r->content_length = size;
 		r->phase = HTTP_CHUNK_DATA;
 	}
@@ -399,6 +411,8 @@ static size_t feed_body(struct http_request *r, const char *p, size_t n)
 {
 	size_t take = n < r->content_length ? n : r->content_length;
 
+	if (!body_reserve(r, take))
+		return take;
 	memcpy(r->body + r->body_len, p, take);
 	r->body_len += take;
 	r->body[r->body_len] = 0;

@@ -5,8 +5,9 @@
  * body, and whether the connection stays open.
  *
  * Bounds (tang's, plus one for the head): request-target >= 4096 bytes gives
- * 414, body >= 65536 bytes 413, more than 8 KiB of header lines 431. Memory
- * is allocated only while a request is being received. */
+ * 414, body >= 65536 bytes (or the lower limit given to init) 413, more than
+ * 8 KiB of header lines 431. Memory is allocated only while a request is
+ * being received, and only for bytes that arrived. */
 #ifndef NBDE_HTTP_REQUEST_H
 #define NBDE_HTTP_REQUEST_H
 
@@ -48,12 +49,15 @@ struct http_request {
 	size_t content_length;		/* remaining bytes of the current body part */
 	unsigned char *body;		/* NUL-terminated, malloc'd, may be NULL */
 	size_t body_len, body_cap;
+	size_t body_max;		/* body length that gets 413 (<= HTTP_BODY_MAX) */
 
 	int error_status;		/* 400, 413, 414 or 431 when HTTP_INVALID */
 	const char *error;		/* static text */
 };
 
 void http_request_init(struct http_request *r);
+/* The same with a lower body limit (a server that knows its bodies are small). */
+void http_request_init_max(struct http_request *r, size_t body_max);
 /* Frees what the last request held and gets ready for the next one. */
 void http_request_reset(struct http_request *r);
 void http_request_free(struct http_request *r);

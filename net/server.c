@@ -5,7 +5,11 @@
  * locked done queue plus an eventfd the other way. Sockets are registered
  * once, edge-triggered, and each state (reading, handling, writing) simply
  * tries its I/O again whenever anything happens, so no per-request
- * epoll_ctl is needed. A one-second sweep enforces deadlines. */
+ * epoll_ctl is needed. A one-second sweep enforces deadlines.
+ *
+ * Ownership on the way out: the workers are joined before any connection
+ * is freed, and the queues are emptied without looking at their entries
+ * (every queued connection is also on the connection list, which frees it). */
 /* accept4 needs _GNU_SOURCE, which the Makefile defines. */
 #include "server.h"
 #include "http_response.h"
@@ -64,9 +68,10 @@ static void log_request(const char *peer, const struct http_request *req, int st
 }
 
 /* Runs the handler for a complete request (or makes the error reply for an
- * invalid one) and formats the whole response. */
+ * invalid one) and formats the whole response; while stopping, every reply
+ * closes its connection. */
 static char *respond(const struct server_config *cfg, const struct http_request *req, const char *peer,
-		     bool *closing, size_t *len)
+		     bool stopping, bool *closing, size_t *len)
 {
 	struct server_response res = { 0 };
 	char *out;
@@ -78,7 +83,7 @@ static char *respond(const struct server_config *cfg, const struct http_request 
 		if (!res.status)
 			res.status = 500;
 	}
-	*closing = req->phase == HTTP_INVALID || !req->keep_alive;
+	*closing = stopping || req->phase == HTTP_INVALID || !req->keep_alive;
 	out = http_response_format(res.status, res.status == 200 ? res.content_type : NULL,
 				   res.status == 200 ? res.body : NULL, res.status == 200 ? res.len : 0,
 				   *closing, len);
@@ -126,7 +131,7 @@ static int inetd_answer(const struct server_config *cfg, struct http_request *re
 {
 	bool closing;
 	size_t len;
-	char *resp = respond(cfg, req, peer, &closing, &len);
+	char *resp = respond(cfg, req, peer, false, &closing, &len);
 	int r = resp && !write_all_timed(out_fd, resp, len, cfg->request_timeout_ms) ? 1 : -1;
 
 	free(resp);
@@ -166,7 +171,7 @@ int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const c
 	long long started = 0;
 	int r = 1;
 
-	http_request_init(&req);
+	http_request_init_max(&req, cfg->body_max ? cfg->body_max : HTTP_BODY_MAX);
 	for (;;) {
 		int wait = inetd_wait(cfg, &req, started);
 		if (wait <= 0 || wait_fd(in_fd, POLLIN, wait) <= 0)
@@ -208,7 +213,22 @@ enum conn_state {
 	CONN_CLOSED,		/* freed after the current batch of events */
 };
 
+/* How long a closing connection reads what the client still sends, so the
+ * reply is not destroyed by a reset. */
 #define DRAIN_MS 2000
+/* Bytes all connections together may hold in request buffers. With the
+ * default cap (1024) and tang's small bodies this is never reached; it
+ * bounds a server run with a much larger -c. */
+#define REQUEST_MEMORY_BUDGET (16u << 20)
+/* Buckets of the per-address table (a power of two). */
+#define ADDR_BUCKETS 1024
+
+/* A client address and how many connections it has open. */
+struct addr_count {
+	unsigned char key[17];		/* family byte + address (IPv4-mapped as IPv4) */
+	int count;
+	struct addr_count *next;
+};
 
 struct conn {
 	int fd;
@@ -216,12 +236,15 @@ struct conn {
 	struct http_request req;
 	char *pending;			/* bytes read past the request being handled */
 	size_t pending_len;
+	size_t held;			/* request buffer bytes counted in loop.held */
 	char *out;			/* the response being written */
 	size_t out_len, out_off;
-	bool closing;
-	long long deadline, last_active;
-	struct conn *prev, *next;	/* every connection, for the sweep */
+	bool closing, head_done;
+	long long deadline, last_active, started_ms;
+	struct conn *prev, *next;	/* every connection, oldest first */
+	struct conn *dead_next;		/* closed in this batch; next stays intact */
 	struct conn *queue_next;	/* job or done queue */
+	struct addr_count *addr;	/* when max_per_address is set */
 	char peer[PEER_MAX];
 };
 
@@ -235,15 +258,20 @@ struct loop {
 	const int *listen_fds;
 	size_t nlisten;
 	bool listening;
-	struct conn *conns;
+	struct conn *conns, *conns_tail;
 	struct conn *dead;		/* closed during this batch of events */
 	int nconns;
-	pthread_mutex_t lock;		/* jobs, done, quit */
+	size_t held;			/* request buffer bytes of every connection */
+	struct addr_count *addrs[ADDR_BUCKETS];
+	bool stopping;			/* written under lock; workers read it there */
+	long long stop_deadline;
+	pthread_mutex_t lock;		/* jobs, cheap, done, quit, stopping */
 	pthread_cond_t wake;
-	struct queue jobs, done;
+	struct queue cheap, jobs, done;
 	bool quit;
 	pthread_t *threads;
 	int nthreads;
+	struct server_stats stats;
 };
 
 static void queue_push(struct queue *q, struct conn *c)
@@ -267,8 +295,94 @@ static struct conn *queue_pop(struct queue *q)
 	return c;
 }
 
+/* ---- per-address counts ---- */
+
+static bool addr_key(int fd, unsigned char key[17])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(key, 0, 17);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return false;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(a6)) {
+			key[0] = 6;
+			memcpy(key + 1, a6, 16);
+			return true;
+		}
+		key[0] = 4;
+		memcpy(key + 1, &a6->s6_addr[12], 4);
+		return true;
+	}
+	if (ss.ss_family != AF_INET)
+		return false;
+	key[0] = 4;
+	memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	return true;
+}
+
+static struct addr_count **addr_bucket(struct loop *l, const unsigned char key[17])
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (int i = 0; i < 17; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return &l->addrs[h & (ADDR_BUCKETS - 1)];
+}
+
+/* The count for fd's peer, incremented; NULL when that address is at the
+ * limit (or out of memory). */
+static struct addr_count *addr_take(struct loop *l, int fd)
+{
+	unsigned char key[17];
+	struct addr_count **b, *a;
+
+	if (!addr_key(fd, key))
+		return NULL;
+	b = addr_bucket(l, key);
+	for (a = *b; a && memcmp(a->key, key, sizeof(key)); a = a->next)
+		;
+	if (!a) {
+		if (!(a = calloc(1, sizeof(*a))))
+			return NULL;
+		memcpy(a->key, key, sizeof(key));
+		a->next = *b;
+		*b = a;
+	}
+	if (a->count >= l->cfg->max_per_address)
+		return NULL;
+	a->count++;
+	return a;
+}
+
+static void addr_release(struct loop *l, struct addr_count *a)
+{
+	struct addr_count **p;
+
+	if (!a || --a->count)
+		return;
+	for (p = addr_bucket(l, a->key); *p != a; p = &(*p)->next)
+		;
+	*p = a->next;
+	free(a);
+}
+
+/* ---- connections ---- */
+
+/* Keeps loop.held equal to what every connection's buffers hold. */
+static void conn_account(struct loop *l, struct conn *c)
+{
+	size_t now = c->state == CONN_CLOSED ? 0 : c->req.line_cap + c->req.body_cap + c->pending_len;
+
+	l->held = l->held - c->held + now;
+	c->held = now;
+}
+
 /* Events for c may still be waiting in the current batch, so the memory
- * itself is freed only by conns_bury(). */
+ * itself is freed only by conns_bury(). c->next is left as it was, so a
+ * walk of the list that is standing on c can go on. */
 static void conn_close(struct loop *l, struct conn *c)
 {
 	close(c->fd);	/* also removes it from the epoll set */
@@ -278,12 +392,17 @@ static void conn_close(struct loop *l, struct conn *c)
 		l->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		l->conns_tail = c->prev;
 	http_request_free(&c->req);
 	free(c->pending);
 	free(c->out);
 	c->pending = c->out = NULL;
 	c->state = CONN_CLOSED;
-	c->next = l->dead;
+	conn_account(l, c);
+	addr_release(l, c->addr);
+	c->addr = NULL;
+	c->dead_next = l->dead;
 	l->dead = c;
 	l->nconns--;
 }
@@ -292,7 +411,7 @@ static void conns_bury(struct loop *l)
 {
 	while (l->dead) {
 		struct conn *c = l->dead;
-		l->dead = c->next;
+		l->dead = c->dead_next;
 		free(c);
 	}
 }
@@ -303,14 +422,48 @@ static void conn_touch(struct loop *l, struct conn *c, int timeout_ms)
 	c->deadline = c->last_active + timeout_ms;
 }
 
+/* Closes the oldest connection still reading a request (started or not),
+ * other than keep; false when there is none. Slow clients cannot hold the
+ * slots: each new connection pushes the oldest reader out. */
+static bool evict_oldest_reader(struct loop *l, const struct conn *keep)
+{
+	for (struct conn *c = l->conns; c; c = c->next)
+		if (c->state == CONN_READING && c != keep) {
+			conn_close(l, c);
+			l->stats.evicted++;
+			return true;
+		}
+	return false;
+}
+
 static void conn_handover(struct loop *l, struct conn *c)
 {
+	bool cheap = c->req.phase == HTTP_INVALID || !l->cfg->is_cheap || l->cfg->is_cheap(l->cfg->ctx, &c->req);
+
 	c->state = CONN_HANDLING;
 	c->deadline = LLONG_MAX;	/* a worker cannot be interrupted */
 	pthread_mutex_lock(&l->lock);
-	queue_push(&l->jobs, c);
+	queue_push(cheap ? &l->cheap : &l->jobs, c);
 	pthread_cond_signal(&l->wake);
 	pthread_mutex_unlock(&l->lock);
+}
+
+/* Deadlines of a request: its head within head_timeout of its first byte,
+ * the whole of it within request_timeout. */
+static void conn_request_deadline(struct loop *l, struct conn *c, bool was_started)
+{
+	const struct server_config *cfg = l->cfg;
+
+	if (!was_started && c->req.started) {
+		c->started_ms = clock_ms();
+		c->head_done = false;
+		c->last_active = c->started_ms;
+		c->deadline = c->started_ms + (cfg->head_timeout_ms ? cfg->head_timeout_ms : cfg->request_timeout_ms);
+	}
+	if (c->req.started && !c->head_done && c->req.phase > HTTP_HEADERS) {
+		c->head_done = true;
+		c->deadline = c->started_ms + cfg->request_timeout_ms;
+	}
 }
 
 /* Feeds bytes to the parser; a finished request goes to a worker and the
@@ -320,8 +473,10 @@ static bool conn_feed(struct loop *l, struct conn *c, const char *p, size_t n)
 	bool was_started = c->req.started;
 	size_t used = http_request_feed(&c->req, p, n);
 
-	if (!was_started && c->req.started)
-		conn_touch(l, c, l->cfg->request_timeout_ms);
+	conn_request_deadline(l, c, was_started);
+	conn_account(l, c);
+	while (l->held > REQUEST_MEMORY_BUDGET && evict_oldest_reader(l, c))
+		;
 	if (!http_request_done(&c->req))
 		return true;
 	if (used < n) {
@@ -329,6 +484,7 @@ static bool conn_feed(struct loop *l, struct conn *c, const char *p, size_t n)
 			return false;
 		memcpy(c->pending, p + used, n - used);
 		c->pending_len = n - used;
+		conn_account(l, c);
 	}
 	conn_handover(l, c);
 	return true;
@@ -365,6 +521,7 @@ static bool conn_next(struct loop *l, struct conn *c)
 	conn_touch(l, c, l->cfg->idle_timeout_ms);
 	c->pending = NULL;
 	c->pending_len = 0;
+	conn_account(l, c);
 	if (len)
 		ok = conn_feed(l, c, pending, len);
 	free(pending);
@@ -394,6 +551,9 @@ static bool conn_write(struct loop *l, struct conn *c)
 			return false;
 		c->out_off += (size_t)n;
 	}
+	l->stats.served++;
+	if (l->stopping)
+		l->stats.finished_in_stop++;
 	if (!c->closing)
 		return conn_next(l, c);
 	/* the client may still be sending (a refused body): stop writing and
@@ -424,21 +584,30 @@ static void conn_progress(struct loop *l, struct conn *c)
 
 /* ---- event loop: workers ---- */
 
+/* The next job, cheap ones first; NULL when the workers are to quit. */
+static struct conn *worker_take(struct loop *l, bool *stopping)
+{
+	struct conn *c = NULL;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->quit && !l->cheap.head && !l->jobs.head)
+		pthread_cond_wait(&l->wake, &l->lock);
+	if (!l->quit && !(c = queue_pop(&l->cheap)))
+		c = queue_pop(&l->jobs);
+	*stopping = l->stopping;
+	pthread_mutex_unlock(&l->lock);
+	return c;
+}
+
 static void *worker_main(void *arg)
 {
 	struct loop *l = arg;
 	struct conn *c;
+	bool stopping;
 	uint64_t one = 1;
 
-	for (;;) {
-		pthread_mutex_lock(&l->lock);
-		while (!l->quit && !l->jobs.head)
-			pthread_cond_wait(&l->wake, &l->lock);
-		c = l->quit ? NULL : queue_pop(&l->jobs);
-		pthread_mutex_unlock(&l->lock);
-		if (!c)
-			return NULL;
-		c->out = respond(l->cfg, &c->req, c->peer, &c->closing, &c->out_len);
+	while ((c = worker_take(l, &stopping))) {
+		c->out = respond(l->cfg, &c->req, c->peer, stopping, &c->closing, &c->out_len);
 		c->out_off = 0;
 		pthread_mutex_lock(&l->lock);
 		queue_push(&l->done, c);
@@ -446,6 +615,7 @@ static void *worker_main(void *arg)
 		if (write(l->evfd, &one, sizeof(one)) < 0)
 			continue;	/* the counter is saturated: the loop wakes anyway */
 	}
+	return NULL;
 }
 
 static int workers_start(struct loop *l)
@@ -465,6 +635,8 @@ static int workers_start(struct loop *l)
 	return l->nthreads ? 0 : -1;
 }
 
+/* Joins the workers. Jobs still queued stay queued: their connections are
+ * on the connection list and are freed with it. */
 static void workers_stop(struct loop *l)
 {
 	pthread_mutex_lock(&l->lock);
@@ -474,6 +646,8 @@ static void workers_stop(struct loop *l)
 	for (int i = 0; i < l->nthreads; i++)
 		pthread_join(l->threads[i], NULL);
 	free(l->threads);
+	l->cheap.head = l->cheap.tail = l->jobs.head = l->jobs.tail = NULL;
+	l->done.head = l->done.tail = NULL;
 }
 
 /* Responses the workers finished: write them out on the loop thread. */
@@ -512,19 +686,19 @@ static void listeners_enable(struct loop *l, bool on)
 	l->listening = on;
 }
 
-/* Makes room at the connection cap: closes the idle connection that has
- * waited longest for a request. False when every connection is busy. */
-static bool evict_idle(struct loop *l)
+/* False when the connection is refused (cap with nobody to evict, the
+ * per-address limit, out of memory). */
+static bool conn_admit(struct loop *l, struct conn *c, int fd)
 {
-	struct conn *oldest = NULL;
-
-	for (struct conn *c = l->conns; c; c = c->next)
-		if (c->state == CONN_READING && !c->req.started &&
-		    (!oldest || c->last_active < oldest->last_active))
-			oldest = c;
-	if (oldest)
-		conn_close(l, oldest);
-	return oldest != NULL;
+	if (l->cfg->max_per_address > 0 && !(c->addr = addr_take(l, fd))) {
+		l->stats.refused_per_address++;
+		return false;
+	}
+	if (l->nconns >= l->cfg->max_conns && !evict_oldest_reader(l, NULL)) {
+		addr_release(l, c->addr);
+		return false;
+	}
+	return true;
 }
 
 static void conn_add(struct loop *l, int fd)
@@ -533,33 +707,36 @@ static void conn_add(struct loop *l, int fd)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	int one = 1;
 
-	if (!c || (l->nconns >= l->cfg->max_conns && !evict_idle(l))) {
+	if (!c || !conn_admit(l, c, fd)) {
 		free(c);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
-	http_request_init(&c->req);
+	http_request_init_max(&c->req, l->cfg->body_max ? l->cfg->body_max : HTTP_BODY_MAX);
 	if (!server_peer_name(fd, c->peer, sizeof(c->peer)))
 		strcpy(c->peer, "<unknown>");
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	conn_touch(l, c, l->cfg->idle_timeout_ms);
 	ev.data.ptr = c;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		addr_release(l, c->addr);
 		free(c);
 		close(fd);
 		return;
 	}
-	c->next = l->conns;
-	if (l->conns)
-		l->conns->prev = c;
-	l->conns = c;
+	c->prev = l->conns_tail;	/* newest last: eviction takes the oldest */
+	if (l->conns_tail)
+		l->conns_tail->next = c;
+	else
+		l->conns = c;
+	l->conns_tail = c;
 	l->nconns++;
 }
 
 static void accept_all(struct loop *l, int lfd)
 {
-	for (;;) {
+	while (!l->stopping) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			conn_add(l, fd);
@@ -575,14 +752,58 @@ static void accept_all(struct loop *l, int lfd)
 static void sweep(struct loop *l)
 {
 	long long now = clock_ms();
-	struct conn *c, *next;
 
-	for (c = l->conns; c; c = next) {
-		next = c->next;
-		if (c->state != CONN_HANDLING && now >= c->deadline)
+	for (struct conn *c = l->conns; c; c = c->next) {
+		if (c->state == CONN_CLOSED || c->state == CONN_HANDLING || now < c->deadline)
+			continue;
+		if (c->state == CONN_READING && c->req.started && !c->head_done)
+			l->stats.head_timeouts++;
+		conn_close(l, c);
+	}
+	if (!l->stopping)
+		listeners_enable(l, true);
+}
+
+/* ---- event loop: stopping ---- */
+
+/* A request is in flight from its first byte until its reply is written. */
+static bool conn_in_flight(const struct conn *c)
+{
+	return c->state == CONN_HANDLING || c->state == CONN_WRITING ||
+	       (c->state == CONN_READING && c->req.started);
+}
+
+/* SIGTERM: no new connections; idle ones close now (after a last read, so
+ * a request already sent is not lost); the rest finish and then close. */
+static void stop_begin(struct loop *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stopping = true;
+	pthread_mutex_unlock(&l->lock);
+	l->stop_deadline = clock_ms() + l->cfg->stop_timeout_ms;
+	listeners_enable(l, false);
+	if (l->cfg->stopping)
+		l->cfg->stopping(l->cfg->ctx);
+	for (struct conn *c = l->conns; c; c = c->next) {
+		if (c->state != CONN_READING)
+			continue;
+		conn_progress(l, c);
+		if (c->state == CONN_READING && !c->req.started)
 			conn_close(l, c);
 	}
-	listeners_enable(l, true);
+}
+
+static bool stop_done(struct loop *l)
+{
+	return l->stopping && (!l->nconns || clock_ms() >= l->stop_deadline);
+}
+
+/* Counts what the grace period did not finish. */
+static void stop_count_cut(struct loop *l)
+{
+	for (struct conn *c = l->conns; c; c = c->next)
+		if (conn_in_flight(c))
+			l->stats.cut++;
 }
 
 /* ---- event loop: the loop ---- */
@@ -600,28 +821,30 @@ static int signals_fd(sigset_t *old)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* False when the loop should stop. */
-static bool handle_signal(struct loop *l)
+static void handle_signal(struct loop *l)
 {
 	struct signalfd_siginfo si;
 
 	while (read(l->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP && l->cfg->reload)
-			l->cfg->reload(l->cfg->ctx);
-		else if (si.ssi_signo != SIGHUP)
-			return false;
+		if (si.ssi_signo == SIGHUP) {
+			if (l->cfg->reload)
+				l->cfg->reload(l->cfg->ctx);
+		} else if (!l->stopping) {
+			stop_begin(l);
+		} else {
+			l->stop_deadline = 0;	/* a second one: no more grace */
+		}
 	}
-	return true;
 }
 
-static void dispatch(struct loop *l, struct epoll_event *ev, bool *running)
+static void dispatch(struct loop *l, struct epoll_event *ev)
 {
 	uintptr_t tag = (uintptr_t)ev->data.u64;
 
 	if (ev->data.ptr == &l->evfd)
 		collect_done(l);
 	else if (ev->data.ptr == &l->sigfd)
-		*running = handle_signal(l);
+		handle_signal(l);
 	else if (tag && tag <= l->nlisten)
 		accept_all(l, l->listen_fds[tag - 1]);
 	else
@@ -634,31 +857,45 @@ static int loop_add(struct loop *l, int fd, void *tag)
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Milliseconds to wait for events: a second, or less before the stop deadline. */
+static int loop_wait_ms(const struct loop *l)
+{
+	long long left = l->stopping ? l->stop_deadline - clock_ms() : 1000;
+
+	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
+}
+
 static void loop_run(struct loop *l)
 {
 	struct epoll_event evs[64];
 	long long next_sweep = clock_ms() + 1000;
-	bool running = true;
 
-	while (running) {
-		int n = epoll_wait(l->epfd, evs, 64, 1000);
-		for (int i = 0; i < n && running; i++)
-			dispatch(l, &evs[i], &running);
+	while (!stop_done(l)) {
+		int n = epoll_wait(l->epfd, evs, 64, loop_wait_ms(l));
+		for (int i = 0; i < n; i++)
+			dispatch(l, &evs[i]);
 		conns_bury(l);
 		if (clock_ms() >= next_sweep) {
 			sweep(l);
+			conns_bury(l);
 			next_sweep = clock_ms() + 1000;
 		}
 	}
+	stop_count_cut(l);
 }
 
+/* After the workers are joined (no queue refers to anything any more). */
 static void loop_free(struct loop *l)
 {
 	while (l->conns)
 		conn_close(l, l->conns);
 	conns_bury(l);
-	while (queue_pop(&l->done))
-		;
+	for (size_t i = 0; i < ADDR_BUCKETS; i++)
+		while (l->addrs[i]) {
+			struct addr_count *a = l->addrs[i];
+			l->addrs[i] = a->next;
+			free(a);
+		}
 	if (l->epfd >= 0)
 		close(l->epfd);
 	if (l->evfd >= 0)
@@ -669,7 +906,8 @@ static void loop_free(struct loop *l)
 	pthread_cond_destroy(&l->wake);
 }
 
-int server_run(const struct server_config *cfg, const int *fds, size_t nfds, const char **err)
+int server_run(const struct server_config *cfg, const int *fds, size_t nfds, struct server_stats *stats,
+	       const char **err)
 {
 	struct loop l = { .cfg = cfg, .listen_fds = fds, .nlisten = nfds, .epfd = -1, .evfd = -1 };
 	sigset_t old;
@@ -694,6 +932,8 @@ int server_run(const struct server_config *cfg, const int *fds, size_t nfds, con
 	}
 	loop_free(&l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (stats)
+		*stats = l.stats;
 	return r;
 }
 

@@ -35,13 +35,32 @@ typedef void (*server_handler)(void *ctx, const struct http_request *req, struct
 struct server_config {
 	server_handler handle;
 	void *ctx;
+	/* Requests it calls cheap (no key math: /adv, errors) are served before
+	 * queued expensive ones, so they never wait behind a queue of /rec
+	 * work. May be NULL: every request is equal. Loop thread. */
+	bool (*is_cheap)(void *ctx, const struct http_request *req);
 	void (*reload)(void *ctx);	/* SIGHUP, on the loop thread; may be NULL */
+	void (*stopping)(void *ctx);	/* a stop began (loop thread); may be NULL */
 	bool log;			/* one line per request on stderr */
 	int idle_timeout_ms;		/* waiting for the next request */
+	int head_timeout_ms;		/* receiving a request's head once it started */
 	int request_timeout_ms;		/* receiving one request, sending one reply */
-	int max_conns;			/* server_run; the least recently active idle
-					 * connection is closed to make room */
+	int stop_timeout_ms;		/* server_run: grace for requests in flight at SIGTERM */
+	int max_conns;			/* server_run; at the cap the oldest connection still
+					 * reading a request is closed to make room */
+	int max_per_address;		/* server_run; open connections per client address, 0 = any */
+	size_t body_max;		/* request bodies this long get 413; 0 = HTTP_BODY_MAX */
 	int workers;			/* server_run; 0 = one per online CPU */
+};
+
+/* What server_run did, for its caller's last log line. */
+struct server_stats {
+	unsigned long long served;		/* replies written in full */
+	unsigned long long finished_in_stop;	/* ... of them after the stop began */
+	unsigned long long cut;			/* requests in flight when the grace ran out */
+	unsigned long long evicted;		/* connections closed to make room (cap, memory) */
+	unsigned long long refused_per_address;	/* connections over max_per_address */
+	unsigned long long head_timeouts;	/* requests whose head came too slowly */
 };
 
 /* Serves one connection; returns 0 when the peer closed or a request was
@@ -49,8 +68,15 @@ struct server_config {
 int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const char *peer);
 
 /* Runs until SIGTERM or SIGINT (returns 0) or a fatal error (returns 1 with
- * *err set). Blocks SIGTERM, SIGINT and SIGHUP in the calling thread. */
-int server_run(const struct server_config *cfg, const int *fds, size_t nfds, const char **err);
+ * *err set). Blocks SIGTERM, SIGINT and SIGHUP in the calling thread.
+ *
+ * A stop: accepting ends, idle connections close, requests in flight are
+ * finished (each reply then closes its connection) for at most
+ * stop_timeout_ms; a second SIGTERM or SIGINT cuts that grace short. The
+ * workers are joined and every connection is freed only after both queues
+ * are emptied. *stats (may be NULL) says what happened. */
+int server_run(const struct server_config *cfg, const int *fds, size_t nfds, struct server_stats *stats,
+	       const char **err);
 
 /* Appends listening sockets for addr (NULL: every wildcard address, IPv4
  * and IPv6; "[::1]" and "::1" both work) and port to *fds. 0, or -1 with
