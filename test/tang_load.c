@@ -11,7 +11,8 @@
  *              (refused, reset or closed: the request was not taken)
  *   truncated  some of a reply came, then the connection ended
  * Prints "complete N closed N truncated N status-200 N status-503 N
- * status-other N" and exits 1 when a reply was truncated or had a status
+ * status-other N adv-mean-us N rec-mean-us N" (the mean time from sending a
+ * request to its whole reply, by route) and exits 1 when a reply was truncated or had a status
  * other than 200 or 503. A server that is stopping may answer or close;
  * it must never cut a reply in half. */
 #ifndef _GNU_SOURCE
@@ -46,6 +47,7 @@ static size_t rec_len, adv_len;
 static double stop_at;
 static atomic_ulong n_complete, n_closed, n_truncated, n_200, n_503, n_other;
 static atomic_int gone;	/* consecutive refused connects */
+static atomic_ullong adv_us, adv_n, rec_us, rec_n;
 
 static double now_s(void)
 {
@@ -153,10 +155,15 @@ static void one_connection(unsigned seed)
 	for (int i = 0; i < requests; i++) {
 		bool rec = (seed + (unsigned)i) % 2, closes = false;
 		int status = 0;
+		double t0 = now_s();
 		enum outcome o = send_all(fd, rec ? rec_request : adv_request, rec ? rec_len : adv_len)
 					 ? read_reply(fd, &status, &closes)
 					 : CLOSED;
 		count(o, status);
+		if (o == COMPLETE) {
+			*(rec ? &rec_us : &adv_us) += (unsigned long long)((now_s() - t0) * 1e6);
+			*(rec ? &rec_n : &adv_n) += 1;
+		}
 		if (o != COMPLETE || closes)
 			break;
 	}
@@ -213,7 +220,9 @@ int main(int argc, char **argv)
 			return 2;
 	for (int i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
-	printf("complete %lu closed %lu truncated %lu status-200 %lu status-503 %lu status-other %lu\n",
-	       n_complete, n_closed, n_truncated, n_200, n_503, n_other);
+	printf("complete %lu closed %lu truncated %lu status-200 %lu status-503 %lu status-other %lu "
+	       "adv-mean-us %llu rec-mean-us %llu\n",
+	       n_complete, n_closed, n_truncated, n_200, n_503, n_other, adv_n ? adv_us / adv_n : 0ULL,
+	       rec_n ? rec_us / rec_n : 0ULL);
 	return n_truncated || n_other ? 1 : 0;
 }
