@@ -382,8 +382,9 @@ static int serve_sockets(const struct options *o, struct server_config *cfg, str
 		return 1;
 	}
 	msg("stopped: %llu requests finished during the stop, %llu cut; %llu served, %llu connections evicted, "
-	    "%llu refused over the per-address limit, %llu head timeouts",
-	    st.finished_in_stop, st.cut, st.served, st.evicted, st.refused_per_address, st.head_timeouts);
+	    "%llu refused over the per-address limit, %llu head timeouts, %llu log lines dropped",
+	    st.finished_in_stop, st.cut, st.served, st.evicted, st.refused_per_address, st.head_timeouts,
+	    st.log_lines_dropped);
 	return 0;
 }
 

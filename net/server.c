@@ -50,10 +50,118 @@ static long long clock_ms(void)
 
 /* ---- shared by both modes ---- */
 
-/* One write() so the line is never interleaved with another thread's. */
+/* ---- request log ----
+ *
+ * In server_run the workers never write to stderr themselves: a stderr
+ * pipe that nobody reads would stop every request. They append lines to a
+ * bounded ring (dropping and counting what does not fit) and one log
+ * thread writes them out, blocking if it must. In inetd mode the one
+ * thread writes directly: it only delays its own connection. */
+
+/* Room for a few hundred lines: a burst the log thread catches up with. */
+#define LOG_RING_BYTES (64 * 1024)
+#define LOG_LINE_MAX 512
+
+struct log_ring {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	char buf[LOG_RING_BYTES];
+	size_t start, len;
+	unsigned long long dropped;
+	bool on, quit;
+	pthread_t thread;
+};
+
+static struct log_ring log_ring = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+static void log_write(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(2, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;	/* nowhere left to report it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void log_push(const char *line, size_t n)
+{
+	struct log_ring *r = &log_ring;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->on) {
+		pthread_mutex_unlock(&r->lock);
+		log_write(line, n);	/* one write: never interleaved with another line */
+		return;
+	}
+	if (r->len + n > sizeof(r->buf)) {
+		r->dropped++;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			r->buf[(r->start + r->len + i) % sizeof(r->buf)] = line[i];
+		r->len += n;
+		pthread_cond_signal(&r->wake);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *log_main(void *arg)
+{
+	struct log_ring *r = arg;
+	char out[4096];
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (!r->len && !r->quit)
+			pthread_cond_wait(&r->wake, &r->lock);
+		if (!r->len)
+			break;
+		size_t n = 0;
+		for (; n < sizeof(out) && n < r->len; n++)
+			out[n] = r->buf[(r->start + n) % sizeof(r->buf)];
+		r->start = (r->start + n) % sizeof(r->buf);
+		r->len -= n;
+		pthread_mutex_unlock(&r->lock);
+		log_write(out, n);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+static void log_thread_start(void)
+{
+	struct log_ring *r = &log_ring;
+
+	r->quit = false;
+	r->on = !pthread_create(&r->thread, NULL, log_main, r);
+}
+
+/* Writes what is queued, unless stderr stays blocked: then the thread is
+ * left behind (the process is about to exit) instead of hanging the stop. */
+static unsigned long long log_thread_stop(void)
+{
+	struct log_ring *r = &log_ring;
+	unsigned long long dropped;
+
+	pthread_mutex_lock(&r->lock);
+	bool was_on = r->on;
+	r->on = false;
+	r->quit = true;
+	dropped = r->dropped;
+	pthread_cond_signal(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	if (was_on)
+		pthread_detach(r->thread);
+	return dropped;
+}
+
 static void log_request(const char *peer, const struct http_request *req, int status)
 {
-	char line[512];
+	char line[LOG_LINE_MAX];
 	int n;
 
 	if (req->phase == HTTP_INVALID && !req->target)
@@ -63,8 +171,8 @@ static void log_request(const char *peer, const struct http_request *req, int st
 			     status, req->error);
 	else
 		n = snprintf(line, sizeof(line), "%s %s %.300s => %d\n", peer, req->method, req->target, status);
-	if (n > 0 && write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
-		return;	/* nowhere left to report it */
+	if (n > 0)
+		log_push(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* Runs the handler for a complete request (or makes the error reply for an
@@ -923,12 +1031,15 @@ int server_run(const struct server_config *cfg, const int *fds, size_t nfds, str
 	if (l.sigfd >= 0 && l.epfd >= 0 && l.evfd >= 0 && !loop_add(&l, l.evfd, &l.evfd) &&
 	    !loop_add(&l, l.sigfd, &l.sigfd)) {
 		*err = "cannot start worker threads";
+		if (cfg->log)
+			log_thread_start();
 		if (!workers_start(&l)) {
 			listeners_enable(&l, true);
 			loop_run(&l);
 			r = 0;
 			workers_stop(&l);
 		}
+		l.stats.log_lines_dropped = log_thread_stop();
 	}
 	loop_free(&l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

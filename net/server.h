@@ -9,7 +9,8 @@
  *  - both bound every read by the parser limits and by time (idle and
  *    per-request deadlines), write each response with one write call, close
  *    the connection after malformed requests, and log one line per request
- *    on stderr ("ADDR METHOD TARGET => STATUS") when asked to.
+ *    on stderr ("ADDR METHOD TARGET => STATUS") when asked to; in server_run
+ *    through a log thread, so a stderr nobody reads never stalls a request.
  *
  * The handler knows nothing about sockets: it gets a parsed request and
  * fills in a status, a content type and a body. */
@@ -61,6 +62,7 @@ struct server_stats {
 	unsigned long long evicted;		/* connections closed to make room (cap, memory) */
 	unsigned long long refused_per_address;	/* connections over max_per_address */
 	unsigned long long head_timeouts;	/* requests whose head came too slowly */
+	unsigned long long log_lines_dropped;	/* stderr did not keep up */
 };
 
 /* Serves one connection; returns 0 when the peer closed or a request was

@@ -167,4 +167,27 @@ else
 	skip "$LOAD is not built"
 fi
 
+# ---- a stderr nobody reads does not stall requests ----
+if [ -x "$LOAD" ]; then
+	mkfifo "$TMP/stderr"
+	sleep 100000 <"$TMP/stderr" &	# holds the pipe open and never reads it
+	READER=$!
+	PORT=$(free_port)
+	"$NBDE" tang-server -l -a 127.0.0.1 -p "$PORT" "$DB" 2>"$TMP/stderr" &
+	SERVER=$!
+	T_PIDS+=($SERVER $READER)
+	wait_port "$PORT"
+	# a pipe holds 64 KiB: 5000 log lines of about 60 bytes are several times that
+	LOAD_REQUESTS=5000 timeout $((120 * SLOW)) "$LOAD" "$PORT" "/rec/$EXC" "$TMP/client.pub.jwk" 8 $((120 * SLOW)) \
+		>"$TMP/load.out"
+	ok $? "5000 requests are answered while nobody reads the server's stderr"
+	echo "# $(cat "$TMP/load.out")"
+	is "$(code)" 200 "... and the server still answers"
+	kill "$READER"	# the pipe breaks: the server can log its last line and exit
+	stop
+else
+	skip "$LOAD is not built"
+	skip "$LOAD is not built"
+fi
+
 done_testing

@@ -4,7 +4,8 @@
  *
  * Each thread opens connections to 127.0.0.1:PORT and sends one to three
  * requests on each (keep-alive), /rec (POST of BODY-FILE) and /adv in turn,
- * until SECONDS passed or the server stopped taking connections. Every
+ * until SECONDS passed, the server stopped taking connections, or (when
+ * the environment sets LOAD_REQUESTS) that many whole replies came. Every
  * attempt ends one of three ways:
  *   complete   a whole reply (status line, headers, Content-Length bytes)
  *   closed     the connection ended before any byte of the reply came
@@ -45,6 +46,7 @@ static struct sockaddr_in server;
 static char rec_request[8192], adv_request[256];
 static size_t rec_len, adv_len;
 static double stop_at;
+static unsigned long max_complete;	/* LOAD_REQUESTS; 0 = no limit */
 static atomic_ulong n_complete, n_closed, n_truncated, n_200, n_503, n_other;
 static atomic_int gone;	/* consecutive refused connects */
 static atomic_ullong adv_us, adv_n, rec_us, rec_n;
@@ -174,7 +176,7 @@ static void *thread_main(void *arg)
 {
 	unsigned seed = (unsigned)(uintptr_t)arg;
 
-	while (now_s() < stop_at && gone < 200)
+	while (now_s() < stop_at && gone < 200 && (!max_complete || n_complete < max_complete))
 		one_connection(seed = seed * 1103515245u + 12345u);
 	return NULL;
 }
@@ -215,6 +217,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	stop_at = now_s() + atoi(argv[5]);
+	if (getenv("LOAD_REQUESTS"))
+		max_complete = strtoul(getenv("LOAD_REQUESTS"), NULL, 10);
 	for (int i = 0; i < threads; i++)
 		if (pthread_create(&t[i], NULL, thread_main, (void *)(uintptr_t)(i + 1)))
 			return 2;
