@@ -15,7 +15,7 @@ PREFIX ?= /usr
 DESTDIR ?=
 
 LIB_SRC := $(sort $(wildcard crypto/*.c net/*.c luks/*.c))
-CMD_SRC := $(sort $(wildcard cmd/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c cmd/*/*.c))
 NBDE_SRC := nbde.c $(CMD_SRC) $(LIB_SRC)
 UNIT_SRC := $(sort $(wildcard test/unit_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -49,7 +49,7 @@ MUSL_CFLAGS = -std=gnu11 -O2 -g -ffunction-sections -fdata-sections $(WARN) \
 	$(DEFS) $(shell $(call pc,$(DEPS_musl),--cflags))
 MUSL_LIBS = $(shell $(call pc,$(DEPS_musl),--libs)) -lpthread
 
-$(M)/%.o: %.c $(wildcard */*.h) cmd/applets.def build/deps-musl.mk
+$(M)/%.o: %.c $(wildcard */*.h */*/*.h) cmd/applets.def build/deps-musl.mk
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(MUSL_CFLAGS) -c $< -o $@
 
@@ -79,7 +79,7 @@ SAN_CFLAGS = -std=gnu11 -O1 -g $(SAN_FLAGS) $(WARN) $(DEFS) \
 	$(shell $(call pc,$(DEPS_glibc),--cflags))
 SAN_LIBS = $(shell $(call pc,$(DEPS_glibc),--libs)) -lpthread
 
-$(S)/%.o: %.c $(wildcard */*.h) cmd/applets.def build/deps-glibc.mk
+$(S)/%.o: %.c $(wildcard */*.h */*/*.h) cmd/applets.def build/deps-glibc.mk
 	@mkdir -p $(dir $@)
 	gcc $(SAN_CFLAGS) -c $< -o $@
 

@@ -1,33 +1,14 @@
 /* tang_server.c - applet tang-server (alias tangd): the Tang key server.
  *
- * usage: tang-server [OPTIONS] JWKDIR
- *   no -l, no LISTEN_FDS   inetd mode: one connection on stdin/stdout
- *                          (socat, xinetd, systemd Accept=yes)
- *   LISTEN_FDS set         systemd socket activation, Accept=no
- *   -l                     standalone: listen on -a ADDR (repeatable;
- *                          default every address, IPv4 and IPv6) port -p
- *   -p, --port PORT        port for -l (default 9090)
- *   -a, --address ADDR     bind address for -l (e.g. 127.0.0.1, ::1)
- *   -e, --endpoint PATH    serve under /PATH/adv and /PATH/rec only
- *   -u, --user USER        run as USER after binding (long-running modes)
- *   -c, --max-connections N   open connections kept (default 1024)
- *   -w, --workers N        threads for the key math (default: one per CPU)
- *   -i, --idle-timeout S   seconds a connection may wait between requests (30)
- *   -r, --request-timeout S   seconds to receive a request or send a reply (10)
- *   --head-timeout S       seconds to receive a request's head once begun (3)
- *   --stop-timeout S       seconds in-flight requests get after SIGTERM (5)
- *   --max-per-address N    open connections per client address (0 = any)
- *   -q, --quiet            no per-request log lines
- *   -v, --version, -h, --help
- *
- * Routes and status codes are tang's (../shared/reference/tang-protocol.md
- * §3-§7): GET /adv, /adv/, //adv//, /adv/{thp}; POST /rec/{thp}. */
+ * Three modes (usage_text says how to pick one): inetd, one connection on
+ * stdin/stdout; systemd socket activation (LISTEN_FDS, Accept=no); and
+ * standalone (-l). Routes and statuses are in tang/routes.c, the event loop
+ * in net/server.c, the key store in tang_keydir.c: this file parses
+ * options, opens sockets, drops privileges and reports how the run ended. */
 #include "applets.h"
 #include "tang_keydir.h"
+#include "tang/routes.h"
 #include "util.h"
-#include "../crypto/ecmr.h"
-#include "../crypto/json.h"
-#include "../crypto/jwk.h"
 #include "../net/server.h"
 
 #include <errno.h>
@@ -64,11 +45,6 @@ static const char usage_text[] =
 	"  -v, --version              print the version\n"
 	"  -h, --help                 this text\n";
 
-struct tang_server {
-	struct tang_keydir *keys;
-	char *endpoint;			/* without leading or trailing '/'; "" for none */
-};
-
 struct options {
 	bool listen, quiet;
 	const char *port, *user, *endpoint, *dir;
@@ -77,210 +53,8 @@ struct options {
 	int max_conns, workers, idle_s, request_s, head_s, stop_s, max_per_address;
 };
 
-/* A P-521 client JWK is under 400 bytes: anything much larger is not one,
- * and refusing it before parsing bounds what a /rec can cost. */
-#define REC_BODY_MAX 4096
-/* A client JWK has kty, crv, x, y and a few optional members. */
-#define REC_MEMBERS_MAX 32
-
 /* Long options without a short letter. */
 enum { OPT_HEAD_TIMEOUT = 256, OPT_STOP_TIMEOUT, OPT_MAX_PER_ADDRESS };
-
-/* ---- routing (reference §3) ---- */
-
-enum route { ROUTE_NONE, ROUTE_ADV, ROUTE_ADV_THP, ROUTE_REC };
-
-static const char *skip_slashes(const char *p)
-{
-	while (*p == '/')
-		p++;
-	return p;
-}
-
-/* The path after the endpoint prefix and its slashes; NULL if it has none.
- * Without an endpoint: one or more '/'. With one: exactly "/", the
- * endpoint, then one or more '/'. */
-static const char *after_prefix(const char *endpoint, const char *path)
-{
-	size_t n = strlen(endpoint);
-
-	if (path[0] != '/')
-		return NULL;
-	if (!n)
-		return skip_slashes(path);
-	if (strncmp(path + 1, endpoint, n) || path[1 + n] != '/')
-		return NULL;
-	return skip_slashes(path + 1 + n);
-}
-
-static bool is_thp(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!(*s >= '0' && *s <= '9') && !(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
-		    *s != '_' && *s != '-')
-			return false;
-	return true;
-}
-
-static enum route route(const char *endpoint, const char *path, const char **thp)
-{
-	const char *p = after_prefix(endpoint, path), *rest;
-	bool adv = p && !strncmp(p, "adv", 3), rec = p && !strncmp(p, "rec", 3);
-
-	if (!adv && !rec)
-		return ROUTE_NONE;
-	rest = skip_slashes(p + 3);
-	if (adv && !*rest)
-		return ROUTE_ADV;
-	if (rest == p + 3 || !is_thp(rest))	/* "/advX", "/rec", "/adv/a=b" */
-		return ROUTE_NONE;
-	*thp = rest;
-	return adv ? ROUTE_ADV_THP : ROUTE_REC;
-}
-
-/* ---- handlers ---- */
-
-static char *memdup(const char *p, size_t n)
-{
-	char *q = malloc(n + 1);
-	if (q) {
-		memcpy(q, p, n);
-		q[n] = 0;
-	}
-	return q;
-}
-
-static void serve_adv(struct tang_server *ts, const char *thp, struct server_response *res)
-{
-	struct tang_keyset *ks = tang_keydir_get(ts->keys);
-	const char *adv = NULL;
-	size_t len = 0;
-
-	res->status = ks ? tang_keyset_adv(ks, thp, &adv, &len) : 500;
-	if (res->status == 200) {
-		res->body = memdup(adv, len);
-		res->len = len;
-		res->content_type = "application/jose+json";
-		if (!res->body)
-			res->status = 500;
-	}
-	tang_keyset_release(ks);
-}
-
-/* Reference §5 steps 1-3: what the body must be before keys are looked at. */
-static int check_client_jwk(const cJSON *jwk)
-{
-	const char *kty = json_get_str(jwk, "kty");
-	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(jwk, "alg");
-
-	if (!cJSON_IsObject(jwk) && !cJSON_IsArray(jwk))
-		return 400;
-	if (cJSON_GetArraySize(jwk) > REC_MEMBERS_MAX)
-		return 400;
-	if (!jwk_allows(jwk, "deriveKey", false))
-		return 403;
-	if (!kty || strcmp(kty, "EC"))
-		return 400;
-	if (alg && (!cJSON_IsString(alg) || strcmp(alg->valuestring, "ECMR")))
-		return 400;
-	return 200;
-}
-
-/* d·P as tang answers it: compact sorted JWK with alg and key_ops added. */
-static int exchange(const struct tang_key *k, const cJSON *client, char **reply)
-{
-	const char *err;
-	AUTO_JSON result = NULL;
-	cJSON *ops = cJSON_CreateStringArray((const char *[]){ "deriveKey" }, 1);
-
-	if (cJSON_GetObjectItemCaseSensitive(client, "d")) {
-		/* a client that sends its private key must send a matching one */
-		AUTO_EC_KEY whole = ec_key_from_jwk(client, &err);
-		if (!whole) {
-			cJSON_Delete(ops);
-			return 400;
-		}
-	}
-	result = ecmr_mul(k->ec, client, &err);
-	if (!result) {
-		cJSON_Delete(ops);
-		return 400;
-	}
-	if (!json_set_str(result, "alg", "ECMR") || !json_set(result, "key_ops", ops) ||
-	    !(*reply = json_canonical(result)))
-		return 500;
-	return 200;
-}
-
-static int recover(struct tang_server *ts, const char *thp, const struct http_request *req, char **reply)
-{
-	AUTO_JSON_SECRET client = req->body ? json_parse((const char *)req->body, req->body_len) : NULL;
-	struct tang_keyset *ks;
-	const struct tang_key *k;
-	int status = client ? check_client_jwk(client) : 400;
-
-	if (status != 200)
-		return status;
-	ks = tang_keydir_get(ts->keys);
-	if (!ks || tang_keyset_status(ks) != 200)
-		status = 500;
-	else if (!(k = tang_keyset_find(ks, thp)))
-		status = 404;
-	else if (!k->exchanges)
-		status = 403;
-	else
-		status = exchange(k, client, reply);
-	tang_keyset_release(ks);
-	return status;
-}
-
-static void serve_rec(struct tang_server *ts, const char *thp, const struct http_request *req,
-		      struct server_response *res)
-{
-	char *reply = NULL;
-
-	res->status = recover(ts, thp, req, &reply);
-	if (res->status == 200) {
-		res->body = reply;
-		res->len = strlen(reply);
-		res->content_type = "application/jwk+json";
-	} else {
-		free(reply);
-	}
-}
-
-/* Everything but /rec is a cached string or an error: no key math. */
-static bool is_cheap(void *ctx, const struct http_request *req)
-{
-	struct tang_server *ts = ctx;
-	const char *thp = NULL;
-
-	return route(ts->endpoint, req->target, &thp) != ROUTE_REC;
-}
-
-static void handle(void *ctx, const struct http_request *req, struct server_response *res)
-{
-	struct tang_server *ts = ctx;
-	const char *thp = NULL;
-	enum route r = route(ts->endpoint, req->target, &thp);
-
-	if (r == ROUTE_NONE)
-		res->status = 404;
-	else if (strcmp(req->method, r == ROUTE_REC ? "POST" : "GET"))
-		res->status = 405;
-	else if (r == ROUTE_REC)
-		serve_rec(ts, thp, req, res);
-	else
-		serve_adv(ts, thp, res);
-}
-
-static void reload(void *ctx)
-{
-	struct tang_server *ts = ctx;
-	tang_keydir_invalidate(ts->keys);
-}
 
 /* ---- modes ---- */
 
@@ -366,7 +140,7 @@ static int open_listeners(const struct options *o, int **fds, size_t *n)
 	return 0;
 }
 
-static int serve_sockets(const struct options *o, struct server_config *cfg, struct tang_server *ts,
+static int serve_sockets(const struct options *o, struct server_config *cfg, struct tang_routes *tr,
 			 const int *fds, size_t n)
 {
 	struct server_stats st;
@@ -375,7 +149,7 @@ static int serve_sockets(const struct options *o, struct server_config *cfg, str
 	if (o->user && drop_privileges(o->user))
 		return 1;
 	/* load (or create) the keys now: problems show at startup */
-	tang_keyset_release(tang_keydir_get(ts->keys));
+	tang_keyset_release(tang_keydir_get(tr->keys));
 	cfg->max_conns = connection_cap(o->max_conns);
 	if (server_run(cfg, fds, n, &st, &err)) {
 		msg("%s", err);
@@ -465,32 +239,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* "/api/x/" → "api/x": the prefix is compared literally. */
-static char *normalize_endpoint(const char *e)
-{
-	size_t n;
-	char *s;
-
-	while (e && *e == '/')
-		e++;
-	s = strdup(e ? e : "");
-	n = s ? strlen(s) : 0;
-	while (n && s[n - 1] == '/')
-		s[--n] = 0;
-	for (size_t i = 0; s && i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '?' || s[i] == '#') {
-			msg("invalid endpoint '%s'", e);
-			free(s);
-			return NULL;
-		}
-	return s;
-}
-
 int tang_server_main(int argc, char **argv)
 {
 	struct options o = { .port = "9090", .max_conns = 1024, .idle_s = 30, .request_s = 10, .head_s = 3,
 			     .stop_s = 5 };
-	struct tang_server ts = { 0 };
+	struct tang_routes tr;
 	int *fds = NULL, r;
 	size_t nfds = 0;
 
@@ -499,26 +252,24 @@ int tang_server_main(int argc, char **argv)
 	keep_logs_out_of_connection();
 	if ((r = parse_options(argc, argv, &o)))
 		return r == 2 ? 0 : 1;
-	if (!(ts.endpoint = normalize_endpoint(o.endpoint)) || !(ts.keys = tang_keydir_open(o.dir))) {
-		free(ts.endpoint);
+	if (!tang_routes_open(&tr, o.dir, o.endpoint))
 		return 1;
-	}
 	struct server_config cfg = {
-		.handle = handle, .ctx = &ts, .is_cheap = is_cheap, .reload = reload, .log = !o.quiet,
+		.handle = tang_routes_handle, .ctx = &tr, .is_cheap = tang_routes_is_cheap,
+		.reload = tang_routes_reload, .log = !o.quiet,
 		.idle_timeout_ms = o.idle_s * 1000, .head_timeout_ms = o.head_s * 1000,
 		.request_timeout_ms = o.request_s * 1000, .stop_timeout_ms = o.stop_s * 1000,
-		.max_per_address = o.max_per_address, .body_max = REC_BODY_MAX, .workers = o.workers,
+		.max_per_address = o.max_per_address, .body_max = TANG_REC_BODY_MAX, .workers = o.workers,
 	};
 	if (open_listeners(&o, &fds, &nfds))
 		r = 1;
 	else if (nfds)
-		r = serve_sockets(&o, &cfg, &ts, fds, nfds);
+		r = serve_sockets(&o, &cfg, &tr, fds, nfds);
 	else
 		r = serve_inetd(&cfg);
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]);
 	free(fds);
-	tang_keydir_close(ts.keys);
-	free(ts.endpoint);
+	tang_routes_close(&tr);
 	return r;
 }

@@ -8,6 +8,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The statuses nbde sends, by name. */
+enum http_status {
+	HTTP_OK = 200,
+	HTTP_BAD_REQUEST = 400,
+	HTTP_FORBIDDEN = 403,
+	HTTP_NOT_FOUND = 404,
+	HTTP_METHOD_NOT_ALLOWED = 405,
+	HTTP_REQUEST_TIMEOUT = 408,
+	HTTP_PAYLOAD_TOO_LARGE = 413,
+	HTTP_URI_TOO_LONG = 414,
+	HTTP_HEADERS_TOO_LARGE = 431,
+	HTTP_SERVER_ERROR = 500,
+	HTTP_UNAVAILABLE = 503,
+};
+
 /* The standard reason phrase, "Unknown" for codes nbde never sends. */
 const char *http_reason(int status);
 

@@ -1,0 +1,274 @@
+/* routes.c - Tang's routes (see routes.h).
+ *
+ * Paths as tang matches them: one or more '/' before "adv" or "rec" (after
+ * "/ENDPOINT" when one is set), then "/adv" alone or "/adv/{thp}", and
+ * "/rec/{thp}", where a thumbprint is base64url characters. Anything else
+ * is 404; a known path with the wrong method 405. */
+#include "routes.h"
+#include "../tang_keydir.h"
+#include "../util.h"
+#include "../../crypto/ecmr.h"
+#include "../../crypto/json.h"
+#include "../../crypto/jwk.h"
+#include "../../net/http_response.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- paths ---- */
+
+enum route { ROUTE_NONE, ROUTE_ADV, ROUTE_ADV_THP, ROUTE_REC };
+
+static const char *skip_slashes(const char *p)
+{
+	while (*p == '/')
+		p++;
+	return p;
+}
+
+/* The path after the endpoint prefix and its slashes; NULL if it has none.
+ * Without an endpoint: one or more '/'. With one: exactly "/", the
+ * endpoint, then one or more '/'. */
+static const char *after_prefix(const char *endpoint, const char *path)
+{
+	size_t n = strlen(endpoint);
+
+	if (path[0] != '/')
+		return NULL;
+	if (!n)
+		return skip_slashes(path);
+	if (strncmp(path + 1, endpoint, n) || path[1 + n] != '/')
+		return NULL;
+	return skip_slashes(path + 1 + n);
+}
+
+static bool is_thp(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= '0' && *s <= '9') && !(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static enum route route(const char *endpoint, const char *path, const char **thp)
+{
+	const char *p = after_prefix(endpoint, path), *rest;
+	bool adv = p && !strncmp(p, "adv", 3), rec = p && !strncmp(p, "rec", 3);
+
+	if (!adv && !rec)
+		return ROUTE_NONE;
+	rest = skip_slashes(p + 3);
+	if (adv && !*rest)
+		return ROUTE_ADV;
+	if (rest == p + 3 || !is_thp(rest))	/* "/advX", "/rec", "/adv/a=b" */
+		return ROUTE_NONE;
+	*thp = rest;
+	return adv ? ROUTE_ADV_THP : ROUTE_REC;
+}
+
+/* ---- handlers ---- */
+
+static char *memdup(const char *p, size_t n)
+{
+	char *q = malloc(n + 1);
+	if (q) {
+		memcpy(q, p, n);
+		q[n] = 0;
+	}
+	return q;
+}
+
+static void serve_adv(struct tang_routes *tr, const char *thp, struct server_response *res)
+{
+	struct tang_keyset *ks = tang_keydir_get(tr->keys);
+	const char *adv = NULL;
+	size_t len = 0;
+
+	res->status = ks ? tang_keyset_adv(ks, thp, &adv, &len) : HTTP_SERVER_ERROR;
+	if (res->status == HTTP_OK) {
+		res->body = memdup(adv, len);
+		res->len = len;
+		res->content_type = "application/jose+json";
+		if (!res->body)
+			res->status = HTTP_SERVER_ERROR;
+	}
+	tang_keyset_release(ks);
+}
+
+/* What the body must be before any key is looked at (tang's order: a
+ * JSON object or array, deriveKey allowed, kty EC, alg ECMR if present). */
+static int check_client_jwk(const cJSON *jwk)
+{
+	const char *kty = json_get_str(jwk, "kty");
+	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(jwk, "alg");
+
+	if (!cJSON_IsObject(jwk) && !cJSON_IsArray(jwk))
+		return HTTP_BAD_REQUEST;
+	if (cJSON_GetArraySize(jwk) > TANG_REC_MEMBERS_MAX)
+		return HTTP_BAD_REQUEST;
+	if (!jwk_allows(jwk, "deriveKey", false))
+		return HTTP_FORBIDDEN;
+	if (!kty || strcmp(kty, "EC"))
+		return HTTP_BAD_REQUEST;
+	if (alg && (!cJSON_IsString(alg) || strcmp(alg->valuestring, "ECMR")))
+		return HTTP_BAD_REQUEST;
+	return HTTP_OK;
+}
+
+/* d·P as tang answers it: compact sorted JWK with alg and key_ops added. */
+static int exchange(const struct tang_key *k, const cJSON *client, char **reply)
+{
+	const char *err;
+	AUTO_JSON result = NULL;
+	cJSON *ops = cJSON_CreateStringArray((const char *[]){ "deriveKey" }, 1);
+
+	if (cJSON_GetObjectItemCaseSensitive(client, "d")) {
+		/* a client that sends its private key must send a matching one */
+		AUTO_EC_KEY whole = ec_key_from_jwk(client, &err);
+		if (!whole) {
+			cJSON_Delete(ops);
+			return HTTP_BAD_REQUEST;
+		}
+	}
+	result = ecmr_mul(k->ec, client, &err);
+	if (!result) {
+		cJSON_Delete(ops);
+		return HTTP_BAD_REQUEST;
+	}
+	if (!json_set_str(result, "alg", "ECMR") || !json_set(result, "key_ops", ops) ||
+	    !(*reply = json_canonical(result)))
+		return HTTP_SERVER_ERROR;
+	return HTTP_OK;
+}
+
+static int recover(struct tang_routes *tr, const char *thp, const struct http_request *req, char **reply)
+{
+	AUTO_JSON_SECRET client = req->body ? json_parse((const char *)req->body, req->body_len) : NULL;
+	struct tang_keyset *ks;
+	const struct tang_key *k;
+	int status = client ? check_client_jwk(client) : HTTP_BAD_REQUEST;
+
+	if (status != HTTP_OK)
+		return status;
+	ks = tang_keydir_get(tr->keys);
+	if (!ks || tang_keyset_status(ks) != HTTP_OK)
+		status = HTTP_SERVER_ERROR;
+	else if (!(k = tang_keyset_find(ks, thp)))
+		status = HTTP_NOT_FOUND;
+	else if (!k->exchanges)
+		status = HTTP_FORBIDDEN;
+	else
+		status = exchange(k, client, reply);
+	tang_keyset_release(ks);
+	return status;
+}
+
+static void serve_rec(struct tang_routes *tr, const char *thp, const struct http_request *req,
+		      struct server_response *res)
+{
+	char *reply = NULL;
+
+	res->status = recover(tr, thp, req, &reply);
+	if (res->status == HTTP_OK) {
+		res->body = reply;
+		res->len = strlen(reply);
+		res->content_type = "application/jwk+json";
+	} else {
+		free(reply);
+	}
+}
+
+/* ---- the route table ---- */
+
+struct route_entry {
+	const char *method;
+	bool cheap;			/* no key math: served before queued /rec work */
+	void (*serve)(struct tang_routes *tr, const char *thp, const struct http_request *req,
+		      struct server_response *res);
+};
+
+static void serve_adv_route(struct tang_routes *tr, const char *thp, const struct http_request *req,
+			    struct server_response *res)
+{
+	serve_adv(tr, thp, res);
+}
+
+static const struct route_entry route_table[] = {
+	[ROUTE_ADV] = { "GET", true, serve_adv_route },
+	[ROUTE_ADV_THP] = { "GET", true, serve_adv_route },
+	[ROUTE_REC] = { "POST", false, serve_rec },
+};
+
+bool tang_routes_is_cheap(void *ctx, const struct http_request *req)
+{
+	struct tang_routes *tr = ctx;
+	const char *thp = NULL;
+	enum route r = route(tr->endpoint, req->target, &thp);
+
+	return r == ROUTE_NONE || route_table[r].cheap;
+}
+
+void tang_routes_handle(void *ctx, const struct http_request *req, struct server_response *res)
+{
+	struct tang_routes *tr = ctx;
+	const char *thp = NULL;
+	enum route r = route(tr->endpoint, req->target, &thp);
+
+	if (r == ROUTE_NONE)
+		res->status = HTTP_NOT_FOUND;
+	else if (strcmp(req->method, route_table[r].method))
+		res->status = HTTP_METHOD_NOT_ALLOWED;
+	else
+		route_table[r].serve(tr, thp, req, res);
+}
+
+void tang_routes_reload(void *ctx)
+{
+	struct tang_routes *tr = ctx;
+	tang_keydir_invalidate(tr->keys);
+}
+
+/* ---- setup ---- */
+
+/* "/api/x/" → "api/x": the prefix is compared literally. */
+static char *normalize_endpoint(const char *e)
+{
+	size_t n;
+	char *s;
+
+	while (e && *e == '/')
+		e++;
+	s = strdup(e ? e : "");
+	n = s ? strlen(s) : 0;
+	while (n && s[n - 1] == '/')
+		s[--n] = 0;
+	for (size_t i = 0; s && i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '?' || s[i] == '#') {
+			msg("invalid endpoint '%s'", e);
+			free(s);
+			return NULL;
+		}
+	return s;
+}
+
+bool tang_routes_open(struct tang_routes *tr, const char *dir, const char *endpoint)
+{
+	tr->keys = NULL;
+	if (!(tr->endpoint = normalize_endpoint(endpoint)) || !(tr->keys = tang_keydir_open(dir))) {
+		free(tr->endpoint);
+		tr->endpoint = NULL;
+		return false;
+	}
+	return true;
+}
+
+void tang_routes_close(struct tang_routes *tr)
+{
+	tang_keydir_close(tr->keys);
+	free(tr->endpoint);
+	tr->keys = NULL;
+	tr->endpoint = NULL;
+}
