@@ -16,7 +16,8 @@
 #include "../crypto/json.h"
 #include "../crypto/jwk.h"
 #include "../crypto/jws.h"
-#include "../net/http_get_local.h"
+#include "../net/clock.h"
+#include "../net/http_client.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -237,13 +238,32 @@ static char *adv_path(const char *endpoint)
 	return path;
 }
 
+/* GET http://localhost:PORT/PATH, 127.0.0.1 first, then ::1 (tang-show-keys
+ * asks the server on this machine); one attempt each, 10 s at most. */
+static int get_local(const char *port, const char *path, struct http_reply *reply)
+{
+	static const char *const hosts[] = { "127.0.0.1", "[::1]" };
+	char url[4200], err[160] = "";
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		struct http_client_request rq = { .method = "GET", .url = url, .once = true,
+						  .deadline_ms = clock_mono_ms() + 10000 };
+		if (snprintf(url, sizeof(url), "http://%s:%s%s", hosts[i], port, path) >= (int)sizeof(url)) {
+			msg("endpoint too long");
+			return -1;
+		}
+		if (!http_client_send(&rq, reply, err, sizeof(err)))
+			return 0;
+	}
+	msg("GET localhost:%s%s: %s", port, path, err);
+	return -1;
+}
+
 int tang_show_keys_main(int argc, char **argv)
 {
-	const char *port = argc > 1 ? argv[1] : "80", *err;
+	const char *port = argc > 1 ? argv[1] : "80";
 	AUTO_FREE char *path = NULL;
-	AUTO_FREE char *body = NULL;
-	size_t len;
-	int status;
+	struct http_reply reply;
 
 	util_prog = "tang-show-keys";
 	if (argc > 3 || (argc > 1 && (!strcmp(argv[1], "-h") || strspn(port, "0123456789") != strlen(port)))) {
@@ -252,15 +272,15 @@ int tang_show_keys_main(int argc, char **argv)
 	}
 	if (!(path = adv_path(argc > 2 ? argv[2] : NULL)))
 		return 1;
-	if (http_get_local(port, path, 10000, &status, &body, &len, &err)) {
-		msg("GET localhost:%s%s: %s", port, path, err);
+	if (get_local(port, path, &reply))
+		return 1;
+	if (reply.status != 200) {
+		msg("GET localhost:%s%s: HTTP status %d", port, path, reply.status);
+		http_reply_free(&reply);
 		return 1;
 	}
-	if (status != 200) {
-		msg("GET localhost:%s%s: HTTP status %d", port, path, status);
-		return 1;
-	}
-	AUTO_JSON keys = verified_signing_keys(body, len);
+	AUTO_JSON keys = verified_signing_keys((const char *)reply.body.p, reply.body.len);
+	http_reply_free(&reply);
 	if (!keys) {
 		msg("localhost:%s%s: not a valid advertisement", port, path);
 		return 1;

@@ -3,6 +3,7 @@
  * exchanges are single round trips, and a fresh connection per retry is what
  * recovers from a server that restarted. */
 #include "http_client.h"
+#include "clock.h"
 #include "url.h"
 
 #include <errno.h>
@@ -33,13 +34,6 @@ struct attempt {
 	size_t errlen;
 };
 
-long long http_clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool cancelled(const struct http_client_request *rq)
 {
 	return rq->cancelled && rq->cancelled(rq->cancel_ctx);
@@ -57,7 +51,7 @@ static enum outcome fail(struct attempt *a, enum outcome o, const char *what, co
 static int wait_fds(struct pollfd *fds, nfds_t n, long long until, const struct http_client_request *rq)
 {
 	for (;;) {
-		long long left = until - http_clock_ms();
+		long long left = until - clock_mono_ms();
 		int r;
 		if (cancelled(rq))
 			return -2;
@@ -156,8 +150,8 @@ static enum outcome resolution_wait(struct resolution *r, struct attempt *a, str
 	enum outcome o = TRANSIENT;
 
 	pthread_mutex_lock(&r->mu);
-	while (!r->done && !cancelled(a->rq) && http_clock_ms() < a->rq->deadline_ms) {
-		long long until = http_clock_ms() + POLL_SLICE_MS;
+	while (!r->done && !cancelled(a->rq) && clock_mono_ms() < a->rq->deadline_ms) {
+		long long until = clock_mono_ms() + POLL_SLICE_MS;
 		struct timespec ts = { .tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000 };
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 	}
@@ -222,7 +216,7 @@ static int start_connect(const struct addrinfo *ai, bool *connected)
 /* The first connect to finish wins; a failed one just drops out. */
 static enum outcome pick_connected(struct pollfd *fds, nfds_t n, struct attempt *a, int *fd_out)
 {
-	long long until = http_clock_ms() + HTTP_CONNECT_TIMEOUT_MS;
+	long long until = clock_mono_ms() + HTTP_CONNECT_TIMEOUT_MS;
 	int last_errno = ETIMEDOUT;
 	nfds_t open = 0;
 
@@ -285,7 +279,7 @@ static enum outcome connect_any(struct attempt *a, const struct addrinfo *list, 
 
 static long long idle_limit(const struct attempt *a)
 {
-	long long t = http_clock_ms() + HTTP_IDLE_TIMEOUT_MS;
+	long long t = clock_mono_ms() + HTTP_IDLE_TIMEOUT_MS;
 	return t < a->rq->deadline_ms ? t : a->rq->deadline_ms;
 }
 
@@ -438,17 +432,17 @@ static int run_attempts(struct attempt *a, struct http_reply *reply)
 	long long delay = HTTP_BACKOFF_FIRST_MS;
 	enum outcome o;
 
-	if (http_clock_ms() >= a->rq->deadline_ms) {
+	if (clock_mono_ms() >= a->rq->deadline_ms) {
 		fail(a, PERMANENT, "deadline already passed", NULL);
 		return -1;
 	}
 	for (;;) {
 		o = attempt_once(a, reply);
-		if (o != TRANSIENT)
+		if (o != TRANSIENT || a->rq->once)
 			break;
 		/* the last pause is shortened so one more attempt fits before the deadline */
-		long long left = a->rq->deadline_ms - http_clock_ms() - LAST_ATTEMPT_MIN_MS;
-		if (left <= 0 || !backoff_sleep(a->rq, http_clock_ms() + (delay < left ? delay : left)))
+		long long left = a->rq->deadline_ms - clock_mono_ms() - LAST_ATTEMPT_MIN_MS;
+		if (left <= 0 || !backoff_sleep(a->rq, clock_mono_ms() + (delay < left ? delay : left)))
 			break;
 		delay = delay * 2 > HTTP_BACKOFF_MAX_MS ? HTTP_BACKOFF_MAX_MS : delay * 2;
 	}

@@ -24,7 +24,9 @@ struct http_client_request {
 	const char *content_type;	/* sent with a body; NULL for none */
 	const void *body;
 	size_t body_len;
-	long long deadline_ms;		/* absolute, CLOCK_MONOTONIC milliseconds */
+	long long deadline_ms;		/* absolute, clock_mono_ms() (clock.h) */
+	bool once;			/* one attempt, no retries (a person is waiting
+					 * on a local server that is up or not) */
 	/* Polled about every 100 ms; true abandons the request (NULL: never). */
 	bool (*cancelled)(const void *ctx);
 	const void *cancel_ctx;
@@ -34,8 +36,5 @@ struct http_client_request {
  * description of the last failure in err ("connection refused", ...). */
 int http_client_send(const struct http_client_request *rq, struct http_reply *reply,
 		     char *err, size_t errlen);
-
-/* CLOCK_MONOTONIC in milliseconds: the clock of deadline_ms. */
-long long http_clock_ms(void);
 
 #endif

@@ -12,6 +12,7 @@
  * (every queued connection is also on the connection list, which frees it). */
 /* accept4 needs _GNU_SOURCE, which the Makefile defines. */
 #include "server.h"
+#include "clock.h"
 #include "http_response.h"
 
 #include <arpa/inet.h>
@@ -40,13 +41,6 @@
 #define PEER_MAX 64
 #define WORKERS_MAX 64
 #define WORKER_STACK (256 * 1024)
-
-static long long clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- shared by both modes ---- */
 
@@ -216,7 +210,7 @@ static int wait_fd(int fd, short events, int timeout_ms)
 
 static int write_all_timed(int fd, const char *p, size_t len, int timeout_ms)
 {
-	long long deadline = clock_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 
 	while (len) {
 		ssize_t n = write(fd, p, len);
@@ -224,7 +218,7 @@ static int write_all_timed(int fd, const char *p, size_t len, int timeout_ms)
 			p += n;
 			len -= (size_t)n;
 		} else if (n < 0 && errno == EAGAIN) {
-			long long left = deadline - clock_ms();
+			long long left = deadline - clock_mono_ms();
 			if (left <= 0 || wait_fd(fd, POLLOUT, (int)left) <= 0)
 				return -1;
 		} else if (!(n < 0 && errno == EINTR)) {
@@ -252,7 +246,7 @@ static int inetd_wait(const struct server_config *cfg, const struct http_request
 {
 	if (!req->started)
 		return cfg->idle_timeout_ms;
-	long long left = started + cfg->request_timeout_ms - clock_ms();
+	long long left = started + cfg->request_timeout_ms - clock_mono_ms();
 	return left > 0 ? (int)left : 0;
 }
 
@@ -261,11 +255,11 @@ static int inetd_wait(const struct server_config *cfg, const struct http_request
 static void inetd_drain(int in_fd, int out_fd)
 {
 	char buf[READ_CHUNK];
-	long long deadline = clock_ms() + 2000;
+	long long deadline = clock_mono_ms() + 2000;
 	long long left;
 
 	shutdown(out_fd, SHUT_WR);
-	while ((left = deadline - clock_ms()) > 0 && wait_fd(in_fd, POLLIN, (int)left) > 0) {
+	while ((left = deadline - clock_mono_ms()) > 0 && wait_fd(in_fd, POLLIN, (int)left) > 0) {
 		ssize_t n = read(in_fd, buf, sizeof(buf));
 		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 			break;
@@ -292,7 +286,7 @@ int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const c
 			break;
 		}
 		if (!req.started)
-			started = clock_ms();
+			started = clock_mono_ms();
 		for (size_t off = 0; off < (size_t)n;) {
 			off += http_request_feed(&req, buf + off, (size_t)n - off);
 			if (!http_request_done(&req))
@@ -304,7 +298,7 @@ int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const c
 				http_request_free(&req);
 				return a < 0;
 			}
-			started = clock_ms();
+			started = clock_mono_ms();
 		}
 	}
 	http_request_free(&req);
@@ -526,7 +520,7 @@ static void conns_bury(struct loop *l)
 
 static void conn_touch(struct loop *l, struct conn *c, int timeout_ms)
 {
-	c->last_active = clock_ms();
+	c->last_active = clock_mono_ms();
 	c->deadline = c->last_active + timeout_ms;
 }
 
@@ -563,7 +557,7 @@ static void conn_request_deadline(struct loop *l, struct conn *c, bool was_start
 	const struct server_config *cfg = l->cfg;
 
 	if (!was_started && c->req.started) {
-		c->started_ms = clock_ms();
+		c->started_ms = clock_mono_ms();
 		c->head_done = false;
 		c->last_active = c->started_ms;
 		c->deadline = c->started_ms + (cfg->head_timeout_ms ? cfg->head_timeout_ms : cfg->request_timeout_ms);
@@ -859,7 +853,7 @@ static void accept_all(struct loop *l, int lfd)
 
 static void sweep(struct loop *l)
 {
-	long long now = clock_ms();
+	long long now = clock_mono_ms();
 
 	for (struct conn *c = l->conns; c; c = c->next) {
 		if (c->state == CONN_CLOSED || c->state == CONN_HANDLING || now < c->deadline)
@@ -888,7 +882,7 @@ static void stop_begin(struct loop *l)
 	pthread_mutex_lock(&l->lock);
 	l->stopping = true;
 	pthread_mutex_unlock(&l->lock);
-	l->stop_deadline = clock_ms() + l->cfg->stop_timeout_ms;
+	l->stop_deadline = clock_mono_ms() + l->cfg->stop_timeout_ms;
 	listeners_enable(l, false);
 	if (l->cfg->stopping)
 		l->cfg->stopping(l->cfg->ctx);
@@ -903,7 +897,7 @@ static void stop_begin(struct loop *l)
 
 static bool stop_done(struct loop *l)
 {
-	return l->stopping && (!l->nconns || clock_ms() >= l->stop_deadline);
+	return l->stopping && (!l->nconns || clock_mono_ms() >= l->stop_deadline);
 }
 
 /* Counts what the grace period did not finish. */
@@ -968,7 +962,7 @@ static int loop_add(struct loop *l, int fd, void *tag)
 /* Milliseconds to wait for events: a second, or less before the stop deadline. */
 static int loop_wait_ms(const struct loop *l)
 {
-	long long left = l->stopping ? l->stop_deadline - clock_ms() : 1000;
+	long long left = l->stopping ? l->stop_deadline - clock_mono_ms() : 1000;
 
 	return left < 0 ? 0 : left > 1000 ? 1000 : (int)left;
 }
@@ -976,17 +970,17 @@ static int loop_wait_ms(const struct loop *l)
 static void loop_run(struct loop *l)
 {
 	struct epoll_event evs[64];
-	long long next_sweep = clock_ms() + 1000;
+	long long next_sweep = clock_mono_ms() + 1000;
 
 	while (!stop_done(l)) {
 		int n = epoll_wait(l->epfd, evs, 64, loop_wait_ms(l));
 		for (int i = 0; i < n; i++)
 			dispatch(l, &evs[i]);
 		conns_bury(l);
-		if (clock_ms() >= next_sweep) {
+		if (clock_mono_ms() >= next_sweep) {
 			sweep(l);
 			conns_bury(l);
-			next_sweep = clock_ms() + 1000;
+			next_sweep = clock_mono_ms() + 1000;
 		}
 	}
 	stop_count_cut(l);
