@@ -99,11 +99,14 @@ F := build/fuzz
 FUZZ_CFLAGS = -std=gnu11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(DEFS) \
 	$(shell $(call pc,$(DEPS_glibc),--cflags))
 
-$(F)/%.o: %.c $(wildcard */*.h) build/deps-glibc.mk
+$(F)/%.o: %.c $(wildcard */*.h */*/*.h) build/deps-glibc.mk
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 
-$(F)/fuzz_%: $(F)/fuzz/fuzz_%.o $(LIB_SRC:%.c=$(F)/%.o)
+# what the whole-session targets reach above the libraries
+FUZZ_CMD_SRC := cmd/tang/routes.c cmd/tang_keydir.c cmd/util.c
+
+$(F)/fuzz_%: $(F)/fuzz/fuzz_%.o $(LIB_SRC:%.c=$(F)/%.o) $(FUZZ_CMD_SRC:%.c=$(F)/%.o)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(SAN_LIBS)
 
 fuzz-build: $(FUZZ_SRC:fuzz/%.c=$(F)/%)
