@@ -11,7 +11,6 @@
  * The oracle: whatever the input, what the server writes starts with a
  * reply that the client-side parser accepts whole. Sanitizers catch the
  * rest (memory errors, leaks, undefined behaviour). */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
