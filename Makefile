@@ -157,12 +157,15 @@ install: nbde
 	for l in $(APPLET_LINKS); do ln -sf nbde $(DESTDIR)$(BINDIR)/$$l; done
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
 	for l in tangd tangd-keygen tangd-rotate-keys; do ln -sf $(BINDIR)/nbde $(DESTDIR)$(LIBEXECDIR)/$$l; done
-	for u in $(UNITS); do install -m 0644 hooks/$$u $(DESTDIR)$(UNITDIR)/$$u; done
+	for u in $(UNITS); do $(call subst_bindir,hooks/$$u,$(DESTDIR)$(UNITDIR)/$$u); chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
 	for n in nbde clevis-luks; do for t in path service; do \
 	  $(call subst_bindir,hooks/systemd/nbde-askpass.$$t,$(DESTDIR)$(UNITDIR)/$$n-askpass.$$t); \
 	done; done
 	install -d $(DESTDIR)$(DRACUTDIR)/60nbde
-	install -m 0755 hooks/dracut/60nbde/*.sh $(DESTDIR)$(DRACUTDIR)/60nbde/
+	for f in hooks/dracut/60nbde/*.sh; do \
+	  $(call subst_bindir,$$f,$(DESTDIR)$(DRACUTDIR)/60nbde/$$(basename $$f)); \
+	  chmod 0755 $(DESTDIR)$(DRACUTDIR)/60nbde/$$(basename $$f); \
+	done
 	for t in path service; do \
 	  $(call subst_bindir,hooks/systemd/nbde-askpass.$$t,$(DESTDIR)$(DRACUTDIR)/60nbde/nbde-askpass.$$t); \
 	done

@@ -37,7 +37,7 @@ depends() {
 }
 
 install() {
-	inst_simple "$(command -v nbde)" /usr/bin/nbde
+	inst_simple @BINDIR@/nbde /usr/bin/nbde
 	if dracut_module_included systemd; then
 		inst_simple "$moddir/nbde-askpass.path" "$systemdsystemunitdir/nbde-askpass.path"
 		inst_simple "$moddir/nbde-askpass.service" "$systemdsystemunitdir/nbde-askpass.service"
