@@ -290,3 +290,52 @@ int unbind_luks(struct luks_dev *d, int slot, const char **err)
 	}
 	return transaction(d, unbind_steps, &token_id, slot, err);
 }
+
+/* ---- replacing a passphrase by a recovery key ---- */
+
+static int retire_steps(struct luks_dev *d, const void *arg, int unused, const char **err)
+{
+	const struct retire_request *rq = arg;
+	int slot, r;
+
+	*err = "cannot add the recovery key";
+	slot = luks_add_keyslot_typed(d, -1, rq->unlock->p, rq->unlock->len, rq->recovery->p, rq->recovery->len,
+				      rq->iter_ms, rq->memory_kib, rq->iterations);
+	if (slot < 0)
+		return slot;
+	*err = "the recovery key does not open its new keyslot";
+	if ((r = luks_check_passphrase(d, slot, rq->recovery->p, rq->recovery->len)) != slot)
+		return r < 0 ? r : -EIO;
+	*err = "cannot hand out the recovery key";
+	if (rq->emit(rq->emit_ctx))
+		return -EIO;
+	*err = "cannot remove the old keyslot";
+	if ((r = luks_kill_slot(d, rq->old_slot)) < 0)
+		return r;
+	*err = "the volume does not check out afterwards";
+	if ((r = luks_reload(d)) < 0)
+		return r;
+	if (luks_slot_used(d, rq->old_slot) ||
+	    luks_check_passphrase(d, slot, rq->recovery->p, rq->recovery->len) != slot ||
+	    luks_check_passphrase(d, rq->bound_slot, rq->bound_pass->p, rq->bound_pass->len) != rq->bound_slot)
+		return -EIO;
+	return slot;
+}
+
+int retire_passphrase_luks(struct luks_dev *d, const struct retire_request *rq, const char **err)
+{
+	rescue_path[0] = 0;
+	if (rq->old_slot == rq->bound_slot) {
+		*err = "the keyslot to remove holds the binding";
+		return -EBUSY;
+	}
+	if (!luks_slot_used(d, rq->old_slot)) {
+		*err = "the keyslot to remove is not in use";
+		return -ENOENT;
+	}
+	if (luks_check_passphrase(d, rq->bound_slot, rq->bound_pass->p, rq->bound_pass->len) != rq->bound_slot) {
+		*err = "the binding does not open its keyslot";
+		return -EPERM;
+	}
+	return transaction(d, retire_steps, rq, -1, err);
+}

@@ -42,6 +42,29 @@ int bind_read_jwe(struct luks_dev *d, int slot, char **jwe);
  * refusing (-EBUSY) when that keyslot is the last that opens the volume. */
 int unbind_luks(struct luks_dev *d, int slot, const char **err);
 
+/* Replacing a passphrase by a recovery key (nbde recovery-key). */
+struct retire_request {
+	int old_slot;			/* the keyslot to remove */
+	const struct buf *unlock;	/* opens the volume now */
+	const struct buf *recovery;	/* goes into a new keyslot (typed KDF) */
+	int iter_ms;			/* its key derivation work; 0: cryptsetup's default */
+	int memory_kib;			/* argon2's memory at most; 0: cryptsetup's default */
+	int iterations;			/* > 0: fixed KDF iterations, no benchmark */
+	int bound_slot;			/* the binding that must still open afterwards */
+	const struct buf *bound_pass;
+	/* Hands the key out once it opens its keyslot and before the old one
+	 * goes, so a crash leaves either the old passphrase or the key with
+	 * the person. Non-zero fails the transaction. */
+	int (*emit)(void *ctx);
+	void *emit_ctx;
+};
+
+/* In one transaction: adds the recovery key, checks it opens, emits it,
+ * destroys old_slot, reloads and checks that the key and the binding open
+ * and old_slot is gone. Returns the new keyslot, or -errno with *err (the
+ * header then is as before, or *err says where the old one was saved). */
+int retire_passphrase_luks(struct luks_dev *d, const struct retire_request *rq, const char **err);
+
 /* Where the old header was saved when a restore failed ("" otherwise). */
 const char *bind_rescue_path(void);
 

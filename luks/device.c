@@ -208,6 +208,34 @@ int luks_add_keyslot(struct luks_dev *d, int slot, const void *old_pass, size_t 
 	return r < 0 ? r : crypt_keyslot_add_by_passphrase(d->cd, slot, old_pass, old_len, new_pass, new_len);
 }
 
+int luks_add_keyslot_typed(struct luks_dev *d, int slot, const void *old_pass, size_t old_len,
+			   const void *new_pass, size_t new_len, int iter_ms, int memory_kib, int iterations)
+{
+	const struct crypt_pbkdf_type *def = crypt_get_pbkdf_default(d->version == 1 ? CRYPT_LUKS1 : CRYPT_LUKS2);
+	struct crypt_pbkdf_type p;
+	char hash[64];
+	int r;
+
+	if (!def)
+		return -EINVAL;
+	p = *def;
+	if (iter_ms > 0)
+		p.time_ms = (uint32_t)iter_ms;
+	if (memory_kib > 0 && strcmp(p.type, CRYPT_KDF_PBKDF2))	/* argon2 only */
+		p.max_memory_kb = (uint32_t)memory_kib;
+	if (iterations > 0) {
+		/* as cryptsetup --pbkdf-force-iterations: fixed costs, no benchmark */
+		p.iterations = (uint32_t)iterations;
+		p.flags |= CRYPT_PBKDF_NO_BENCHMARK;
+	}
+	/* LUKS1 keyslots must use the header's hash */
+	if (d->version == 1 && (r = luks_first_hash(d, hash, sizeof(hash))) == 0)
+		p.hash = hash;
+	if ((r = crypt_set_pbkdf_type(d->cd, &p)) < 0)
+		return r;
+	return crypt_keyslot_add_by_passphrase(d->cd, slot, old_pass, old_len, new_pass, new_len);
+}
+
 int luks_change_keyslot(struct luks_dev *d, int slot, const void *old_pass, size_t old_len,
 			const void *new_pass, size_t new_len, const char *hash)
 {

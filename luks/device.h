@@ -59,6 +59,13 @@ int luks_check_passphrase(struct luks_dev *d, int slot, const void *pass, size_t
  * -errno. */
 int luks_add_keyslot(struct luks_dev *d, int slot, const void *old_pass, size_t old_len,
 		     const void *new_pass, size_t new_len, const char *hash);
+/* The same for a key people type: the key derivation cryptsetup gives a new
+ * keyslot of this LUKS version (argon2id on LUKS2, PBKDF2 on LUKS1), with
+ * iter_ms milliseconds of work (0: cryptsetup's default, 2 s) and at most
+ * memory_kib of memory for argon2 (0: cryptsetup's default, 1 GiB); with
+ * iterations > 0 those costs are fixed instead of benchmarked. */
+int luks_add_keyslot_typed(struct luks_dev *d, int slot, const void *old_pass, size_t old_len,
+			   const void *new_pass, size_t new_len, int iter_ms, int memory_kib, int iterations);
 /* Replaces the passphrase of keyslot slot in place (same PBKDF choice);
  * old_pass must open that very slot. Returns the slot or -errno. */
 int luks_change_keyslot(struct luks_dev *d, int slot, const void *old_pass, size_t old_len,
