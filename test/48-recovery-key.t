@@ -1,5 +1,5 @@
 #!/bin/bash
-# 44-recovery-key.t - nbde recovery-key on LUKS1 and LUKS2 image files: the
+# 48-recovery-key.t - nbde recovery-key on LUKS1 and LUKS2 image files: the
 # image's well-known passphrase is replaced by a systemd-style recovery key
 # once a binding is proven to open the volume; refusals leave the image
 # byte-identical; every write and fsync on the image, failed or SIGKILLed
