@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../crypto/json.h"
+#include "../crypto/jwk.h"
 #include "../crypto/secret.h"
 #include "tap.h"
 
@@ -17,6 +18,21 @@ static unsigned long name_compares;
 void json_test_count_compare(void)
 {
 	name_compares++;
+}
+
+/* crypto/json.c calls this (when linked in) with each buffer the writer
+ * frees, after wiping it: it must hold nothing but zeros. */
+void json_test_writer_freeing(const char *p, size_t cap);
+static unsigned long writer_frees, writer_frees_dirty;
+void json_test_writer_freeing(const char *p, size_t cap)
+{
+	writer_frees++;
+	for (size_t i = 0; i < cap; i++) {
+		if (p[i]) {
+			writer_frees_dirty++;
+			return;
+		}
+	}
 }
 
 /* A 64 KiB /rec body holds about 8,000 short members. */
@@ -104,10 +120,35 @@ static void test_jansson_strictness(void)
 	parses("{\"a\":1e-999999}", true, "a number that underflows to zero (jansson takes it)");
 }
 
+/* A private JWK big enough that the writer grows its buffer several times;
+ * the copies it leaves behind must not hold the key. */
+static void test_writer_wipes(void)
+{
+	AUTO_JSON_SECRET jwk = cJSON_CreateObject();
+	char d[2048];
+
+	memset(d, 'k', sizeof(d) - 1);
+	d[sizeof(d) - 1] = 0;
+	json_set_str(jwk, "kty", "EC");
+	json_set_str(jwk, "d", d);
+	writer_frees = writer_frees_dirty = 0;
+	AUTO_SECRET_STR text = json_canonical(jwk);
+	OK(text && strlen(text) > sizeof(d) && writer_frees >= 3,
+	   "serialising a %zu-byte private JWK grew the writer's buffer %lu times", sizeof(d), writer_frees);
+	OK(!writer_frees_dirty, "every buffer the writer gave up was wiped (%lu not)", writer_frees_dirty);
+
+	json_set(jwk, "zz", cJSON_CreateNumber(1.0 / 0.0));	/* written after "d" */
+	writer_frees = writer_frees_dirty = 0;
+	char *none = json_canonical(jwk);
+	OK(!none && writer_frees >= 1 && !writer_frees_dirty, "a failed serialisation wipes what it wrote");
+	free(none);
+}
+
 int main(void)
 {
 	test_duplicates();
 	test_duplicate_cost();
 	test_jansson_strictness();
+	test_writer_wipes();
 	return tap_done();
 }
