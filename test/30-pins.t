@@ -175,6 +175,16 @@ for pin in tang sss null; do
 	ok $? "$pin: forged tag gives no plaintext and a non-zero exit"
 done
 
+# ECDH-ES has an empty encrypted_key; the same JWE with one is not a tang JWE
+IFS=. read -r jh jek jrest <<<"$J"
+[ -z "$jek" ]
+ok $? "tang: encrypted_key of the JWE is empty"
+printf '%s' "$jh.AAAA.$jrest" | "$NBDE" decrypt >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -ne 0 ] && [ ! -s "$TMP/out" ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+	grep -qF "encrypted_key must be empty for ECDH-ES" "$TMP/err"
+ok $? "tang: a JWE with a non-empty encrypted_key is refused in one line"
+
 # ---- sss ----
 SSS1="{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$U1\"},{\"url\":\"$U2\"}],\"null\":{\"fail\":true}}}"
 SSS2="{\"t\":2,\"pins\":{\"tang\":{\"url\":\"$U1\"},\"sss\":{\"t\":1,\"pins\":{\"null\":[{\"fail\":true},{}],\"tang\":{\"url\":\"$U2\"}}}}}"
