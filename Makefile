@@ -65,6 +65,10 @@ $(M)/josetool: $(M)/test/josetool.o $(LIB_SRC:%.c=$(M)/%.o)
 $(M)/unit_%: $(M)/test/unit_%.o $(LIB_SRC:%.c=$(M)/%.o)
 	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
 
+# unit_pins also tests the JWE-tree bounds of the pins (needs no applet code)
+UNIT_PINS_CMD := cmd/pin_shape.c
+$(M)/unit_pins: $(UNIT_PINS_CMD:%.c=$(M)/%.o)
+
 all: nbde
 
 # --- glibc + ASan/UBSan flavour: tests and fuzzing ---
@@ -86,6 +90,7 @@ $(S)/josetool: $(S)/test/josetool.o $(LIB_SRC:%.c=$(S)/%.o)
 
 $(S)/unit_%: $(S)/test/unit_%.o $(LIB_SRC:%.c=$(S)/%.o)
 	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
+$(S)/unit_pins: $(UNIT_PINS_CMD:%.c=$(S)/%.o)
 
 sanitize: $(S)/nbde $(S)/josetool $(UNIT_SRC:test/%.c=$(S)/%)
 
