@@ -172,12 +172,13 @@ static int cmp_names(const void *a, const void *b)
 {
 	if (json_test_count_compare)
 		json_test_count_compare();
-	return cmp_members(a, b);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Sorting the names and comparing neighbours keeps a hostile object of
  * thousands of members at O(n log n); the pairwise check cost ~120 ms for a
- * 64 KiB /rec body. */
+ * 64 KiB /rec body. The names themselves are sorted, not the members, so a
+ * comparison follows one pointer fewer. */
 static bool object_has_duplicates(const cJSON *v)
 {
 	size_t n = 0, i = 0;
@@ -187,14 +188,14 @@ static bool object_has_duplicates(const cJSON *v)
 	cJSON_ArrayForEach(c, v) n++;
 	if (n < 2)
 		return false;
-	const cJSON **m = malloc(n * sizeof(*m));
-	if (!m)
+	const char **names = malloc(n * sizeof(*names));
+	if (!names)
 		return true;		/* unchecked is refused */
-	cJSON_ArrayForEach(c, v) m[i++] = c;
-	qsort(m, n, sizeof(*m), cmp_names);
+	cJSON_ArrayForEach(c, v) names[i++] = c->string;
+	qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 1; i < n && !dup; i++)
-		dup = !strcmp(m[i - 1]->string, m[i]->string);
-	free(m);
+		dup = !strcmp(names[i - 1], names[i]);
+	free(names);
 	return dup;
 }
 
