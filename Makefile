@@ -70,6 +70,10 @@ $(M)/tang_load: test/tang_load.c
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) -static -O2 $(WARN) -o $@ $< -lpthread
 
+# unit_pins also tests the JWE-tree bounds of the pins (needs no applet code)
+UNIT_PINS_CMD := cmd/pin_shape.c
+$(M)/unit_pins: $(UNIT_PINS_CMD:%.c=$(M)/%.o)
+
 all: nbde
 
 # --- glibc + ASan/UBSan flavour: tests and fuzzing ---
@@ -91,6 +95,7 @@ $(S)/josetool: $(S)/test/josetool.o $(LIB_SRC:%.c=$(S)/%.o)
 
 $(S)/unit_%: $(S)/test/unit_%.o $(LIB_SRC:%.c=$(S)/%.o)
 	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
+$(S)/unit_pins: $(UNIT_PINS_CMD:%.c=$(S)/%.o)
 
 sanitize: $(S)/nbde $(S)/josetool $(UNIT_SRC:test/%.c=$(S)/%)
 
@@ -104,7 +109,7 @@ $(F)/%.o: %.c $(wildcard */*.h */*/*.h) build/deps-glibc.mk
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 
 # what the whole-session targets reach above the libraries
-FUZZ_CMD_SRC := cmd/tang/routes.c cmd/tang_keydir.c cmd/util.c cmd/pin.c cmd/pin_tang.c cmd/pin_sss.c cmd/pin_null.c
+FUZZ_CMD_SRC := cmd/tang/routes.c cmd/tang_keydir.c cmd/util.c cmd/pin.c cmd/pin_tang.c cmd/pin_sss.c cmd/pin_null.c cmd/pin_shape.c
 
 $(F)/fuzz_%: $(F)/fuzz/fuzz_%.o $(LIB_SRC:%.c=$(F)/%.o) $(FUZZ_CMD_SRC:%.c=$(F)/%.o)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(SAN_LIBS)

@@ -50,8 +50,10 @@ static int print_pins(int slot, const char *jwe)
 			v[n++] = it->valuestring;
 	qsort(v, (size_t)n, sizeof(v[0]), cmp_names);
 	printf("%d:", slot);
-	for (int i = 0; i < n; i++)
-		printf(" %s", v[i]);
+	for (int i = 0; i < n; i++) {
+		putchar(' ');
+		fput_escaped(stdout, v[i]);	/* names come from the token */
+	}
 	printf("\n");
 	return 0;
 }
@@ -65,7 +67,12 @@ static int print_config(int slot, const char *jwe)
 
 	if (!pin || !text)
 		return -1;
-	printf("%d: %s '%s'\n", slot, pin, text);
+	/* pin and config come from the token: escaped for the terminal */
+	printf("%d: ", slot);
+	fput_escaped(stdout, pin);
+	printf(" '");
+	fput_escaped(stdout, text);
+	printf("'\n");
 	return 0;
 }
 

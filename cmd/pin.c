@@ -116,6 +116,7 @@ int pin_decrypt(const char *jwe, size_t len, struct buf *pt, const struct pin_op
 	AUTO_JWE j = { 0 };
 	const struct pin *p;
 	const char *err, *name;
+	char shape_err[128];
 
 	pt->p = NULL;
 	pt->len = 0;
@@ -128,6 +129,11 @@ int pin_decrypt(const char *jwe, size_t len, struct buf *pt, const struct pin_op
 	if (!(p = find_pin(name))) {
 		if (!pin_not_built(name, &opts))
 			pin_msg(&opts, "Unable to locate pin '%s'!", name);
+		return -1;
+	}
+	/* the whole tree, once, before any child thread or connection */
+	if (!opts.depth && pin_check_shape(&j, shape_err, sizeof(shape_err))) {
+		pin_msg(&opts, "Refusing JWE: %s", shape_err);
 		return -1;
 	}
 	return p->decrypt(&j, pt, &opts);

@@ -47,12 +47,14 @@ static int encrypt_shares(const cJSON *pins, const unsigned char *shares, cJSON 
 {
 	const cJSON *v, *c;
 	size_t i = 0;
+	struct pin_opts child_opts = *o;
 
+	child_opts.depth++;
 	cJSON_ArrayForEach(v, pins) {
 		const cJSON *list = cJSON_IsArray(v) ? v : NULL;
 		for (c = list ? list->child : v; c; c = list ? c->next : NULL) {
 			AUTO_FREE char *child = pin_encrypt(v->string, c, shares + i++ * SSS_SHARE_LEN,
-							    SSS_SHARE_LEN, o);
+							    SSS_SHARE_LEN, &child_opts);
 			if (!child || !cJSON_AddItemToArray(jwes, cJSON_CreateString(child)))
 				return -1;
 		}
@@ -114,6 +116,15 @@ char *pin_sss_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct
 	}
 	if (t < 1 || t > n) {
 		pin_msg(o, "Invalid threshold (required: 1 <= %lld <= %lld)!", t, n);
+		return NULL;
+	}
+	/* what decrypt would refuse (pins.h) is not made */
+	if (n > PIN_SSS_MAX_CHILDREN) {
+		pin_msg(o, "sss pin: %lld child pins, at most %d are allowed", n, PIN_SSS_MAX_CHILDREN);
+		return NULL;
+	}
+	if (o->depth + 2 > PIN_MAX_DEPTH) {
+		pin_msg(o, "sss pin: pins nested more than %d deep", PIN_MAX_DEPTH);
 		return NULL;
 	}
 	if (!(shares = malloc((size_t)n * SSS_SHARE_LEN)) || sss_split((size_t)t, (size_t)n, prime, key, shares, &err)) {
@@ -239,6 +250,7 @@ static bool start_child(struct round *r, const char *jwe, const struct pin_opts 
 	c->round = r;
 	c->opts = *o;
 	c->opts.cancel = &r->cancel;
+	c->opts.depth = o->depth + 1;
 	pthread_mutex_lock(&r->mu);
 	r->refs++, r->running++;
 	pthread_mutex_unlock(&r->mu);

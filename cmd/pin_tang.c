@@ -507,6 +507,12 @@ int pin_tang_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts 
 	AUTO_FREE char *body = NULL;
 	AUTO_JSON y = NULL;
 
+	/* ECDH-ES agrees on the key directly; an encrypted_key means the JWE
+	 * was not made by a tang pin (jose refuses it too) */
+	if (j->ek.len) {
+		pin_msg(o, "tang pin: JWE encrypted_key must be empty for ECDH-ES (it has %zu bytes)", j->ek.len);
+		return -1;
+	}
 	if (read_header(j->hdr, &t, o) || !(s = server_key(&t, o)))
 		return -1;
 	if (!(eph = ephemeral_key(t.crv))) {

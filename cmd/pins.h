@@ -33,7 +33,23 @@ struct pin_opts {
 	bool quiet;		/* no messages at all (the caller reports failure itself) */
 	long long deadline_ms;	/* absolute, on the now_ms() clock; every network wait ends by then */
 	const struct pin_cancel *cancel;	/* NULL: never abandoned */
+	int depth;		/* JWEs above this one in an sss tree; callers leave it 0 */
 };
+
+/* Bounds on one JWE tree, checked before decrypt starts anything: each sss
+ * child runs at once in its own thread and each tang pin opens a connection,
+ * so a crafted JWE could open thousands (one opened ~1,800). clevis configs
+ * have a handful of pins. */
+#define PIN_SSS_MAX_CHILDREN 64
+#define PIN_MAX_DEPTH 32	/* JWEs from the top one down to a leaf */
+/* Pins in the whole tree: 64 children of 64 children would be 4,096, and
+ * that fits in the 4 MiB a JWE may have. */
+#define PIN_MAX_PINS 256
+
+/* 0 when the JWE tree under j keeps those bounds; else -1 with the reason in
+ * err. Children that do not parse count as pins but are not descended
+ * (decrypting them reports why). In pin_shape.c, which unit_pins links. */
+int pin_check_shape(const struct jwe *j, char *err, size_t errlen);
 
 /* Encrypts pt (binary-safe) under pin with its JSON object config cfg, as
  * `clevis encrypt PIN CFG [-y]` does. Returns the compact JWE (malloc'd, no

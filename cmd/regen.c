@@ -54,7 +54,12 @@ static int regen(struct luks_dev *d, const char *dev, int slot, const char *keyf
 		msg("%s: keyslot %d has no clevis binding", dev, slot);
 		return 1;
 	}
-	printf("Regenerating binding (device %s, slot %d):\nPin: %s, Config: '%s'\n", dev, slot, pin, cfg_text);
+	/* pin and config come from the token: escaped for the terminal */
+	printf("Regenerating binding (device %s, slot %d):\nPin: ", dev, slot);
+	fput_escaped(stdout, pin);
+	printf(", Config: '");
+	fput_escaped(stdout, cfg_text);
+	printf("'\n");
 	fflush(stdout);
 	if (!quiet && !tty_confirm("Do you want to proceed? [ynYN] "))
 		return 1;

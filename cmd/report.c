@@ -87,8 +87,11 @@ int report_main(int argc, char **argv)
 	if (!cJSON_GetArraySize(rotated))
 		return 0;
 	printf("The following keys are not in the current advertisement and were probably rotated:\n");
-	cJSON_ArrayForEach(k, rotated)
-		printf("  %s\n", k->valuestring);
+	cJSON_ArrayForEach(k, rotated) {
+		printf("  ");
+		fput_escaped(stdout, k->valuestring);
+		printf("\n");
+	}
 	fflush(stdout);
 	if (o.flags & LUKS_FLAG('r') || (!(o.flags & LUKS_FLAG('q')) && ask_regen(o.dev, o.slot))) {
 		luks_close(d);

@@ -14,15 +14,57 @@
 
 const char *util_prog = "nbde";
 
+/* Length of the UTF-8 character at s when it is valid and no control
+ * character (U+0020..U+007E, U+00A0 and up, no surrogates); else 0. */
+static size_t printable_utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0], cp;
+	size_t n;
+
+	if (c >= 0x20 && c < 0x7f)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;	/* C0, DEL, C1 bytes, continuations, overlong or too-high leads */
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	cp = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < 0xa0 || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;	/* C1 controls (U+0080..U+009F), overlong forms, surrogates */
+	return n;
+}
+
+void fput_escaped(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		size_t n = printable_utf8_len(p);
+		if (n) {
+			fwrite(p, 1, n, f);
+			p += n;
+		} else {
+			fprintf(f, "\\x%02x", *p++);
+		}
+	}
+}
+
 void msg(const char *fmt, ...)
 {
+	char line[4096];
 	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 	/* one line even when pin threads report at the same time */
 	flockfile(stderr);
 	fprintf(stderr, "%s: ", util_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
+	fput_escaped(stderr, line);
 	fputc('\n', stderr);
 	funlockfile(stderr);
 }

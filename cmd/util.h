@@ -6,14 +6,21 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "../crypto/secret.h"
 
 /* Program name for messages ("nbde bind", "clevis", ...); set by applets. */
 extern const char *util_prog;
 
-/* "PROG: message\n" on stderr. */
+/* "PROG: message\n" on stderr, escaped as fput_escaped() does: messages
+ * name URLs, kids and pins from JWEs, tokens and servers. */
 void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes s with what a terminal would act on made visible: C0 controls, DEL,
+ * C1 controls (U+0080..U+009F) and bytes that are not UTF-8 become \xNN.
+ * For every string from a JWE, token, server or config that is printed. */
+void fput_escaped(FILE *f, const char *s);
 
 /* Reads all of fd / path, at most max bytes (more is an error, errno EFBIG). */
 int read_fd_all(int fd, size_t max, struct buf *out);

@@ -60,6 +60,9 @@ static void cache_key_create(void)
 static struct thread_cache *thread_cache(void)
 {
 	if (!cache) {
+		/* here too, so the cache works (and is released at thread
+		 * exit) even where crypto_init() did not install it */
+		pthread_once(&cache_once, cache_key_create);
 		cache = calloc(1, sizeof(*cache));
 		if (cache)
 			pthread_setspecific(cache_key, cache);
@@ -67,7 +70,7 @@ static struct thread_cache *thread_cache(void)
 	return cache;
 }
 
-static void *block_calloc(size_t n, size_t size)
+void *crypto_block_calloc(size_t n, size_t size)
 {
 	size_t total, cls;
 	struct thread_cache *c;
@@ -76,7 +79,9 @@ static void *block_calloc(size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		return NULL;
 	total = n * size;
-	cls = (total + GRAIN - 1) / GRAIN;
+	/* A free block holds the free-list link, so even a zero-size request
+	 * gets the smallest class (class 0 would be a 0-byte block). */
+	cls = total ? (total + GRAIN - 1) / GRAIN : 1;
 	c = cls < CLASSES ? thread_cache() : NULL;
 	if (c && c->head[cls]) {
 		struct free_block *b = c->head[cls];
@@ -92,7 +97,7 @@ static void *block_calloc(size_t n, size_t size)
 	return h + 1;
 }
 
-static void block_free(void *p)
+void crypto_block_free(void *p)
 {
 	struct header *h;
 	struct thread_cache *c;
@@ -126,5 +131,5 @@ void crypto_init(void)
 	return;
 #endif
 	pthread_once(&cache_once, cache_key_create);
-	mbedtls_platform_set_calloc_free(block_calloc, block_free);
+	mbedtls_platform_set_calloc_free(crypto_block_calloc, crypto_block_free);
 }

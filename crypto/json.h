@@ -11,8 +11,9 @@
 #include <stdbool.h>
 #include <cjson/cJSON.h>
 
-/* Parses exactly one JSON value (surrounding whitespace allowed). Rejects
- * trailing garbage and objects with duplicate member names. */
+/* Parses exactly one JSON value (surrounding whitespace allowed). Rejects,
+ * as jansson does, trailing garbage, duplicate member names, \u0000 in a
+ * string, a leading byte order mark and numbers that overflow to infinity. */
 cJSON *json_parse(const char *text, size_t len);
 cJSON *json_parse_str(const char *text);
 /* Parses an object only (no arrays or scalars). */

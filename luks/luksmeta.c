@@ -128,6 +128,8 @@ int luksmeta_slot_data(const uint8_t *area, size_t len, int slot, uint8_t uuid[1
 	s = &lm.slot[slot];
 	if (luksmeta_uuid_empty(s->uuid))
 		return -ENODATA;
+	if (s->length > LUKSMETA_MAX_DATA)
+		return -EFBIG;
 	if (crc32c(area + s->offset, s->length) != s->crc)
 		return -EINVAL;
 	memcpy(uuid, s->uuid, 16);
@@ -254,6 +256,8 @@ int luksmeta_load(struct luks_dev *d, int slot, const uint8_t uuid[16], struct b
 		return -ENODATA;
 	if (uuid && memcmp(uuid, s->uuid, 16))
 		return -EKEYREJECTED;
+	if (s->length > LUKSMETA_MAX_DATA)
+		return -EFBIG;
 	if (buf_alloc(data, s->length))
 		return -ENOMEM;
 	r = luks_pread(d, data->p, s->length, start + s->offset);
@@ -281,7 +285,9 @@ int luksmeta_save(struct luks_dev *d, int slot, const uint8_t uuid[16], const vo
 	s = &lm.slot[slot];
 	if (!luksmeta_uuid_empty(s->uuid))
 		return -EALREADY;
-	if (len > UINT32_MAX || !(s->offset = luksmeta_find_gap(&lm, len)))
+	if (len > LUKSMETA_MAX_DATA)
+		return -EFBIG;
+	if (!(s->offset = luksmeta_find_gap(&lm, len)))
 		return -ENOSPC;
 	memcpy(s->uuid, uuid, 16);
 	s->length = (uint32_t)len;
@@ -309,11 +315,15 @@ int luksmeta_wipe(struct luks_dev *d, int slot, const uint8_t uuid[16])
 		return -EALREADY;
 	if (uuid && memcmp(uuid, s->uuid, 16))
 		return -EKEYREJECTED;
-	if (buf_alloc(&zero, s->length))
+	/* a foreign slot may be larger than we read: zeroed piece by piece */
+	if (buf_alloc(&zero, s->length < LUKSMETA_MAX_DATA ? s->length : LUKSMETA_MAX_DATA))
 		return -ENOMEM;
-	r = luks_pwrite(d, zero.p, zero.len, start + s->offset);
-	if (r < 0)
-		return r;
+	for (uint32_t done = 0, n; done < s->length; done += n) {
+		n = s->length - done < zero.len ? s->length - done : (uint32_t)zero.len;
+		r = luks_pwrite(d, zero.p, n, start + s->offset + done);
+		if (r < 0)
+			return r;
+	}
 	memset(s, 0, sizeof(*s));
 	return write_header(d, start, &lm);
 }

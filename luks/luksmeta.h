@@ -20,6 +20,9 @@
 #define LUKSMETA_SLOTS 8
 #define LUKSMETA_HDR_LEN 272
 #define LUKSMETA_ALIGN 4096u
+/* Largest slot nbde reads, writes or wipes in one piece: clevis stores a JWE
+ * of a few KiB, but a crafted LUKS1 header makes room for up to 4 GiB. */
+#define LUKSMETA_MAX_DATA (1024u * 1024u)
 
 struct luks_dev;
 
@@ -50,7 +53,8 @@ int luksmeta_decode(const uint8_t *hdr, size_t len, uint32_t area_len, struct lu
 void luksmeta_encode(const struct luksmeta *lm, uint8_t out[LUKSMETA_HDR_LEN]);
 
 /* Pure: the data of slot from a whole hole image (header at byte 0), its
- * CRC checked. 0, -ENODATA (empty slot), or the errors above. */
+ * CRC checked. 0, -ENODATA (empty slot), -EFBIG (longer than
+ * LUKSMETA_MAX_DATA), or the errors above. */
 int luksmeta_slot_data(const uint8_t *area, size_t len, int slot, uint8_t uuid[16], struct buf *data);
 
 /* Pure: where libluksmeta would put len more bytes (first 4096-aligned

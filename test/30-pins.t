@@ -175,6 +175,16 @@ for pin in tang sss null; do
 	ok $? "$pin: forged tag gives no plaintext and a non-zero exit"
 done
 
+# ECDH-ES has an empty encrypted_key; the same JWE with one is not a tang JWE
+IFS=. read -r jh jek jrest <<<"$J"
+[ -z "$jek" ]
+ok $? "tang: encrypted_key of the JWE is empty"
+printf '%s' "$jh.AAAA.$jrest" | "$NBDE" decrypt >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -ne 0 ] && [ ! -s "$TMP/out" ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+	grep -qF "encrypted_key must be empty for ECDH-ES" "$TMP/err"
+ok $? "tang: a JWE with a non-empty encrypted_key is refused in one line"
+
 # ---- sss ----
 SSS1="{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$U1\"},{\"url\":\"$U2\"}],\"null\":{\"fail\":true}}}"
 SSS2="{\"t\":2,\"pins\":{\"tang\":{\"url\":\"$U1\"},\"sss\":{\"t\":1,\"pins\":{\"null\":[{\"fail\":true},{}],\"tang\":{\"url\":\"$U2\"}}}}}"
@@ -224,6 +234,39 @@ run_fails "sss t=2 with one failing child fails (clevis encrypt)" \
 DEEP='{"t":1,"pins":{"sss":{"t":1,"pins":{"sss":{"t":1,"pins":{"sss":{"t":1,"pins":{"null":{}}}}}}}}}'
 is "$(printf x | "$NBDE" encrypt sss "$DEEP" | clevis decrypt)" x "sss nested four deep, clevis decrypt"
 is "$(printf x | "$NBDE" encrypt sss "$DEEP" | "$NBDE" decrypt)" x "sss nested four deep, nbde decrypt"
+
+# ---- fan-out bounds: a crafted JWE is refused before any connection ----
+# A listener that counts the connections it accepts and answers each with a
+# 404 (which the client does not retry).
+PC=$(free_port)
+printf 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' >"$TMP/404"
+socat "TCP-LISTEN:$PC,bind=127.0.0.1,reuseaddr,fork" SYSTEM:"echo >>$TMP/accepts; cat $TMP/404" 2>/dev/null &
+T_PIDS+=($!)
+wait_port "$PC"
+TC=$(printf x | "$NBDE" encrypt tang "{\"url\":\"http://127.0.0.1:$PC\",\"adv\":\"$TMP/adv.jws\"}")
+b64url() { basenc --base64url -w0 | tr -d =; }
+sss_jwe() { # sss_jwe N : an sss JWE (t=1) of N copies of $TC; its tag is not checked before the children
+	jq -cn --arg c "$TC" --argjson n "$1" \
+		'{alg:"dir",enc:"A256GCM",clevis:{pin:"sss",sss:{jwe:[range($n)|$c],p:"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",t:1}}}' |
+		b64url
+	printf '..AAAAAAAAAAAAAAAA.AA.AAAAAAAAAAAAAAAAAAAAAA'
+}
+accepts() { if [ -f "$TMP/accepts" ]; then wc -l <"$TMP/accepts"; else echo 0; fi; }
+rm -f "$TMP/accepts"
+sss_jwe 64 | "$NBDE" decrypt --timeout $((20 * ${TEST_SLOWDOWN:-1})) >/dev/null 2>"$TMP/err"
+n=$(accepts)
+[ "$n" -ge 64 ]
+ok $? "an sss of 64 tang pins is tried: $n connections (the listener counts them)"
+rm -f "$TMP/accepts"
+sss_jwe 65 | "$NBDE" decrypt --timeout $((20 * ${TEST_SLOWDOWN:-1})) >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -ne 0 ] && [ ! -s "$TMP/out" ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+	grep -qF "Refusing JWE: sss pin has 65 child pins, at most 64 are allowed" "$TMP/err"
+ok $? "an sss of 65 pins is refused in one line"
+is "$(accepts)" 0 "and no connection was opened"
+expect_error "encrypt refuses an sss of 65 pins" "sss pin: 65 child pins, at most 64 are allowed" sss \
+	"$(jq -cn '{t:1,pins:{null:[range(65)|{}]}}')"
+# depth: a tree nested 33 deep is over the 4 MiB decrypt reads; unit_pins checks it
 
 # ---- time bounds ----
 JT=$(printf x | "$NBDE" encrypt tang "{\"url\":\"$U2\"}" -y)

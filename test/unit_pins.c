@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "../cmd/pins.h"
+#include "../crypto/b64url.h"
 #include "../crypto/sss.h"
 #include "../crypto/alloc.h"
 #include "../net/http_reply.h"
@@ -117,11 +121,102 @@ static void test_sss(void)
 	OK(sss_split(3, 2, p, secret, shares, &err) == -1, "t > n refused");
 }
 
+/* A compact JWE whose protected header is hdr (iv, tag of the right size;
+ * nothing is decrypted here). */
+static char *compact(const char *hdr)
+{
+	AUTO_FREE char *h = b64url_encode(hdr, strlen(hdr));
+	char *out = NULL;
+	if (!h || asprintf(&out, "%s..AAAAAAAAAAAAAAAA.AA.AAAAAAAAAAAAAAAAAAAAAA", h) < 0)
+		return NULL;
+	return out;
+}
+
+/* An sss JWE over the given child JWEs (n of them, each once). */
+static char *sss_of(char *const *children, size_t n)
+{
+	size_t len = 128;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(children[i]) + 3;
+	AUTO_FREE char *hdr = malloc(len);
+	size_t off = 0;
+	if (!hdr)
+		return NULL;
+	off += snprintf(hdr + off, len - off, "{\"alg\":\"dir\",\"clevis\":{\"pin\":\"sss\",\"sss\":{\"jwe\":[");
+	for (size_t i = 0; i < n; i++)
+		off += snprintf(hdr + off, len - off, "%s\"%s\"", i ? "," : "", children[i]);
+	snprintf(hdr + off, len - off, "],\"p\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"t\":1}}}");
+	return compact(hdr);
+}
+
+/* Leaves JWEs nested in a chain, the leaf a null pin. */
+static char *chain(int levels)
+{
+	char *j = compact("{\"alg\":\"dir\",\"clevis\":{\"pin\":\"null\"}}");
+	for (int i = 1; j && i < levels; i++) {
+		char *up = sss_of(&j, 1);
+		free(j);
+		j = up;
+	}
+	return j;
+}
+
+/* An sss of `fan` children, each an sss of `fan2` null pins (fan2 0: null pins). */
+static char *fan_out(size_t fan, size_t fan2)
+{
+	char *leaf = chain(1), *mid = NULL, *top = NULL;
+	char **kids = calloc(fan > fan2 ? fan : fan2 ? fan2 : 1, sizeof(*kids));
+	if (!leaf || !kids)
+		goto out;
+	for (size_t i = 0; i < fan2; i++)
+		kids[i] = leaf;
+	mid = fan2 ? sss_of(kids, fan2) : leaf;
+	for (size_t i = 0; mid && i < fan; i++)
+		kids[i] = mid;
+	top = mid ? sss_of(kids, fan) : NULL;
+out:
+	if (mid != leaf)
+		free(mid);
+	free(leaf);
+	free(kids);
+	return top;
+}
+
+static void shape_is(char *jwe, bool want, const char *why, const char *what)
+{
+	AUTO_JWE j = { 0 };
+	const char *perr;
+	char err[128] = "";
+	int r = jwe && !jwe_parse(jwe, strlen(jwe), &j, &perr) ? pin_check_shape(&j, err, sizeof(err)) : -2;
+
+	OK(want ? r == 0 : r == -1 && strstr(err, why), "%s %s (%zu bytes)%s%s", want ? "accepts" : "refuses", what,
+	   jwe ? strlen(jwe) : 0, *err ? ": " : "", err);
+	free(jwe);
+}
+
+static void test_shape(void)
+{
+	shape_is(chain(1), true, "", "a lone null pin");
+	shape_is(chain(PIN_MAX_DEPTH), true, "", "JWEs nested 32 deep");
+	shape_is(chain(PIN_MAX_DEPTH + 1), false, "nested more than 32 deep", "JWEs nested 33 deep");
+	shape_is(fan_out(PIN_SSS_MAX_CHILDREN, 0), true, "", "an sss of 64 pins");
+	shape_is(fan_out(PIN_SSS_MAX_CHILDREN + 1, 0), false, "65 child pins, at most 64", "an sss of 65 pins");
+	shape_is(fan_out(2, PIN_SSS_MAX_CHILDREN + 1), false, "65 child pins", "65 pins in a nested sss");
+	shape_is(fan_out(3, 64), true, "", "3 sss of 64 pins each (196 pins)");
+	shape_is(fan_out(5, 64), false, "more than 256 pins", "5 sss of 64 pins each (326 pins)");
+	char *junk[65];
+	for (int i = 0; i < 65; i++)
+		junk[i] = "x";
+	shape_is(sss_of(junk, 64), true, "", "an sss of 64 children that are not JWEs (left to decrypt)");
+	shape_is(sss_of(junk, 65), false, "65 child pins", "an sss of 65 children that are not JWEs");
+}
+
 int main(void)
 {
 	crypto_init();
 	test_urls();
 	test_replies();
 	test_sss();
+	test_shape();
 	return tap_done();
 }
