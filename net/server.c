@@ -1158,8 +1158,8 @@ int server_run(const struct server_config *cfg, const int *fds, size_t nfds, str
 	if (l.sigfd >= 0 && l.epfd >= 0 && l.evfd >= 0 && !loop_add(&l, l.evfd, &l.evfd) &&
 	    !loop_add(&l, l.sigfd, &l.sigfd)) {
 		*err = "cannot start worker threads";
-		if (cfg->log)
-			log_thread_start();
+		/* also with -q: server_log lines go through it */
+		log_thread_start();
 		if (!workers_start(&l)) {
 			listeners_enable(&l, true);
 			loop_run(&l);
