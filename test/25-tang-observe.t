@@ -39,7 +39,15 @@ start() { # start OPTIONS... : standalone on 127.0.0.1:$PORT, keys $DB unless KE
 	done
 	return 1
 }
-stop() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
+SAN_REPORTS=0
+stop() { # (with NBDE a sanitizer build, its reports are counted)
+	kill "$SERVER" 2>/dev/null
+	wait "$SERVER" 2>/dev/null
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$TMP/server.log"; then
+		SAN_REPORTS=$((SAN_REPORTS + 1))
+		grep -E -A5 'ERROR: |runtime error' "$TMP/server.log" | sed 's/^/# /' | head -20
+	fi
+}
 get() { # get PATH [CURL-OPTIONS...] : "STATUS BODY" of a GET on the tang port
 	local path=$1
 	shift
@@ -175,6 +183,7 @@ is "$(tail -n 1 <<<"$reply")" "stopping" "... body: stopping"
 exec {held}>&-
 wait "$SERVER"
 ok $? "the server then stops cleanly"
+stop	# only for its sanitizer check: the server is gone
 
 # ---- where /healthz and /metrics are served ----
 for _ in 1 2 3 4 5; do
@@ -308,6 +317,7 @@ is "$(metric "$TMP/m1" 'nbde_tang_connections_rejected_total{reason="proxy_heade
 [ "$(metric "$TMP/m1" 'nbde_tang_connections_rejected_total{reason="per_address"}')" -ge 1 ]
 ok $? "the refused second connection is counted (per_address)"
 stop
+is "$SAN_REPORTS" 0 "no sanitizer report from any server run (when NBDE is a sanitizer build)"
 run_fails "inetd mode refuses --proxy-protocol-from" "$NBDE" tang-server --proxy-protocol-from 127.0.0.5 "$DB" </dev/null
 
 done_testing
