@@ -98,12 +98,20 @@ static void keep_logs_out_of_connection(void)
 	}
 }
 
-/* The client: what inetd says (REMOTE_ADDR), else the socket's peer. */
+/* The client: what inetd says (REMOTE_ADDR, "[::1]" or "::1"), else the
+ * socket's peer. */
 static int serve_inetd(const struct server_config *cfg)
 {
 	const char *peer = getenv("REMOTE_ADDR");
+	char bare[NET_ADDR_TEXT_MAX];
+	size_t n = peer ? strlen(peer) : 0;
 	struct net_addr addr;
 
+	if (n > 2 && n - 2 < sizeof(bare) && peer[0] == '[' && peer[n - 1] == ']') {
+		memcpy(bare, peer + 1, n - 2);
+		bare[n - 2] = 0;
+		peer = bare;
+	}
 	if (!peer || !net_addr_parse(peer, &addr))
 		server_peer_addr(0, &addr);
 	return server_inetd(cfg, 0, 1, &addr);

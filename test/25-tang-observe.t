@@ -222,6 +222,21 @@ is "$(metric "$TMP/m1" 'nbde_tang_connections_rejected_total{reason="access_list
 is "$(grep -c '^127.0.0.3: /rec/.* denied by the access rules' "$TMP/server.log")" 1 \
 	"... logged once for the address within the minute"
 stop
+rec6() { # rec6 THP : status of a /rec from ::1 to [::1]
+	curl -s -o /dev/null --max-time $((20 * SLOW)) -w '%{http_code}' -g --data-binary @"$TMP/client.pub.jwk" \
+		"http://[::1]:$PORT/rec/$1"
+}
+if ! grep -qs '^0\{31\}1 ' /proc/net/if_inet6; then
+	skip "no IPv6 loopback (::1) here"
+	skip "no IPv6 loopback (::1) here"
+else
+	start -q -a ::1 --allow ::1 --allow 127.0.0.2
+	is "$(rec6 "$EXC") $(rec "$EXC" --interface 127.0.0.3)" "200 403" "--allow ::1: a client on ::1 may, 127.0.0.3 not"
+	stop
+	start -q -a ::1 --allow 127.0.0.0/8
+	is "$(rec6 "$EXC") $(rec "$EXC" --interface 127.0.0.3)" "403 200" "--allow 127.0.0.0/8: ::1 may not, 127.0.0.3 may"
+	stop
+fi
 run_fails "--allow with host bits past the prefix is refused" "$NBDE" tang-server -l -p 1 --allow 10.0.0.1/8 "$DB"
 
 # per-key rules and a file re-read on change

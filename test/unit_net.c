@@ -81,11 +81,10 @@ static void proxy_header(void)
 	   "PROXY TCP4: done after 28 bytes, source port 12345");
 	net_addr_format(&p.src, text, sizeof(text));
 	OK(!strcmp(text, "192.0.2.7"), "... source address 192.0.2.7 (%s)", text);
+	size_t more = 0;
 	for (size_t i = 0; i < n; i++)
-		if (proxy_v2_parse(b, i, &p, &need) != PROXY_V2_MORE)
-			break;
-		else if (i == n - 1)
-			OK(need == 28, "every shorter prefix asks for more, 28 bytes in all");
+		more += proxy_v2_parse(b, i, &p, &need) == PROXY_V2_MORE && need == (i < 16 ? 16 : 28);
+	OK(more == n, "every shorter prefix asks for more: 16 bytes, then 28 (%zu of %zu)", more, n);
 	v6[0] = 0x20, v6[1] = 0x01, v6[2] = 0x0d, v6[3] = 0xb8, v6[15] = 9;
 	n = header(b, 1, 0x21, v6, sizeof(v6), 20);
 	OK(proxy_v2_parse(b, n, &p, &need) == PROXY_V2_DONE && need == n && p.src.family == 6,
