@@ -338,7 +338,7 @@ void tang_routes_stopping(void *ctx)
 
 	atomic_store(&tr->stopping, true);
 	/* the operator sees when the stop began; a probe sees 503 (routes.h) */
-	server_log("stopping: /healthz answers 503, requests in flight are finished");
+	server_log("%s: stopping: /healthz answers 503, requests in flight are finished", util_prog);
 }
 
 /* ---- setup ---- */
