@@ -332,6 +332,25 @@ is "$(metric "$TMP/m1" 'nbde_tang_connections_rejected_total{reason="proxy_heade
 [ "$(metric "$TMP/m1" 'nbde_tang_connections_rejected_total{reason="per_address"}')" -ge 1 ]
 ok $? "the refused second connection is counted (per_address)"
 stop
+# a balancer that stalls inside its header gets the head deadline, not -i
+start -q --proxy-protocol-from 127.0.0.5 --head-timeout 1 -i 600 -r 600
+cat >"$TMP/stall.pl" <<'PERL'
+use strict;
+use warnings;
+use IO::Socket::INET;
+my ($port, $limit) = @ARGV;
+my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, LocalAddr => '127.0.0.5', Proto => 'tcp')
+	or die "connect: $!";
+syswrite($c, "\r\n\r\n\0\r\nQU");	# 9 of the 16 bytes
+$SIG{ALRM} = sub { print "still open\n"; exit 1; };
+alarm $limit;
+my $n = sysread($c, my $buf, 1);
+print "closed\n";
+PERL
+is "$(perl "$TMP/stall.pl" "$PORT" $((20 * SLOW)))" closed "a PROXY header stalled after 9 bytes is closed by --head-timeout 1"
+scrape "$TMP/m1"
+is "$(metric "$TMP/m1" 'nbde_tang_connections_rejected_total{reason="head_timeout"}')" 1 "... counted as head_timeout"
+stop
 is "$SAN_REPORTS" 0 "no sanitizer report from any server run (when NBDE is a sanitizer build)"
 run_fails "inetd mode refuses --proxy-protocol-from" "$NBDE" tang-server --proxy-protocol-from 127.0.0.5 "$DB" </dev/null
 
