@@ -171,7 +171,12 @@ exec {held}<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'POST /rec/%s HTTP/1.1\r\nContent-Length: 400\r\n\r\n{' "$EXC" >&"$held"
 exec {probe}<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'GET /healthz HTTP/1.1\r\n' >&"$probe"
-sleep 0.2	# not a bound: only lets the server read both beginnings before the signal
+# both accepted before the signal (a stop accepts no more): a scrape that
+# sees them and itself open was accepted after them
+for ((i = 0; i < 200 * SLOW; i++)); do
+	scrape "$TMP/m1" && [ "$(metric "$TMP/m1" nbde_tang_connections_open)" -ge 3 ] && break
+	sleep 0.05
+done
 kill -TERM "$SERVER"
 wait_log 'stopping:'
 ok $? "SIGTERM with a /rec in flight: the stop begins (and is logged)"
