@@ -377,8 +377,10 @@ int tang_server_main(int argc, char **argv)
 	};
 	if (!setup_routes(&o, &tr) || open_listeners(&o, &fds, &nfds))
 		r = 1;
+	else if (o.admin_port && nfds && open_admin_listener(&o, &tr, &fds, &nfds))
+		r = 1;
 	else if (nfds)
-		r = o.admin_port && open_admin_listener(&o, &tr, &fds, &nfds) ? 1 : serve_sockets(&o, &cfg, &tr, fds, nfds);
+		r = serve_sockets(&o, &cfg, &tr, fds, nfds);
 	else
 		r = inetd_compatible(&o) ? serve_inetd(&cfg) : 1;
 	cidr_list_free(&o.proxy_from);

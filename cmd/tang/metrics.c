@@ -139,7 +139,8 @@ static void render_requests(struct text *t, struct tang_metrics *m)
 				put(t, "nbde_tang_requests_total{route=\"%s\",code=\"%d\"} %llu\n", route_names[r],
 				    codes[c], n);
 			else
-				put(t, "nbde_tang_requests_total{route=\"%s\",code=\"other\"} %llu\n", route_names[r], n);
+				put(t, "nbde_tang_requests_total{route=\"%s\",code=\"other\"} %llu\n", route_names[r],
+				    n);
 		}
 }
 
@@ -151,8 +152,8 @@ static void render_durations(struct text *t, struct tang_metrics *m)
 		unsigned long long sum = 0;
 		for (size_t b = 0; b <= TANG_METRICS_BUCKETS; b++) {
 			sum += get(&m->duration_le[r][b]);
-			put(t, "nbde_tang_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n", route_names[r],
-			    b < TANG_METRICS_BUCKETS ? bucket_names[b] : "+Inf", sum);
+			put(t, "nbde_tang_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
+			    route_names[r], b < TANG_METRICS_BUCKETS ? bucket_names[b] : "+Inf", sum);
 		}
 		unsigned long long us = get(&m->duration_us[r]);
 		put(t, "nbde_tang_request_duration_seconds_sum{route=\"%s\"} %llu.%06llu\n", route_names[r],
