@@ -109,7 +109,7 @@ $(F)/%.o: %.c $(wildcard */*.h */*/*.h) build/deps-glibc.mk
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 
 # what the whole-session targets reach above the libraries
-FUZZ_CMD_SRC := cmd/tang/routes.c cmd/tang_keydir.c cmd/util.c cmd/pin.c cmd/pin_tang.c cmd/pin_sss.c cmd/pin_null.c cmd/pin_shape.c
+FUZZ_CMD_SRC := $(wildcard cmd/tang/*.c) cmd/tang_keydir.c cmd/util.c cmd/pin.c cmd/pin_tang.c cmd/pin_sss.c cmd/pin_null.c cmd/pin_shape.c
 
 $(F)/fuzz_%: $(F)/fuzz/fuzz_%.o $(LIB_SRC:%.c=$(F)/%.o) $(FUZZ_CMD_SRC:%.c=$(F)/%.o)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(SAN_LIBS)

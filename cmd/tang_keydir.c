@@ -54,6 +54,8 @@ struct tang_keydir {
 	char *path;
 	pthread_mutex_t lock;
 	struct tang_keyset *current;
+	bool loaded;			/* a set was loaded once */
+	unsigned long long reloads;	/* under lock */
 };
 
 /* ---- key sets ---- */
@@ -96,6 +98,23 @@ static struct tang_keyset *keyset_new(void)
 int tang_keyset_status(const struct tang_keyset *ks)
 {
 	return ks->status;
+}
+
+void tang_keyset_active_counts(const struct tang_keyset *ks, size_t *signing, size_t *exchange)
+{
+	*signing = *exchange = 0;
+	for (size_t i = 0; i < ks->n; i++) {
+		*signing += !ks->keys[i].hidden && ks->keys[i].signs;
+		*exchange += !ks->keys[i].hidden && ks->keys[i].exchanges;
+	}
+}
+
+unsigned long long tang_keydir_reloads(struct tang_keydir *kd)
+{
+	pthread_mutex_lock(&kd->lock);
+	unsigned long long n = kd->reloads;
+	pthread_mutex_unlock(&kd->lock);
+	return n;
 }
 
 static struct tang_key *find_key(struct tang_keyset *ks, const char *thp)
@@ -495,6 +514,8 @@ struct tang_keyset *tang_keydir_get(struct tang_keydir *kd)
 		if (ks) {
 			tang_keyset_release(kd->current);
 			kd->current = ks;
+			kd->reloads += kd->loaded;
+			kd->loaded = true;
 		}
 	}
 	ks = kd->current;

@@ -45,6 +45,11 @@ void tang_keyset_release(struct tang_keyset *ks);
 
 /* 200 when the set can serve (a signing key and an advertisement), else 500. */
 int tang_keyset_status(const struct tang_keyset *ks);
+/* Active (not rotated) keys that can sign and that can serve /rec: what
+ * a health check needs. Read-only. */
+void tang_keyset_active_counts(const struct tang_keyset *ks, size_t *signing, size_t *exchange);
+/* Key sets loaded after the first (changes on disk, SIGHUP). */
+unsigned long long tang_keydir_reloads(struct tang_keydir *kd);
 /* Any key, active or hidden, with thumbprint thp under any of the 5 hashes. */
 const struct tang_key *tang_keyset_find(const struct tang_keyset *ks, const char *thp);
 /* Advertisement: the default one (thp NULL) or one also signed by the signing

@@ -7,6 +7,7 @@
  * options, opens sockets, drops privileges and reports how the run ended. */
 #include "applets.h"
 #include "tang_keydir.h"
+#include "tang/access.h"
 #include "tang/routes.h"
 #include "util.h"
 #include "../net/server.h"
@@ -40,21 +41,47 @@ static const char usage_text[] =
 	"      --head-timeout SECS    receive a request's head once begun (default 3)\n"
 	"      --stop-timeout SECS    after SIGTERM, finish requests in flight (default 5)\n"
 	"      --max-per-address N    open connections per client address (default 0:\n"
-	"                             no limit; behind a load balancer keep it 0)\n"
+	"                             no limit; behind a load balancer keep it 0\n"
+	"                             unless --proxy-protocol-from names it)\n"
+	"      --admin-address ADDR   serve /healthz and /metrics only on ADDR and\n"
+	"      --admin-port PORT      PORT (default: on the tang port, also in inetd mode)\n"
+	"      --no-admin             serve neither /healthz nor /metrics\n"
+	"      --allow CIDR           only clients in CIDR may use /rec, repeatable\n"
+	"                             (IPv4 or IPv6; default: every client may)\n"
+	"      --allow-file FILE      the same from FILE: \"CIDR\" or \"CIDR THP...\" (only\n"
+	"                             those keys) per line, # comments; re-read on change\n"
+	"      --proxy-protocol-from CIDR  connections from CIDR (a load balancer) begin\n"
+	"                             with a PROXY protocol v2 header naming the client;\n"
+	"                             repeatable\n"
 	"  -q, --quiet                no per-request log lines on stderr\n"
 	"  -v, --version              print the version\n"
 	"  -h, --help                 this text\n";
 
+#define OPT_LIST_MAX 64
+
 struct options {
-	bool listen, quiet;
-	const char *port, *user, *endpoint, *dir;
+	bool listen, quiet, no_admin;
+	const char *port, *user, *endpoint, *dir, *admin_addr, *admin_port, *allow_file;
 	const char *addrs[16];
 	size_t naddrs;
+	const char *allow[OPT_LIST_MAX];
+	size_t nallow;
+	struct cidr_list proxy_from;
 	int max_conns, workers, idle_s, request_s, head_s, stop_s, max_per_address;
 };
 
 /* Long options without a short letter. */
-enum { OPT_HEAD_TIMEOUT = 256, OPT_STOP_TIMEOUT, OPT_MAX_PER_ADDRESS };
+enum {
+	OPT_HEAD_TIMEOUT = 256,
+	OPT_STOP_TIMEOUT,
+	OPT_MAX_PER_ADDRESS,
+	OPT_ADMIN_ADDRESS,
+	OPT_ADMIN_PORT,
+	OPT_NO_ADMIN,
+	OPT_ALLOW,
+	OPT_ALLOW_FILE,
+	OPT_PROXY_FROM,
+};
 
 /* ---- modes ---- */
 
@@ -71,14 +98,23 @@ static void keep_logs_out_of_connection(void)
 	}
 }
 
+/* The client: what inetd says (REMOTE_ADDR, "[::1]" or "::1"), else the
+ * socket's peer. */
 static int serve_inetd(const struct server_config *cfg)
 {
 	const char *peer = getenv("REMOTE_ADDR");
-	char name[64];
+	char bare[NET_ADDR_TEXT_MAX];
+	size_t n = peer ? strlen(peer) : 0;
+	struct net_addr addr;
 
-	if (!peer || !*peer)
-		peer = server_peer_name(0, name, sizeof(name)) ? name : "<unknown>";
-	return server_inetd(cfg, 0, 1, peer);
+	if (n > 2 && n - 2 < sizeof(bare) && peer[0] == '[' && peer[n - 1] == ']') {
+		memcpy(bare, peer + 1, n - 2);
+		bare[n - 2] = 0;
+		peer = bare;
+	}
+	if (!peer || !net_addr_parse(peer, &addr))
+		server_peer_addr(0, &addr);
+	return server_inetd(cfg, 0, 1, &addr);
 }
 
 static int drop_privileges(const char *user)
@@ -140,6 +176,21 @@ static int open_listeners(const struct options *o, int **fds, size_t *n)
 	return 0;
 }
 
+/* The admin listener after tang's: tr->admin_listener is its index. */
+static int open_admin_listener(const struct options *o, struct tang_routes *tr, int **fds, size_t *n)
+{
+	const char *err = NULL;
+
+	tr->admin_listener = *n;
+	if (server_listen(o->admin_addr, o->admin_port, fds, n, &err)) {
+		msg("%s %s port %s: %s", err, o->admin_addr ? o->admin_addr : "(all addresses)", o->admin_port,
+		    strerror(errno));
+		return -1;
+	}
+	msg("/healthz and /metrics on %s port %s", o->admin_addr ? o->admin_addr : "all addresses", o->admin_port);
+	return 0;
+}
+
 static int serve_sockets(const struct options *o, struct server_config *cfg, struct tang_routes *tr,
 			 const int *fds, size_t n)
 {
@@ -194,6 +245,25 @@ static int parse_option(int c, struct options *o)
 	case OPT_HEAD_TIMEOUT: return parse_count(optarg, 1, 3600, "head timeout", &o->head_s);
 	case OPT_STOP_TIMEOUT: return parse_count(optarg, 0, 3600, "stop timeout", &o->stop_s);
 	case OPT_MAX_PER_ADDRESS: return parse_count(optarg, 0, 1000000, "per-address limit", &o->max_per_address);
+	case OPT_ADMIN_ADDRESS: o->admin_addr = optarg; return 0;
+	case OPT_ADMIN_PORT: o->admin_port = optarg; return parse_count(optarg, 1, 65535, "admin port", &port);
+	case OPT_NO_ADMIN: o->no_admin = true; return 0;
+	case OPT_ALLOW_FILE: o->allow_file = optarg; return 0;
+	case OPT_ALLOW:
+		if (o->nallow == OPT_LIST_MAX) {
+			msg("too many --allow ranges (use --allow-file)");
+			return -1;
+		}
+		o->allow[o->nallow++] = optarg;
+		return 0;
+	case OPT_PROXY_FROM: {
+		struct cidr range;
+		if (!cidr_parse(optarg, &range)) {
+			msg("invalid --proxy-protocol-from '%s' (expected an address or CIDR range)", optarg);
+			return -1;
+		}
+		return cidr_list_add(&o->proxy_from, &range) ? 0 : -1;
+	}
 	case 'a':
 		if (o->naddrs == sizeof(o->addrs) / sizeof(o->addrs[0])) {
 			msg("too many -a addresses");
@@ -219,6 +289,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "max-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
+		{ "admin-address", required_argument, NULL, OPT_ADMIN_ADDRESS },
+		{ "admin-port", required_argument, NULL, OPT_ADMIN_PORT },
+		{ "no-admin", no_argument, NULL, OPT_NO_ADMIN },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "allow-file", required_argument, NULL, OPT_ALLOW_FILE },
+		{ "proxy-protocol-from", required_argument, NULL, OPT_PROXY_FROM },
 		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	int c;
@@ -236,7 +312,40 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return 1;
 	}
 	o->dir = argv[optind];
+	if (o->admin_addr && !o->admin_port) {
+		msg("--admin-address needs --admin-port");
+		return 1;
+	}
+	if (o->no_admin && o->admin_port) {
+		msg("--no-admin and --admin-port contradict each other");
+		return 1;
+	}
 	return 0;
+}
+
+/* Access rules and the admin mode into tr; false with a message. */
+static bool setup_routes(const struct options *o, struct tang_routes *tr)
+{
+	tr->admin = o->no_admin ? TANG_ADMIN_OFF : o->admin_port ? TANG_ADMIN_OWN : TANG_ADMIN_SHARED;
+	if (!o->nallow && !o->allow_file)
+		return true;
+	if (!(tr->access = tang_access_new()))
+		return false;
+	for (size_t i = 0; i < o->nallow; i++)
+		if (!tang_access_allow(tr->access, o->allow[i]))
+			return false;
+	return !o->allow_file || tang_access_set_file(tr->access, o->allow_file);
+}
+
+/* What needs listening sockets, asked for in inetd mode. */
+static bool inetd_compatible(const struct options *o)
+{
+	if (o->admin_port)
+		msg("--admin-port needs -l or socket activation (inetd mode serves /healthz and /metrics "
+		    "on the connection)");
+	else if (o->proxy_from.n)
+		msg("--proxy-protocol-from needs -l or socket activation");
+	return !o->admin_port && !o->proxy_from.n;
 }
 
 int tang_server_main(int argc, char **argv)
@@ -250,23 +359,31 @@ int tang_server_main(int argc, char **argv)
 	util_prog = "tangd";
 	signal(SIGPIPE, SIG_IGN);
 	keep_logs_out_of_connection();
-	if ((r = parse_options(argc, argv, &o)))
+	if ((r = parse_options(argc, argv, &o))) {
+		cidr_list_free(&o.proxy_from);
 		return r == 2 ? 0 : 1;
-	if (!tang_routes_open(&tr, o.dir, o.endpoint))
+	}
+	if (!tang_routes_open(&tr, o.dir, o.endpoint)) {
+		cidr_list_free(&o.proxy_from);
 		return 1;
+	}
 	struct server_config cfg = {
 		.handle = tang_routes_handle, .ctx = &tr, .is_cheap = tang_routes_is_cheap,
-		.reload = tang_routes_reload, .log = !o.quiet,
+		.reload = tang_routes_reload, .stopping = tang_routes_stopping, .observe = tang_routes_observe,
+		.metrics = &tr.metrics.server, .proxy_from = &o.proxy_from, .log = !o.quiet,
 		.idle_timeout_ms = o.idle_s * 1000, .head_timeout_ms = o.head_s * 1000,
 		.request_timeout_ms = o.request_s * 1000, .stop_timeout_ms = o.stop_s * 1000,
 		.max_per_address = o.max_per_address, .body_max = TANG_REC_BODY_MAX, .workers = o.workers,
 	};
-	if (open_listeners(&o, &fds, &nfds))
+	if (!setup_routes(&o, &tr) || open_listeners(&o, &fds, &nfds))
+		r = 1;
+	else if (o.admin_port && nfds && open_admin_listener(&o, &tr, &fds, &nfds))
 		r = 1;
 	else if (nfds)
 		r = serve_sockets(&o, &cfg, &tr, fds, nfds);
 	else
-		r = serve_inetd(&cfg);
+		r = inetd_compatible(&o) ? serve_inetd(&cfg) : 1;
+	cidr_list_free(&o.proxy_from);
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]);
 	free(fds);

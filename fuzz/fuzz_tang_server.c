@@ -28,6 +28,8 @@
 
 static struct tang_routes routes;
 static struct server_config cfg;
+/* the client as the handler sees it: a label, nothing connects anywhere */
+static const struct net_addr client = { .family = 4, .bytes = { 127, 0, 0, 1 } };
 static char key_dir[] = "/tmp/nbde-fuzz-tang.XXXXXX";
 
 static void remove_key_dir(void)
@@ -51,7 +53,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	atexit(remove_key_dir);
 	cfg = (struct server_config){
-		.handle = tang_routes_handle, .ctx = &routes, .idle_timeout_ms = 1000,
+		.handle = tang_routes_handle, .ctx = &routes, .observe = tang_routes_observe,
+		.metrics = &routes.metrics.server, .idle_timeout_ms = 1000,
 		.request_timeout_ms = 1000, .body_max = TANG_REC_BODY_MAX,
 	};
 	return 0;
@@ -85,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size && write(in[1], data, size) != (ssize_t)size)
 		abort();
 	close(in[1]);
-	server_inetd(&cfg, in[0], out, "fuzz");
+	server_inetd(&cfg, in[0], out, &client);
 	close(in[0]);
 	len = lseek(out, 0, SEEK_END);
 	written = len > 0 ? mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, out, 0) : NULL;

@@ -5,5 +5,7 @@
 #define NBDE_CLOCK_H
 
 long long clock_mono_ms(void);
+/* The same in microseconds (request durations for metrics). */
+long long clock_mono_us(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include "server.h"
 #include "clock.h"
 #include "http_response.h"
+#include "proxy_v2.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +40,14 @@
 #include <unistd.h>
 
 #define READ_CHUNK 16384
-#define PEER_MAX 64
+#define PEER_MAX NET_ADDR_TEXT_MAX
 #define WORKERS_MAX 64
 #define WORKER_STACK (256 * 1024)
+
+static void count(atomic_ullong *counter)
+{
+	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
 
 /* ---- shared by both modes ---- */
 
@@ -153,6 +160,23 @@ static unsigned long long log_thread_stop(void)
 	return dropped;
 }
 
+void server_log(const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	log_push(line, (size_t)n);
+}
+
 static void log_request(const char *peer, const struct http_request *req, int status)
 {
 	char line[LOG_LINE_MAX];
@@ -172,26 +196,28 @@ static void log_request(const char *peer, const struct http_request *req, int st
 /* Runs the handler for a complete request (or makes the error reply for an
  * invalid one) and formats the whole response; while stopping, every reply
  * closes its connection. */
-static char *respond(const struct server_config *cfg, const struct http_request *req, const char *peer,
-		     bool stopping, bool *closing, size_t *len)
+static char *respond(const struct server_config *cfg, const struct server_request_info *info,
+		     const struct http_request *req, bool stopping, bool *closing, int *status, size_t *len)
 {
 	struct server_response res = { 0 };
 	char *out;
+	bool body;
 
 	if (req->phase == HTTP_INVALID) {
 		res.status = req->error_status;
 	} else {
-		cfg->handle(cfg->ctx, req, &res);
+		cfg->handle(cfg->ctx, info, req, &res);
 		if (!res.status)
 			res.status = 500;
 	}
+	body = res.body && res.content_type;
 	*closing = stopping || req->phase == HTTP_INVALID || !req->keep_alive;
-	out = http_response_format(res.status, res.status == 200 ? res.content_type : NULL,
-				   res.status == 200 ? res.body : NULL, res.status == 200 ? res.len : 0,
-				   *closing, len);
+	out = http_response_format(res.status, body ? res.content_type : NULL, body ? res.body : NULL,
+				   body ? res.len : 0, *closing, len);
 	free(res.body);
+	*status = res.status;
 	if (cfg->log)
-		log_request(peer, req, res.status);
+		log_request(info->peer, req, res.status);
 	return out;
 }
 
@@ -229,14 +255,18 @@ static int write_all_timed(int fd, const char *p, size_t len, int timeout_ms)
 }
 
 /* Answers the request in req; returns 1 to go on, 0 to stop cleanly, -1 on error. */
-static int inetd_answer(const struct server_config *cfg, struct http_request *req, int out_fd, const char *peer)
+static int inetd_answer(const struct server_config *cfg, const struct server_request_info *info,
+			struct http_request *req, int out_fd, long long started_us)
 {
 	bool closing;
 	size_t len;
-	char *resp = respond(cfg, req, peer, false, &closing, &len);
+	int status;
+	char *resp = respond(cfg, info, req, false, &closing, &status, &len);
 	int r = resp && !write_all_timed(out_fd, resp, len, cfg->request_timeout_ms) ? 1 : -1;
 
 	free(resp);
+	if (r > 0 && cfg->observe)
+		cfg->observe(cfg->ctx, info, req, status, clock_mono_us() - started_us);
 	http_request_reset(req);
 	return r > 0 && closing ? 0 : r;
 }
@@ -266,13 +296,15 @@ static void inetd_drain(int in_fd, int out_fd)
 	}
 }
 
-int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const char *peer)
+int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const struct net_addr *addr)
 {
 	struct http_request req;
-	char buf[READ_CHUNK];
-	long long started = 0;
+	char buf[READ_CHUNK], peer[PEER_MAX];
+	struct server_request_info info = { .listener = 0, .addr = addr, .peer = peer };
+	long long started = 0, started_us = 0;
 	int r = 1;
 
+	net_addr_format(addr, peer, sizeof(peer));
 	http_request_init_max(&req, cfg->body_max ? cfg->body_max : HTTP_BODY_MAX);
 	for (;;) {
 		int wait = inetd_wait(cfg, &req, started);
@@ -285,20 +317,23 @@ int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const c
 			r = n < 0;
 			break;
 		}
-		if (!req.started)
-			started = clock_mono_ms();
+		if (!req.started) {
+			started_us = clock_mono_us();
+			started = started_us / 1000;
+		}
 		for (size_t off = 0; off < (size_t)n;) {
 			off += http_request_feed(&req, buf + off, (size_t)n - off);
 			if (!http_request_done(&req))
 				break;
-			int a = inetd_answer(cfg, &req, out_fd, peer);
+			int a = inetd_answer(cfg, &info, &req, out_fd, started_us);
 			if (a <= 0) {
 				if (!a)
 					inetd_drain(in_fd, out_fd);
 				http_request_free(&req);
 				return a < 0;
 			}
-			started = clock_mono_ms();
+			started_us = clock_mono_us();
+			started = started_us / 1000;
 		}
 	}
 	http_request_free(&req);
@@ -309,6 +344,7 @@ int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const c
 
 enum conn_state {
 	CONN_READING,
+	CONN_PROXY,		/* reading a trusted balancer's PROXY header */
 	CONN_HANDLING,		/* a worker has it: the loop keeps its hands off */
 	CONN_WRITING,
 	CONN_DRAINING,		/* final reply sent: reading the rest so close() sends no RST */
@@ -327,7 +363,7 @@ enum conn_state {
 
 /* A client address and how many connections it has open. */
 struct addr_count {
-	unsigned char key[17];		/* family byte + address (IPv4-mapped as IPv4) */
+	struct net_addr key;
 	int count;
 	struct addr_count *next;
 };
@@ -342,11 +378,16 @@ struct conn {
 	char *out;			/* the response being written */
 	size_t out_len, out_off;
 	bool closing, head_done;
-	long long deadline, last_active, started_ms;
+	int status;			/* of the reply being written */
+	long long deadline, last_active, started_ms, started_us;
+	size_t listener;		/* index of the listener it came in on */
+	struct net_addr addr;		/* the client (after a PROXY header) */
+	unsigned char *proxy;		/* CONN_PROXY: the header so far */
+	size_t proxy_len;
 	struct conn *prev, *next;	/* every connection, oldest first */
 	struct conn *dead_next;		/* closed in this batch; next stays intact */
 	struct conn *queue_next;	/* job or done queue */
-	struct addr_count *addr;	/* when max_per_address is set */
+	struct addr_count *addr_count;	/* when max_per_address is set */
 	char peer[PEER_MAX];
 };
 
@@ -373,7 +414,8 @@ struct loop {
 	bool quit;
 	pthread_t *threads;
 	int nthreads;
-	struct server_stats stats;
+	struct server_metrics *m;	/* cfg->metrics or own */
+	struct server_metrics own;
 };
 
 static void queue_push(struct queue *q, struct conn *c)
@@ -399,57 +441,31 @@ static struct conn *queue_pop(struct queue *q)
 
 /* ---- per-address counts ---- */
 
-static bool addr_key(int fd, unsigned char key[17])
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	memset(key, 0, 17);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len))
-		return false;
-	if (ss.ss_family == AF_INET6) {
-		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (!IN6_IS_ADDR_V4MAPPED(a6)) {
-			key[0] = 6;
-			memcpy(key + 1, a6, 16);
-			return true;
-		}
-		key[0] = 4;
-		memcpy(key + 1, &a6->s6_addr[12], 4);
-		return true;
-	}
-	if (ss.ss_family != AF_INET)
-		return false;
-	key[0] = 4;
-	memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	return true;
-}
-
-static struct addr_count **addr_bucket(struct loop *l, const unsigned char key[17])
+static struct addr_count **addr_bucket(struct loop *l, const struct net_addr *key)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
+	const unsigned char *b = (const unsigned char *)key;
 
-	for (int i = 0; i < 17; i++)
-		h = (h ^ key[i]) * 16777619u;
+	for (size_t i = 0; i < sizeof(*key); i++)
+		h = (h ^ b[i]) * 16777619u;
 	return &l->addrs[h & (ADDR_BUCKETS - 1)];
 }
 
-/* The count for fd's peer, incremented; NULL when that address is at the
- * limit (or out of memory). */
-static struct addr_count *addr_take(struct loop *l, int fd)
+/* The count for the address, incremented; NULL when that address is at
+ * the limit, unknown, or out of memory. */
+static struct addr_count *addr_take(struct loop *l, const struct net_addr *key)
 {
-	unsigned char key[17];
 	struct addr_count **b, *a;
 
-	if (!addr_key(fd, key))
+	if (!key->family)
 		return NULL;
 	b = addr_bucket(l, key);
-	for (a = *b; a && memcmp(a->key, key, sizeof(key)); a = a->next)
+	for (a = *b; a && !net_addr_equal(&a->key, key); a = a->next)
 		;
 	if (!a) {
 		if (!(a = calloc(1, sizeof(*a))))
 			return NULL;
-		memcpy(a->key, key, sizeof(key));
+		a->key = *key;
 		a->next = *b;
 		*b = a;
 	}
@@ -465,10 +481,20 @@ static void addr_release(struct loop *l, struct addr_count *a)
 
 	if (!a || --a->count)
 		return;
-	for (p = addr_bucket(l, a->key); *p != a; p = &(*p)->next)
+	for (p = addr_bucket(l, &a->key); *p != a; p = &(*p)->next)
 		;
 	*p = a->next;
 	free(a);
+}
+
+/* The per-address limit for c's client; false when it is over it. */
+static bool conn_take_address(struct loop *l, struct conn *c)
+{
+	if (l->cfg->max_per_address > 0 && !(c->addr_count = addr_take(l, &c->addr))) {
+		count(&l->m->refused_per_address);
+		return false;
+	}
+	return true;
 }
 
 /* ---- connections ---- */
@@ -499,14 +525,17 @@ static void conn_close(struct loop *l, struct conn *c)
 	http_request_free(&c->req);
 	free(c->pending);
 	free(c->out);
+	free(c->proxy);
+	c->proxy = NULL;
 	c->pending = c->out = NULL;
 	c->state = CONN_CLOSED;
 	conn_account(l, c);
-	addr_release(l, c->addr);
-	c->addr = NULL;
+	addr_release(l, c->addr_count);
+	c->addr_count = NULL;
 	c->dead_next = l->dead;
 	l->dead = c;
 	l->nconns--;
+	atomic_fetch_sub_explicit(&l->m->connections_open, 1, memory_order_relaxed);
 }
 
 static void conns_bury(struct loop *l)
@@ -527,12 +556,12 @@ static void conn_touch(struct loop *l, struct conn *c, int timeout_ms)
 /* Closes the oldest connection still reading a request (started or not),
  * other than keep; false when there is none. Slow clients cannot hold the
  * slots: each new connection pushes the oldest reader out. */
-static bool evict_oldest_reader(struct loop *l, const struct conn *keep)
+static bool evict_oldest_reader(struct loop *l, const struct conn *keep, atomic_ullong *counter)
 {
 	for (struct conn *c = l->conns; c; c = c->next)
-		if (c->state == CONN_READING && c != keep) {
+		if ((c->state == CONN_READING || c->state == CONN_PROXY) && c != keep) {
 			conn_close(l, c);
-			l->stats.evicted++;
+			count(counter);
 			return true;
 		}
 	return false;
@@ -557,7 +586,8 @@ static void conn_request_deadline(struct loop *l, struct conn *c, bool was_start
 	const struct server_config *cfg = l->cfg;
 
 	if (!was_started && c->req.started) {
-		c->started_ms = clock_mono_ms();
+		c->started_us = clock_mono_us();
+		c->started_ms = c->started_us / 1000;
 		c->head_done = false;
 		c->last_active = c->started_ms;
 		c->deadline = c->started_ms + (cfg->head_timeout_ms ? cfg->head_timeout_ms : cfg->request_timeout_ms);
@@ -577,7 +607,7 @@ static bool conn_feed(struct loop *l, struct conn *c, const char *p, size_t n)
 
 	conn_request_deadline(l, c, was_started);
 	conn_account(l, c);
-	while (l->held > REQUEST_MEMORY_BUDGET && evict_oldest_reader(l, c))
+	while (l->held > REQUEST_MEMORY_BUDGET && evict_oldest_reader(l, c, &l->m->evicted_memory))
 		;
 	if (!http_request_done(&c->req))
 		return true;
@@ -630,6 +660,57 @@ static bool conn_next(struct loop *l, struct conn *c)
 	return ok && conn_read(l, c);
 }
 
+/* ---- event loop: a trusted balancer's PROXY header ---- */
+
+/* The header is the first thing the balancer sends: it gets the head
+ * deadline a request gets. */
+static int proxy_timeout_ms(const struct server_config *cfg)
+{
+	return cfg->head_timeout_ms ? cfg->head_timeout_ms : cfg->request_timeout_ms;
+}
+
+/* The header is done: the connection is now its client's. */
+static bool conn_proxy_done(struct loop *l, struct conn *c, const struct proxy_v2 *p)
+{
+	free(c->proxy);
+	c->proxy = NULL;
+	if (!p->local) {	/* LOCAL: the balancer's own health check */
+		c->addr = p->src;
+		net_addr_format(&c->addr, c->peer, sizeof(c->peer));
+	}
+	if (!conn_take_address(l, c))
+		return false;
+	c->state = CONN_READING;
+	conn_touch(l, c, l->cfg->idle_timeout_ms);
+	return true;
+}
+
+/* Reads no byte past the header (what follows is HTTP, read as usual);
+ * false when the connection is over or the header is malformed. */
+static bool conn_read_proxy(struct loop *l, struct conn *c)
+{
+	struct proxy_v2 p;
+	size_t need = PROXY_V2_HEAD;
+	enum proxy_v2_result r = PROXY_V2_MORE;
+
+	while (r == PROXY_V2_MORE) {
+		ssize_t n = read(c->fd, c->proxy + c->proxy_len, need - c->proxy_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0)
+			return false;
+		c->proxy_len += (size_t)n;
+		r = proxy_v2_parse(c->proxy, c->proxy_len, &p, &need);
+	}
+	if (r == PROXY_V2_INVALID) {
+		count(&l->m->refused_proxy_header);
+		return false;
+	}
+	return conn_proxy_done(l, c, &p);
+}
+
 /* False at end of input, which ends a draining connection. */
 static bool conn_drain(struct conn *c)
 {
@@ -653,9 +734,13 @@ static bool conn_write(struct loop *l, struct conn *c)
 			return false;
 		c->out_off += (size_t)n;
 	}
-	l->stats.served++;
+	count(&l->m->served);
 	if (l->stopping)
-		l->stats.finished_in_stop++;
+		count(&l->m->finished_in_stop);
+	if (l->cfg->observe) {
+		struct server_request_info info = { c->listener, &c->addr, c->peer };
+		l->cfg->observe(l->cfg->ctx, &info, &c->req, c->status, clock_mono_us() - c->started_us);
+	}
 	if (!c->closing)
 		return conn_next(l, c);
 	/* the client may still be sending (a refused body): stop writing and
@@ -672,6 +757,12 @@ static void conn_progress(struct loop *l, struct conn *c)
 {
 	bool ok = true;
 
+	if (c->state == CONN_PROXY && !conn_read_proxy(l, c)) {
+		conn_close(l, c);
+		return;
+	}
+	if (c->state == CONN_PROXY)
+		return;	/* more of the header to come */
 	if (c->state == CONN_READING)
 		ok = conn_read(l, c);
 	else if (c->state == CONN_WRITING)
@@ -709,7 +800,8 @@ static void *worker_main(void *arg)
 	uint64_t one = 1;
 
 	while ((c = worker_take(l, &stopping))) {
-		c->out = respond(l->cfg, &c->req, c->peer, stopping, &c->closing, &c->out_len);
+		struct server_request_info info = { c->listener, &c->addr, c->peer };
+		c->out = respond(l->cfg, &info, &c->req, stopping, &c->closing, &c->status, &c->out_len);
 		c->out_off = 0;
 		pthread_mutex_lock(&l->lock);
 		queue_push(&l->done, c);
@@ -789,40 +881,47 @@ static void listeners_enable(struct loop *l, bool on)
 }
 
 /* False when the connection is refused (cap with nobody to evict, the
- * per-address limit, out of memory). */
-static bool conn_admit(struct loop *l, struct conn *c, int fd)
+ * per-address limit, out of memory). A trusted balancer's connections are
+ * counted against the client its header names, once it arrived. */
+static bool conn_admit(struct loop *l, struct conn *c)
 {
-	if (l->cfg->max_per_address > 0 && !(c->addr = addr_take(l, fd))) {
-		l->stats.refused_per_address++;
+	if (c->state != CONN_PROXY && !conn_take_address(l, c))
 		return false;
-	}
-	if (l->nconns >= l->cfg->max_conns && !evict_oldest_reader(l, NULL)) {
-		addr_release(l, c->addr);
+	if (l->nconns >= l->cfg->max_conns && !evict_oldest_reader(l, NULL, &l->m->evicted_cap)) {
+		count(&l->m->refused_cap);
+		addr_release(l, c->addr_count);
 		return false;
 	}
 	return true;
 }
 
-static void conn_add(struct loop *l, int fd)
+static void conn_add(struct loop *l, int fd, size_t listener)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	int one = 1;
 
-	if (!c || !conn_admit(l, c, fd)) {
+	if (c) {
+		server_peer_addr(fd, &c->addr);
+		c->listener = listener;
+		c->state = cidr_list_match(l->cfg->proxy_from, &c->addr) ? CONN_PROXY : CONN_READING;
+	}
+	if (!c || (c->state == CONN_PROXY && !(c->proxy = malloc(PROXY_V2_MAX))) || !conn_admit(l, c)) {
+		if (c)
+			free(c->proxy);
 		free(c);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
 	http_request_init_max(&c->req, l->cfg->body_max ? l->cfg->body_max : HTTP_BODY_MAX);
-	if (!server_peer_name(fd, c->peer, sizeof(c->peer)))
-		strcpy(c->peer, "<unknown>");
+	net_addr_format(&c->addr, c->peer, sizeof(c->peer));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	conn_touch(l, c, l->cfg->idle_timeout_ms);
+	conn_touch(l, c, c->state == CONN_PROXY ? proxy_timeout_ms(l->cfg) : l->cfg->idle_timeout_ms);
 	ev.data.ptr = c;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		addr_release(l, c->addr);
+		addr_release(l, c->addr_count);
+		free(c->proxy);
 		free(c);
 		close(fd);
 		return;
@@ -834,14 +933,15 @@ static void conn_add(struct loop *l, int fd)
 		l->conns = c;
 	l->conns_tail = c;
 	l->nconns++;
+	atomic_fetch_add_explicit(&l->m->connections_open, 1, memory_order_relaxed);
 }
 
-static void accept_all(struct loop *l, int lfd)
+static void accept_all(struct loop *l, size_t listener)
 {
 	while (!l->stopping) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(l->listen_fds[listener], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			conn_add(l, fd);
+			conn_add(l, fd, listener);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
@@ -858,8 +958,8 @@ static void sweep(struct loop *l)
 	for (struct conn *c = l->conns; c; c = c->next) {
 		if (c->state == CONN_CLOSED || c->state == CONN_HANDLING || now < c->deadline)
 			continue;
-		if (c->state == CONN_READING && c->req.started && !c->head_done)
-			l->stats.head_timeouts++;
+		if (c->state == CONN_PROXY || (c->state == CONN_READING && c->req.started && !c->head_done))
+			count(&l->m->head_timeouts);
 		conn_close(l, c);
 	}
 	if (!l->stopping)
@@ -887,6 +987,10 @@ static void stop_begin(struct loop *l)
 	if (l->cfg->stopping)
 		l->cfg->stopping(l->cfg->ctx);
 	for (struct conn *c = l->conns; c; c = c->next) {
+		if (c->state == CONN_PROXY) {
+			conn_close(l, c);	/* no request yet */
+			continue;
+		}
 		if (c->state != CONN_READING)
 			continue;
 		conn_progress(l, c);
@@ -905,7 +1009,7 @@ static void stop_count_cut(struct loop *l)
 {
 	for (struct conn *c = l->conns; c; c = c->next)
 		if (conn_in_flight(c))
-			l->stats.cut++;
+			count(&l->m->cut);
 }
 
 /* ---- event loop: the loop ---- */
@@ -948,7 +1052,7 @@ static void dispatch(struct loop *l, struct epoll_event *ev)
 	else if (ev->data.ptr == &l->sigfd)
 		handle_signal(l);
 	else if (tag && tag <= l->nlisten)
-		accept_all(l, l->listen_fds[tag - 1]);
+		accept_all(l, tag - 1);
 	else
 		conn_progress(l, ev->data.ptr);
 }
@@ -986,6 +1090,22 @@ static void loop_run(struct loop *l)
 	stop_count_cut(l);
 }
 
+static unsigned long long get(atomic_ullong *counter)
+{
+	return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+static void stats_from_metrics(struct server_metrics *m, unsigned long long dropped, struct server_stats *st)
+{
+	st->served = get(&m->served);
+	st->finished_in_stop = get(&m->finished_in_stop);
+	st->cut = get(&m->cut);
+	st->evicted = get(&m->evicted_cap) + get(&m->evicted_memory);
+	st->refused_per_address = get(&m->refused_per_address);
+	st->head_timeouts = get(&m->head_timeouts);
+	st->log_lines_dropped = dropped;
+}
+
 /* After the workers are joined (no queue refers to anything any more). */
 static void loop_free(struct loop *l)
 {
@@ -1014,7 +1134,9 @@ int server_run(const struct server_config *cfg, const int *fds, size_t nfds, str
 	struct loop l = { .cfg = cfg, .listen_fds = fds, .nlisten = nfds, .epfd = -1, .evfd = -1 };
 	sigset_t old;
 	int r = 1;
+	unsigned long long dropped = 0;
 
+	l.m = cfg->metrics ? cfg->metrics : &l.own;
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.wake, NULL);
 	/* signals blocked before the workers exist, so only the signalfd sees them */
@@ -1025,20 +1147,20 @@ int server_run(const struct server_config *cfg, const int *fds, size_t nfds, str
 	if (l.sigfd >= 0 && l.epfd >= 0 && l.evfd >= 0 && !loop_add(&l, l.evfd, &l.evfd) &&
 	    !loop_add(&l, l.sigfd, &l.sigfd)) {
 		*err = "cannot start worker threads";
-		if (cfg->log)
-			log_thread_start();
+		/* also with -q: server_log lines go through it */
+		log_thread_start();
 		if (!workers_start(&l)) {
 			listeners_enable(&l, true);
 			loop_run(&l);
 			r = 0;
 			workers_stop(&l);
 		}
-		l.stats.log_lines_dropped = log_thread_stop();
+		dropped = log_thread_stop();
 	}
 	loop_free(&l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (stats)
-		*stats = l.stats;
+		stats_from_metrics(l.m, dropped, stats);
 	return r;
 }
 
@@ -1144,25 +1266,15 @@ int server_activation_fds(int **fds, size_t *nfds, const char **err)
 	return (int)n;
 }
 
-bool server_peer_name(int fd, char *out, size_t size)
+bool server_peer_addr(int fd, struct net_addr *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	const void *a;
 
+	memset(out, 0, sizeof(*out));
 	if (getpeername(fd, (struct sockaddr *)&ss, &len))
 		return false;
-	if (ss.ss_family == AF_INET) {
-		a = &((struct sockaddr_in *)&ss)->sin_addr;
-	} else if (ss.ss_family == AF_INET6) {
-		struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a6))
-			return inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)size) != NULL;
-		a = a6;
-	} else {
-		return false;
-	}
-	return inet_ntop(ss.ss_family, a, out, (socklen_t)size) != NULL;
+	return net_addr_from_sockaddr((struct sockaddr *)&ss, out);
 }
 
 bool server_fd_is_connection(int fd, int other)

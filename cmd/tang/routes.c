@@ -2,9 +2,11 @@
  *
  * Paths as tang matches them: one or more '/' before "adv" or "rec" (after
  * "/ENDPOINT" when one is set), then "/adv" alone or "/adv/{thp}", and
- * "/rec/{thp}", where a thumbprint is base64url characters. Anything else
- * is 404; a known path with the wrong method 405. */
+ * "/rec/{thp}", where a thumbprint is base64url characters; "/healthz" and
+ * "/metrics" exactly, on the listeners that serve them. Anything else is
+ * 404; a known path with the wrong method 405. */
 #include "routes.h"
+#include "access.h"
 #include "../tang_keydir.h"
 #include "../util.h"
 #include "../../crypto/ecmr.h"
@@ -12,12 +14,13 @@
 #include "../../crypto/jwk.h"
 #include "../../net/http_response.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- paths ---- */
 
-enum route { ROUTE_NONE, ROUTE_ADV, ROUTE_ADV_THP, ROUTE_REC };
+enum route { ROUTE_NONE, ROUTE_ADV, ROUTE_ADV_THP, ROUTE_REC, ROUTE_HEALTHZ, ROUTE_METRICS };
 
 static const char *skip_slashes(const char *p)
 {
@@ -55,6 +58,12 @@ static bool is_thp(const char *s)
 
 static enum route route(const char *endpoint, const char *path, const char **thp)
 {
+	if (!path)
+		return ROUTE_NONE;
+	if (!strcmp(path, "/healthz"))
+		return ROUTE_HEALTHZ;
+	if (!strcmp(path, "/metrics"))
+		return ROUTE_METRICS;
 	const char *p = after_prefix(endpoint, path), *rest;
 	bool adv = p && !strncmp(p, "adv", 3), rec = p && !strncmp(p, "rec", 3);
 
@@ -144,13 +153,28 @@ static int exchange(const struct tang_key *k, const cJSON *client, char **reply)
 	return HTTP_OK;
 }
 
-static int recover(struct tang_routes *tr, const char *thp, const struct http_request *req, char **reply)
+/* A client the access rules refuse: tang's status for a key that may not
+ * be used, counted and logged (bounded). */
+static int denied(struct tang_routes *tr, const struct server_request_info *info, const char *thp)
 {
-	AUTO_JSON_SECRET client = req->body ? json_parse((const char *)req->body, req->body_len) : NULL;
+	atomic_fetch_add_explicit(&tr->metrics.access_denied, 1, memory_order_relaxed);
+	tang_access_log_denied(tr->access, info->addr, thp);
+	return HTTP_FORBIDDEN;
+}
+
+static int recover(struct tang_routes *tr, const struct server_request_info *info, const char *thp,
+		   const struct http_request *req, char **reply)
+{
+	AUTO_JSON_SECRET client = NULL;
 	struct tang_keyset *ks;
 	const struct tang_key *k;
-	int status = client ? check_client_jwk(client) : HTTP_BAD_REQUEST;
+	int status;
 
+	/* before any parsing: a refused client costs nothing */
+	if (!tang_access_may_recover(tr->access, info->addr))
+		return denied(tr, info, thp);
+	client = req->body ? json_parse((const char *)req->body, req->body_len) : NULL;
+	status = client ? check_client_jwk(client) : HTTP_BAD_REQUEST;
 	if (status != HTTP_OK)
 		return status;
 	ks = tang_keydir_get(tr->keys);
@@ -158,20 +182,22 @@ static int recover(struct tang_routes *tr, const char *thp, const struct http_re
 		status = HTTP_SERVER_ERROR;
 	else if (!(k = tang_keyset_find(ks, thp)))
 		status = HTTP_NOT_FOUND;
+	else if (!tang_access_allows(tr->access, info->addr, k))
+		status = denied(tr, info, thp);
 	else if (!k->exchanges)
 		status = HTTP_FORBIDDEN;
-	else
-		status = exchange(k, client, reply);
+	else if ((status = exchange(k, client, reply)) == HTTP_OK)
+		tang_metrics_rec(&tr->metrics, k);
 	tang_keyset_release(ks);
 	return status;
 }
 
-static void serve_rec(struct tang_routes *tr, const char *thp, const struct http_request *req,
-		      struct server_response *res)
+static void serve_rec(struct tang_routes *tr, const struct server_request_info *info, const char *thp,
+		      const struct http_request *req, struct server_response *res)
 {
 	char *reply = NULL;
 
-	res->status = recover(tr, thp, req, &reply);
+	res->status = recover(tr, info, thp, req, &reply);
 	if (res->status == HTTP_OK) {
 		res->body = reply;
 		res->len = strlen(reply);
@@ -181,26 +207,87 @@ static void serve_rec(struct tang_routes *tr, const char *thp, const struct http
 	}
 }
 
+/* ---- the operator's routes ---- */
+
+static void text_reply(struct server_response *res, int status, const char *text)
+{
+	res->status = status;
+	res->body = strdup(text);
+	res->len = res->body ? strlen(text) : 0;
+	res->content_type = "text/plain; charset=utf-8";
+}
+
+/* Ready when a stop has not begun and the keys can serve both routes. No
+ * EC work: the key set is the one /adv uses. */
+static void serve_healthz(struct tang_routes *tr, const struct server_request_info *info, const char *thp,
+			  const struct http_request *req, struct server_response *res)
+{
+	struct tang_keyset *ks;
+	size_t signing = 0, exchange_keys = 0;
+	bool loaded;
+
+	if (atomic_load(&tr->stopping)) {
+		text_reply(res, HTTP_UNAVAILABLE, "stopping\n");
+		return;
+	}
+	ks = tang_keydir_get(tr->keys);
+	loaded = ks && tang_keyset_status(ks) == HTTP_OK;
+	if (ks)
+		tang_keyset_active_counts(ks, &signing, &exchange_keys);
+	tang_keyset_release(ks);
+	if (!loaded)
+		text_reply(res, HTTP_UNAVAILABLE, "key set not loaded (no usable keys in the key directory)\n");
+	else if (!signing)
+		text_reply(res, HTTP_UNAVAILABLE, "no active signing key\n");
+	else if (!exchange_keys)
+		text_reply(res, HTTP_UNAVAILABLE, "no active exchange key\n");
+	else
+		text_reply(res, HTTP_OK, "ok\n");
+}
+
+static void serve_metrics(struct tang_routes *tr, const struct server_request_info *info, const char *thp,
+			  const struct http_request *req, struct server_response *res)
+{
+	res->body = tang_metrics_render(&tr->metrics, tang_keydir_reloads(tr->keys), &res->len);
+	res->status = res->body ? HTTP_OK : HTTP_SERVER_ERROR;
+	res->content_type = TANG_METRICS_TYPE;
+}
+
 /* ---- the route table ---- */
 
 struct route_entry {
 	const char *method;
 	bool cheap;			/* no key math: served before queued /rec work */
-	void (*serve)(struct tang_routes *tr, const char *thp, const struct http_request *req,
-		      struct server_response *res);
+	bool admin;			/* the operator's, not tang's */
+	enum tang_route_label label;
+	void (*serve)(struct tang_routes *tr, const struct server_request_info *info, const char *thp,
+		      const struct http_request *req, struct server_response *res);
 };
 
-static void serve_adv_route(struct tang_routes *tr, const char *thp, const struct http_request *req,
-			    struct server_response *res)
+static void serve_adv_route(struct tang_routes *tr, const struct server_request_info *info, const char *thp,
+			    const struct http_request *req, struct server_response *res)
 {
 	serve_adv(tr, thp, res);
 }
 
 static const struct route_entry route_table[] = {
-	[ROUTE_ADV] = { "GET", true, serve_adv_route },
-	[ROUTE_ADV_THP] = { "GET", true, serve_adv_route },
-	[ROUTE_REC] = { "POST", false, serve_rec },
+	[ROUTE_NONE] = { NULL, true, false, TANG_LABEL_OTHER, NULL },
+	[ROUTE_ADV] = { "GET", true, false, TANG_LABEL_ADV, serve_adv_route },
+	[ROUTE_ADV_THP] = { "GET", true, false, TANG_LABEL_ADV, serve_adv_route },
+	[ROUTE_REC] = { "POST", false, false, TANG_LABEL_REC, serve_rec },
+	[ROUTE_HEALTHZ] = { "GET", true, true, TANG_LABEL_HEALTHZ, serve_healthz },
+	[ROUTE_METRICS] = { "GET", true, true, TANG_LABEL_METRICS, serve_metrics },
 };
+
+/* Whether the listener the request came in on serves the route. */
+static bool listener_serves(const struct tang_routes *tr, size_t listener, const struct route_entry *e)
+{
+	bool admin_listener = tr->admin == TANG_ADMIN_OWN && listener >= tr->admin_listener;
+
+	if (!e->admin)
+		return !admin_listener;
+	return tr->admin == TANG_ADMIN_SHARED || admin_listener;
+}
 
 bool tang_routes_is_cheap(void *ctx, const struct http_request *req)
 {
@@ -208,27 +295,50 @@ bool tang_routes_is_cheap(void *ctx, const struct http_request *req)
 	const char *thp = NULL;
 	enum route r = route(tr->endpoint, req->target, &thp);
 
-	return r == ROUTE_NONE || route_table[r].cheap;
+	return route_table[r].cheap;
 }
 
-void tang_routes_handle(void *ctx, const struct http_request *req, struct server_response *res)
+void tang_routes_handle(void *ctx, const struct server_request_info *info, const struct http_request *req,
+			struct server_response *res)
+{
+	struct tang_routes *tr = ctx;
+	const char *thp = NULL;
+	enum route r = route(tr->endpoint, req->target, &thp);
+	const struct route_entry *e = &route_table[r];
+
+	if (r == ROUTE_NONE || !listener_serves(tr, info->listener, e))
+		res->status = HTTP_NOT_FOUND;
+	else if (strcmp(req->method, e->method))
+		res->status = HTTP_METHOD_NOT_ALLOWED;
+	else
+		e->serve(tr, info, thp, req, res);
+}
+
+void tang_routes_observe(void *ctx, const struct server_request_info *info, const struct http_request *req,
+			 int status, long long duration_us)
 {
 	struct tang_routes *tr = ctx;
 	const char *thp = NULL;
 	enum route r = route(tr->endpoint, req->target, &thp);
 
-	if (r == ROUTE_NONE)
-		res->status = HTTP_NOT_FOUND;
-	else if (strcmp(req->method, route_table[r].method))
-		res->status = HTTP_METHOD_NOT_ALLOWED;
-	else
-		route_table[r].serve(tr, thp, req, res);
+	tang_metrics_request(&tr->metrics, route_table[r].label, status, duration_us);
 }
 
 void tang_routes_reload(void *ctx)
 {
 	struct tang_routes *tr = ctx;
 	tang_keydir_invalidate(tr->keys);
+	if (tr->access)
+		tang_access_invalidate(tr->access);
+}
+
+void tang_routes_stopping(void *ctx)
+{
+	struct tang_routes *tr = ctx;
+
+	atomic_store(&tr->stopping, true);
+	/* the operator sees when the stop began; a probe sees 503 (routes.h) */
+	server_log("%s: stopping: /healthz answers 503, requests in flight are finished", util_prog);
 }
 
 /* ---- setup ---- */
@@ -256,10 +366,12 @@ static char *normalize_endpoint(const char *e)
 
 bool tang_routes_open(struct tang_routes *tr, const char *dir, const char *endpoint)
 {
-	tr->keys = NULL;
+	memset(tr, 0, sizeof(*tr));
+	tang_metrics_init(&tr->metrics);
 	if (!(tr->endpoint = normalize_endpoint(endpoint)) || !(tr->keys = tang_keydir_open(dir))) {
 		free(tr->endpoint);
 		tr->endpoint = NULL;
+		tang_metrics_free(&tr->metrics);
 		return false;
 	}
 	return true;
@@ -268,7 +380,10 @@ bool tang_routes_open(struct tang_routes *tr, const char *dir, const char *endpo
 void tang_routes_close(struct tang_routes *tr)
 {
 	tang_keydir_close(tr->keys);
+	tang_access_free(tr->access);
+	tang_metrics_free(&tr->metrics);
 	free(tr->endpoint);
 	tr->keys = NULL;
 	tr->endpoint = NULL;
+	tr->access = NULL;
 }
