@@ -233,7 +233,8 @@ static int set_value(char *dst, size_t cap, const char *v)
 }
 
 /* The [Ask] keys we use from ask file NAME in dirfd, which must be root's
- * regular file (not a link); 0, or -1 with why set. */
+ * regular file (not a link); 0, or -1 with why set (NULL: the file is
+ * gone, as systemd removes answered prompts). */
 static int parse_ask(int dirfd, const char *name, struct ask *a, const char **why)
 {
 	AUTO_BUF f = { 0 };
@@ -245,7 +246,7 @@ static int parse_ask(int dirfd, const char *name, struct ask *a, const char **wh
 	/* O_NONBLOCK: a FIFO must not hang the agent */
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		*why = errno == ELOOP ? "a symbolic link" : strerror(errno);
+		*why = errno == ENOENT ? NULL : errno == ELOOP ? "a symbolic link" : strerror(errno);
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
@@ -337,9 +338,10 @@ static int open_ask_dir(const char *dir)
 			msg("%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		msg("%s: %s: refusing to answer its prompts", dir,
-		    st.st_uid != 0 ? "not owned by root" : "writable by group or others");
+	const char *why = fstat(fd, &st) ? strerror(errno) : st.st_uid != 0 ? "not owned by root" :
+			  st.st_mode & (S_IWGRP | S_IWOTH) ? "writable by group or others" : NULL;
+	if (why) {
+		msg("%s: %s: refusing to answer its prompts", dir, why);
 		close(fd);
 		errno = EPERM;
 		return -1;
@@ -383,7 +385,8 @@ static int agent_scan(const char *dir, long timeout_s)
 			continue;
 		asks++;
 		if (parse_ask(dirfd, e->d_name, &a, &why)) {
-			refuse(dir, e->d_name, why);
+			if (why)
+				refuse(dir, e->d_name, why);
 			continue;
 		}
 		if (strncmp(a.id, "cryptsetup:", 11))
