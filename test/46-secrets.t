@@ -114,11 +114,12 @@ kill $pid 2>/dev/null
 
 # keygen and rotate never wait: the trace shows both calls succeed before
 # the first key file is created
-traced_before_keys() { # traced_before_keys NAME TRACE DIR
+traced_before_keys() { # traced_before_keys NAME TRACE
 	local prctl core first
 	prctl=$(grep -nE 'prctl\(PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\) += 0' "$2" | head -1 | cut -d: -f1)
 	core=$(grep -nE '(prlimit64\(0, |setrlimit\()RLIMIT_CORE, \{rlim_cur=0, rlim_max=0\}.* = 0' "$2" | head -1 | cut -d: -f1)
-	first=$(grep -nF "$3/" "$2" | grep -E 'O_CREAT|link|rename' | head -1 | cut -d: -f1)
+	# the first file created, linked or renamed (nothing but keys is)
+	first=$(grep -nE 'O_CREAT|link(at)?\(|rename(at2?)?\(' "$2" | head -1 | cut -d: -f1)
 	[ -n "$prctl" ] && [ -n "$core" ] && [ -n "$first" ] && [ "$prctl" -lt "$first" ] && [ "$core" -lt "$first" ]
 	ok $? "$1: undumpable and core limit 0 before it writes a key"
 	[ $? -eq 0 ] || grep -E 'prctl|RLIMIT_CORE' "$2" | sed 's/^/# /'
@@ -126,10 +127,10 @@ traced_before_keys() { # traced_before_keys NAME TRACE DIR
 mkdir "$TMP/kg"
 strace -I1 -f -qq -o "$TMP/kg.trace" -e trace=prctl,prlimit64,setrlimit,open,openat,link,linkat,rename,renameat,renameat2 \
 	"$NB" tangd-keygen "$TMP/kg" >/dev/null 2>&1
-traced_before_keys tangd-keygen "$TMP/kg.trace" "$TMP/kg"
+traced_before_keys tangd-keygen "$TMP/kg.trace"
 strace -I1 -f -qq -o "$TMP/rot.trace" -e trace=prctl,prlimit64,setrlimit,open,openat,link,linkat,rename,renameat,renameat2 \
 	"$NB" tangd-rotate-keys -d "$TMP/kg" >/dev/null 2>&1
-traced_before_keys tangd-rotate-keys "$TMP/rot.trace" "$TMP/kg"
+traced_before_keys tangd-rotate-keys "$TMP/rot.trace"
 
 # tang-server -u: switching users resets dumpable to fs.suid_dumpable, so
 # it must make itself undumpable again after the switch
@@ -139,9 +140,15 @@ strace -I1 -f -qq -o "$TMP/u.trace" -e trace=prctl,setuid,setresuid \
 T_PIDS+=($!)
 for ((i = 0; i < S; i++)); do wait_port "$port" && break; done
 T_PIDS+=($(awk '{ print $1; exit }' "$TMP/u.trace"))	# the server: strace leaves it running
-sw=$(grep -nE "set(res)?uid\(($NOBODY|.*$NOBODY.*)\) += 0" "$TMP/u.trace" | tail -1 | cut -d: -f1)
-again=$(grep -nE 'prctl\(PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\) += 0' "$TMP/u.trace" | tail -1 | cut -d: -f1)
-[ -n "$sw" ] && [ -n "$again" ] && [ "$again" -gt "$sw" ]
+# it listens before it switches: wait for the switch and what follows
+dropped_then_hardened() {
+	local sw again
+	sw=$(grep -nE "set(res)?uid\(($NOBODY|.*$NOBODY.*)\) += 0" "$TMP/u.trace" | tail -1 | cut -d: -f1)
+	again=$(grep -nE 'prctl\(PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)\) += 0' "$TMP/u.trace" | tail -1 | cut -d: -f1)
+	[ -n "$sw" ] && [ -n "$again" ] && [ "$again" -gt "$sw" ]
+}
+for ((i = 0; i < 100 * S; i++)); do dropped_then_hardened && break; sleep 0.05; done
+dropped_then_hardened
 ok $? "tang-server -u: undumpable again after switching to the user"
 
 for u in hooks/tangd@.service hooks/nbde-tangd.service hooks/systemd/nbde-askpass.service; do
