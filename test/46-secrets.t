@@ -61,11 +61,33 @@ check() {
 mkfifo "$TMP/hold"
 exec 8<>"$TMP/hold"
 
+# on_free_port CMD...: runs CMD in the background with @PORT@ in it replaced
+# by a free port; sets PORT and PID once it listens. A connection of another
+# test may hold the port by the time CMD binds it: then another port.
+on_free_port() {
+	local try i args
+	for try in 1 2 3 4 5; do
+		PORT=$(free_port) || continue
+		args=("${@//@PORT@/$PORT}")
+		"${args[@]}" <&8 >/dev/null 2>"$TMP/srv.err" &
+		PID=$!
+		T_PIDS+=($PID)
+		for ((i = 0; i < 100 * S; i++)); do
+			kill -0 $PID 2>/dev/null || break
+			(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+			sleep 0.05
+		done
+		kill $PID 2>/dev/null
+		grep -qi 'in use' "$TMP/srv.err" || break
+	done
+	sed 's/^/# /' "$TMP/srv.err"
+	return 1
+}
+
 # a server that accepts and never answers: tang clients wait on it
-mute=$(free_port)
-socat TCP-LISTEN:"$mute",bind=127.0.0.1,reuseaddr,fork SYSTEM:'cat >/dev/null' &
-T_PIDS+=($!)
-wait_port "$mute" || skip_all "cannot start the mute server"
+on_free_port socat TCP-LISTEN:@PORT@,bind=127.0.0.1,reuseaddr,fork SYSTEM:'cat >/dev/null' ||
+	skip_all "cannot start the mute server"
+mute=$PORT
 
 # keys (for the servers, and an advertisement for the bindings)
 mkdir "$TMP/db"
@@ -90,8 +112,9 @@ mkdir "$TMP/ask"
 printf '[Ask]\nSocket=%s\nId=other:x\n' "$TMP/ask/sck.x" >"$TMP/ask/ask.x"
 
 LONG=$((600 * S))
-port=$(free_port)
-check tang-server "$NB" tang-server -l -a 127.0.0.1 -p "$port" "$TMP/db"
+on_free_port "${AS_NOBODY[@]}" "$NB" tang-server -l -a 127.0.0.1 -p @PORT@ "$TMP/db" && hardened $PID
+ok $? "tang-server: undumpable, core limit 0 (while it waits)"
+kill $PID 2>/dev/null
 check "tangd (inetd mode)" "$NB" tangd "$TMP/db"
 check encrypt "$NB" encrypt null '{}'
 check decrypt "$NB" decrypt
@@ -134,11 +157,8 @@ traced_before_keys tangd-rotate-keys "$TMP/rot.trace"
 
 # tang-server -u: switching users resets dumpable to fs.suid_dumpable, so
 # it must make itself undumpable again after the switch
-port=$(free_port)
-strace -I1 -f -qq -o "$TMP/u.trace" -e trace=prctl,setuid,setresuid \
-	"$NB" tang-server -l -a 127.0.0.1 -p "$port" -u nobody "$TMP/db" 2>/dev/null &
-T_PIDS+=($!)
-for ((i = 0; i < S; i++)); do wait_port "$port" && break; done
+on_free_port strace -I1 -f -qq -o "$TMP/u.trace" -e trace=prctl,setuid,setresuid \
+	"$NB" tang-server -l -a 127.0.0.1 -p @PORT@ -u nobody "$TMP/db"
 T_PIDS+=($(awk '{ print $1; exit }' "$TMP/u.trace"))	# the server: strace leaves it running
 # it listens before it switches: wait for the switch and what follows
 dropped_then_hardened() {
