@@ -30,7 +30,7 @@ AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)	# execs: $!
 hardened() {
 	local pid=$1 i
 	for ((i = 0; i < 100 * S; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 1
+		kill -0 "$pid" 2>/dev/null || { echo "# $pid exited"; return 1; }
 		if [ "$(readlink "/proc/$pid/exe")" = "$NB" ] &&
 			[ "$(awk '/^Uid:/ { print $3 }' "/proc/$pid/status")" = "$NOBODY" ] &&
 			[ "$(stat -c %u "/proc/$pid/status")" = 0 ] &&
@@ -52,7 +52,9 @@ check() {
 	pid=$!
 	T_PIDS+=($pid)
 	hardened $pid
-	ok $? "$name: undumpable, core limit 0 (while it waits)"
+	local rc=$?
+	ok $rc "$name: undumpable, core limit 0 (while it waits)"
+	[ $rc -eq 0 ] || sed 's/^/# stderr: /' "$TMP/$name.err" | head -5
 	kill $pid 2>/dev/null
 	wait $pid 2>/dev/null
 }
