@@ -2,21 +2,23 @@
  * what the volume's clevis bindings recover, so the prompt itself stays the
  * fallback. Two prompt protocols:
  *
- *   nbde askpass [-l] [-p DIR]        systemd password agent: ask.* files in
- *                                     DIR (default /run/systemd/ask-password)
- *                                     with Id=cryptsetup:DEV get "+PASSPHRASE"
- *                                     on their AF_UNIX datagram Socket=.
- *   nbde askpass -c [-f FIFO] [-a EXE] initramfs-tools: a running cryptsetup
- *                                     askpass (CRYPTTAB_SOURCE in its
- *                                     environment) gets the passphrase through
- *                                     its FIFO (default /lib/cryptsetup/passfifo).
+ *   nbde askpass [-l] [-p DIR]          systemd password agent: ask.* files
+ *                                       in DIR (default /run/systemd/ask-password)
+ *                                       with Id=cryptsetup:DEV get "+PASSPHRASE"
+ *                                       on their AF_UNIX datagram Socket=.
+ *   nbde askpass -c [-f FIFO] [-a EXE]  initramfs-tools: a running cryptsetup
+ *                                       askpass (CRYPTTAB_SOURCE in its
+ *                                       environment) gets the passphrase
+ *                                       through its FIFO (default
+ *                                       /lib/cryptsetup/passfifo).
  *
  * A passphrase goes only where root asked for it: ask files and their socket
  * owned by root in a directory only root can write; in -c mode a root
  * process whose executable is cryptsetup's askpass (argv and environment are
  * anyone's to forge).
  *
- * Each device is tried once per run: bindings are decrypted concurrently and
+ * Each device is tried once per run (only a delivered answer or a whole
+ * deadline without one uses it up): bindings are decrypted concurrently and
  * retried (the network may come up late) until the deadline - --timeout,
  * else nbde.timeout= on the kernel command line, else 30 s - then it is left
  * to the person at the prompt. A passphrase is sent only after it opened its
