@@ -216,6 +216,32 @@ else
 	! grep -q "$IMG:" "$TMP/c.err"
 	ok $? "cryptroot mode: still nothing for the look-alikes"
 fi
+# 7. no fixed number of devices: 65 prompts (65 names of one image) are
+# answered, and a second prompt for the 65th is then left to the person
+mkdir "$TMP/dev"
+for n in $(seq 66); do ln -s "$IMG" "$TMP/dev/d$n"; done
+ask hold "other:keeps -l running"
+"$NBDE" askpass -l -p "$TMP/ask" --timeout 5 2>"$TMP/many.err" &
+agent=$!
+T_PIDS+=($agent)
+ask many "other:only the socket is used"
+for n in $(seq 65); do
+	printf '[Ask]\nPID=%s\nSocket=%s\nNotAfter=0\nId=cryptsetup:%s\n' $$ "$TMP/ask/sck.many" "$TMP/dev/d$n" \
+		>"$TMP/ask/.tmp" && mv "$TMP/ask/.tmp" "$TMP/ask/ask.x$n"
+done
+want=$((65 * ($(stat -c %s "$TMP/a.pass") + 1)))	# "+" and the bound passphrase, each
+for ((i = 0; i < 600 * S; i++)); do [ "$(stat -c %s "$TMP/many.got" 2>/dev/null)" = "$want" ] && break; sleep 0.05; done
+is "$(stat -c %s "$TMP/many.got" 2>/dev/null)" "$want" "agent -l: 65 volumes' prompts answered once each"
+rm -f "$TMP/ask/"ask.x*
+ask again "cryptsetup:$TMP/dev/d65"
+ask ctl "cryptsetup:$TMP/dev/d66"
+wait_file "$TMP/ctl.got"
+ok $? "agent -l: a 66th volume is answered"
+no_answer again
+ok $? "agent -l: a second prompt for the 65th is left to the person (it was remembered)"
+kill $agent 2>/dev/null
+rm -f "$TMP/ask/"ask.*
+
 # The real /lib/cryptsetup/askpass (cryptsetup-initramfs, not on this host)
 # answered in a boot: test/50-vm.t.
 
