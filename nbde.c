@@ -5,10 +5,12 @@
  * A plain table from applet name to its *_main: basename(argv[0]) is tried
  * first, then argv[1]. Only applets that work are in the table. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd/applets.h"
+#include "cmd/util.h"
 #include "crypto/alloc.h"
 
 #ifndef NBDE_VERSION
@@ -18,11 +20,14 @@
 struct applet {
 	const char *name;
 	int (*main)(int argc, char **argv);
+	bool secrets;		/* holds keys or passphrases: no core dumps */
 	const char *summary;	/* NULL: an alias, not listed separately */
 };
 
+#define SECRETS true
+#define NO_SECRETS false
 static const struct applet applets[] = {
-#define APPLET(name, fn, summary) { name, fn, summary },
+#define APPLET(name, fn, secrets, summary) { name, fn, secrets, summary },
 #include "cmd/applets.def"
 #undef APPLET
 };
@@ -46,6 +51,16 @@ static const struct applet *find(const char *name)
 	return NULL;
 }
 
+/* The one place an applet starts: hardened first when it holds secrets. */
+static int run(const struct applet *a, int argc, char **argv)
+{
+	if (a->secrets && secret_process_harden()) {
+		fprintf(stderr, "nbde: %s: cannot keep secrets out of core dumps\n", a->name);
+		return 1;
+	}
+	return a->main(argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	/* Before anything allocates through Mbed TLS (see crypto/alloc.c). */
@@ -57,7 +72,7 @@ int main(int argc, char **argv)
 
 	base = base ? base + 1 : argc > 0 ? argv[0] : "nbde";
 	if ((a = find(base)))
-		return a->main(argc, argv);
+		return run(a, argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -71,7 +86,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if ((a = find(argv[1])))
-		return a->main(argc - 1, argv + 1);
+		return run(a, argc - 1, argv + 1);
 	fprintf(stderr, "nbde: unknown applet '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

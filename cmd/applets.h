@@ -2,7 +2,7 @@
 #ifndef NBDE_APPLETS_H
 #define NBDE_APPLETS_H
 
-#define APPLET(name, fn, summary) int fn(int argc, char **argv);
+#define APPLET(name, fn, secrets, summary) int fn(int argc, char **argv);
 #include "applets.def"
 #undef APPLET
 

@@ -2,16 +2,23 @@
  * what the volume's clevis bindings recover, so the prompt itself stays the
  * fallback. Two prompt protocols:
  *
- *   nbde askpass [-l] [-p DIR]        systemd password agent: ask.* files in
- *                                     DIR (default /run/systemd/ask-password)
- *                                     with Id=cryptsetup:DEV get "+PASSPHRASE"
- *                                     on their AF_UNIX datagram Socket=.
- *   nbde askpass -c [-f FIFO]         initramfs-tools: a running cryptsetup
- *                                     askpass (CRYPTTAB_SOURCE in its
- *                                     environment) gets the passphrase through
- *                                     its FIFO (default /lib/cryptsetup/passfifo).
+ *   nbde askpass [-l] [-p DIR]          systemd password agent: ask.* files
+ *                                       in DIR (default /run/systemd/ask-password)
+ *                                       with Id=cryptsetup:DEV get "+PASSPHRASE"
+ *                                       on their AF_UNIX datagram Socket=.
+ *   nbde askpass -c [-f FIFO] [-a EXE]  initramfs-tools: a running cryptsetup
+ *                                       askpass (CRYPTTAB_SOURCE in its
+ *                                       environment) gets the passphrase
+ *                                       through its FIFO (default
+ *                                       /lib/cryptsetup/passfifo).
  *
- * Each device is tried once per run: bindings are decrypted concurrently and
+ * A passphrase goes only where root asked for it: ask files and their socket
+ * owned by root in a directory only root can write; in -c mode a root
+ * process whose executable is cryptsetup's askpass (argv and environment are
+ * anyone's to forge).
+ *
+ * Each device is tried once per run (only a delivered answer or a whole
+ * deadline without one uses it up): bindings are decrypted concurrently and
  * retried (the network may come up late) until the deadline - --timeout,
  * else nbde.timeout= on the kernel command line, else 30 s - then it is left
  * to the person at the prompt. A passphrase is sent only after it opened its
@@ -25,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,7 +49,8 @@
 #include "../luks/device.h"
 
 #define MAX_SLOTS 32
-#define MAX_DONE 64
+/* An ask file is a few hundred bytes; more is not systemd's. */
+#define ASK_FILE_MAX 65536
 
 /* --- recovering a verified passphrase --- */
 
@@ -168,37 +177,90 @@ static int recover(const char *dev, long timeout_s, struct buf *out)
 	return rc ? -1 : 0;
 }
 
-/* Devices already handled in this run: answered or given up on; a second
- * prompt for one means the person at the console is wanted. */
-static char *done_dev[MAX_DONE];
-static int n_done;
+/* A growing set of strings (devices, ask file names); no fixed limit. */
+struct strset {
+	char **v;
+	size_t n, cap;
+};
 
-static bool handled(const char *dev)
+static bool strset_has(const struct strset *s, const char *str)
 {
-	for (int i = 0; i < n_done; i++)
-		if (!strcmp(done_dev[i], dev))
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], str))
 			return true;
-	if (n_done < MAX_DONE)
-		done_dev[n_done++] = strdup(dev);
 	return false;
 }
+
+/* Out of memory: not added, so the worst case is a second try. */
+static void strset_add(struct strset *s, const char *str)
+{
+	if (strset_has(s, str))
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		char **v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		s->v = v;
+		s->cap = cap;
+	}
+	if ((s->v[s->n] = strdup(str)))
+		s->n++;
+}
+
+/* Devices this run is done with: answered (the passphrase was delivered) or
+ * given up on after a whole deadline; a second prompt for one is for the
+ * person at the console. Only prompts that proved to be root's get here, so
+ * no one else can use a device up. */
+static struct strset done;
 
 /* --- systemd password agent --- */
 
 struct ask {
-	char id[512], socket[108];
+	char id[sizeof("cryptsetup:") + PATH_MAX];
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	long long not_after;	/* CLOCK_MONOTONIC µs, 0 = none */
 	long pid;
 };
 
-/* The [Ask] keys we use from an ask.* ini file. */
-static int parse_ask(const char *path, struct ask *a)
+/* A cut Socket= or Id= would name another socket or device: refuse it. */
+static int set_value(char *dst, size_t cap, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap)
+		return -1;
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/* The [Ask] keys we use from ask file NAME in dirfd, which must be root's
+ * regular file (not a link); 0, or -1 with why set (NULL: the file is
+ * gone, as systemd removes answered prompts). */
+static int parse_ask(int dirfd, const char *name, struct ask *a, const char **why)
 {
 	AUTO_BUF f = { 0 };
 	bool in_ask = false;
+	struct stat st;
+	int fd, r;
 
 	memset(a, 0, sizeof(*a));
-	if (read_file(path, 65536, &f))
+	/* O_NONBLOCK: a FIFO must not hang the agent */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		*why = errno == ENOENT ? NULL : errno == ELOOP ? "a symbolic link" : strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		*why = "not a regular file";
+	else if (st.st_uid != 0)
+		*why = "not owned by root";
+	else if (read_fd_all(fd, ASK_FILE_MAX, &f))
+		*why = errno == EFBIG ? "too large" : strerror(errno);
+	else
+		*why = NULL;
+	close(fd);
+	if (*why)
 		return -1;
 	for (char *save = NULL, *l = strtok_r((char *)f.p, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (*l == '[') {
@@ -207,16 +269,45 @@ static int parse_ask(const char *path, struct ask *a)
 		}
 		if (!in_ask)
 			continue;
-		if (!strncmp(l, "Id=", 3))
-			snprintf(a->id, sizeof(a->id), "%s", l + 3);
-		else if (!strncmp(l, "Socket=", 7))
-			snprintf(a->socket, sizeof(a->socket), "%s", l + 7);
+		r = 0;
+		if (!strncmp(l, "Id=", 3) && (r = set_value(a->id, sizeof(a->id), l + 3)))
+			*why = "its Id= is too long";
+		else if (!strncmp(l, "Socket=", 7) && (r = set_value(a->socket, sizeof(a->socket), l + 7)))
+			*why = "its Socket= is too long for a socket address";
 		else if (!strncmp(l, "NotAfter=", 9))
 			a->not_after = atoll(l + 9);
 		else if (!strncmp(l, "PID=", 4))
 			a->pid = atol(l + 4);
+		if (r)
+			return -1;
 	}
+	if (!a->socket[0])
+		*why = "no Socket=";
 	return a->socket[0] ? 0 : -1;
+}
+
+/* Socket= must be a root-owned socket right inside the ask directory (as
+ * systemd makes them), never a path of the asker's choosing. */
+static int check_socket(int dirfd, const char *dir, const char *sock, const char **why)
+{
+	size_t dl = strlen(dir);
+	const char *name = sock + dl + 1;
+	struct stat st;
+
+	if (strncmp(sock, dir, dl) || sock[dl] != '/' || !*name || strchr(name, '/') ||
+	    !strcmp(name, ".") || !strcmp(name, "..")) {
+		*why = "its Socket= is not in the ask directory";
+		return -1;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISSOCK(st.st_mode)) {
+		*why = "its Socket= is not a socket";
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		*why = "its Socket= is not owned by root";
+		return -1;
+	}
+	return 0;
 }
 
 static int reply(const char *sock, const struct buf *pass)
@@ -237,40 +328,92 @@ static int reply(const char *sock, const struct buf *pass)
 	return rc;
 }
 
-/* Answers every ask file it can; returns how many ask files exist. */
+/* The ask directory, open; -1 unless only root can write it (anyone who can
+ * could plant an ask file or a socket for the passphrase). */
+static int open_ask_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			msg("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	const char *why = fstat(fd, &st) ? strerror(errno) : st.st_uid != 0 ? "not owned by root" :
+			  st.st_mode & (S_IWGRP | S_IWOTH) ? "writable by group or others" : NULL;
+	if (why) {
+		msg("%s: %s: refusing to answer its prompts", dir, why);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/* Ask files already reported as refused, so -l says it once. */
+static struct strset refused;
+
+static void refuse(const char *dir, const char *name, const char *why)
+{
+	if (strset_has(&refused, name))
+		return;
+	strset_add(&refused, name);
+	msg("%s/%s: %s: ignored", dir, name, why);
+}
+
+/* Answers every ask file it can; returns how many ask files exist, -1 when
+ * the directory itself is not safe. */
 static int agent_scan(const char *dir, long timeout_s)
 {
-	DIR *dp = opendir(dir);
+	int dirfd = open_ask_dir(dir);
+	DIR *dp;
 	struct dirent *e;
 	int asks = 0;
 
-	if (!dp)
+	if (dirfd < 0)
+		return errno == EPERM ? -1 : 0;
+	if (!(dp = fdopendir(dirfd))) {
+		close(dirfd);
 		return 0;
+	}
 	while ((e = readdir(dp))) {
-		char path[4096];
 		struct ask a;
 		struct timespec now;
 		struct stat st;
+		const char *why;
 
 		if (strncmp(e->d_name, "ask.", 4))
 			continue;
 		asks++;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (parse_ask(path, &a) || strncmp(a.id, "cryptsetup:", 11))
+		if (parse_ask(dirfd, e->d_name, &a, &why)) {
+			if (why)
+				refuse(dir, e->d_name, why);
+			continue;
+		}
+		if (strncmp(a.id, "cryptsetup:", 11))
 			continue;	/* not a volume's prompt: not ours */
 		const char *dev = a.id + 11;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (a.not_after && a.not_after < now.tv_sec * 1000000LL + now.tv_nsec / 1000)
 			continue;
-		if ((a.pid > 0 && kill(a.pid, 0) && errno == ESRCH) || stat(dev, &st) || handled(dev))
+		if ((a.pid > 0 && kill(a.pid, 0) && errno == ESRCH) || stat(dev, &st) || strset_has(&done, dev))
 			continue;
+		if (check_socket(dirfd, dir, a.socket, &why)) {
+			refuse(dir, e->d_name, why);
+			continue;
+		}
 		AUTO_BUF pass = { 0 };
-		if (recover(dev, timeout_s, &pass))
+		if (recover(dev, timeout_s, &pass)) {
+			strset_add(&done, dev);	/* given up: the person's turn */
 			continue;
-		if (reply(a.socket, &pass))
+		}
+		if (reply(a.socket, &pass)) {
 			msg("%s: cannot answer the prompt on %s: %s", dev, a.socket, strerror(errno));
-		else
+		} else {
+			strset_add(&done, dev);
 			msg("%s: unlocked with its clevis binding", dev);
+		}
 	}
 	closedir(dp);
 	return asks;
@@ -278,7 +421,7 @@ static int agent_scan(const char *dir, long timeout_s)
 
 static int agent(const char *dir, bool loop, long timeout_s)
 {
-	int fd = -1;
+	int fd = -1, asks;
 
 	if (loop) {
 		mkdir(dir, 0755);
@@ -291,7 +434,7 @@ static int agent(const char *dir, bool loop, long timeout_s)
 	}
 	/* -l: stay while any ask file is pending (answered or left to a person),
 	 * so the path unit does not restart us in a loop while one remains. */
-	while (agent_scan(dir, timeout_s) > 0 && loop) {
+	while ((asks = agent_scan(dir, timeout_s)) > 0 && loop) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		char ev[4096];
 		if (poll(&p, 1, 1000) > 0 && read(fd, ev, sizeof(ev)) < 0 && errno != EAGAIN)
@@ -299,44 +442,86 @@ static int agent(const char *dir, bool loop, long timeout_s)
 	}
 	if (fd >= 0)
 		close(fd);
-	return 0;
+	return asks < 0 ? 1 : 0;
 }
 
 /* --- initramfs-tools: cryptsetup's askpass and its FIFO --- */
 
-/* NUL-separated /proc file, at most 64 KiB. */
-static int read_proc(long pid, const char *what, struct buf *out)
+/* /proc/PID/WHAT through the process's directory fd, at most 64 KiB. */
+static int read_proc(int procfd, const char *what, struct buf *out)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, what);
-	return read_file(path, 65536, out);
+	int fd = openat(procfd, what, O_RDONLY | O_CLOEXEC), r;
+
+	out->p = NULL;
+	out->len = 0;
+	if (fd < 0)
+		return -1;
+	r = read_fd_all(fd, 65536, out);
+	close(fd);
+	return r;
 }
 
-/* The CRYPTTAB_SOURCE of a running cryptsetup askpass (argv[0] or, for a
- * script, argv[1] is .../cryptsetup/askpass), or NULL. */
-static char *askpass_source(long pid)
+/* Real, effective, saved and file system uid all 0. */
+static bool run_by_root(int procfd)
 {
-	AUTO_BUF cmd = { 0 };
+	AUTO_BUF st = { 0 };
+	const char *l;
+	unsigned long u[4];
+
+	if (read_proc(procfd, "status", &st) || !(l = strstr((char *)st.p, "\nUid:")))
+		return false;
+	return sscanf(l, "\nUid: %lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4 &&
+	       !u[0] && !u[1] && !u[2] && !u[3];
+}
+
+/* The CRYPTTAB_SOURCE of PID if it is cryptsetup's askpass, else NULL.
+ * cryptsetup's run_keyscript execs the askpass binary itself, so its
+ * executable is askpass_exe (a real path); argv and the environment are
+ * the process's to choose and prove nothing. Everything is read through
+ * one /proc/PID fd: a PID reused meanwhile fails the reads. */
+static char *askpass_source(const char *askpass_exe, long pid)
+{
+	char path[32], exe[PATH_MAX];
 	AUTO_BUF env = { 0 };
-	bool is_askpass = false;
+	char *src = NULL;
+	ssize_t n;
+	int procfd;
 
-	if (read_proc(pid, "cmdline", &cmd) || !cmd.len)
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	if ((procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return NULL;
-	for (size_t off = 0, i = 0; off < cmd.len && i < 2; off += strlen((char *)cmd.p + off) + 1, i++) {
-		const char *a = (char *)cmd.p + off;
-		size_t l = strlen(a);
-		if (l >= 19 && !strcmp(a + l - 19, "/cryptsetup/askpass"))
-			is_askpass = true;
+	n = readlinkat(procfd, "exe", exe, sizeof(exe));
+	if (n > 0 && (size_t)n < sizeof(exe)) {
+		exe[n] = '\0';
+		if (!strcmp(exe, askpass_exe) && run_by_root(procfd) && !read_proc(procfd, "environ", &env))
+			for (size_t off = 0; off < env.len && !src; off += strlen((char *)env.p + off) + 1)
+				if (!strncmp((char *)env.p + off, "CRYPTTAB_SOURCE=", 16))
+					src = strdup((char *)env.p + off + 16);
 	}
-	if (!is_askpass || read_proc(pid, "environ", &env))
-		return NULL;
-	for (size_t off = 0; off < env.len; off += strlen((char *)env.p + off) + 1)
-		if (!strncmp((char *)env.p + off, "CRYPTTAB_SOURCE=", 16))
-			return strdup((char *)env.p + off + 16);
-	return NULL;
+	close(procfd);
+	return src;
 }
 
-static _Noreturn void cryptroot(const char *fifo, long timeout_s)
+/* Writes the passphrase into askpass's FIFO (root's, not a link); it reads
+ * the FIFO to its end: one open, one write. */
+static int answer_fifo(const char *fifo, const struct buf *pass)
+{
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC), r;
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISFIFO(st.st_mode) || st.st_uid != 0) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	r = write_all(fd, pass->p, pass->len);
+	close(fd);
+	return r;
+}
+
+static _Noreturn void cryptroot(const char *fifo, const char *askpass_exe, long timeout_s)
 {
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {	/* until local-bottom ends us */
@@ -348,21 +533,19 @@ static _Noreturn void cryptroot(const char *fifo, long timeout_s)
 			long pid = strtol(e->d_name, &end, 10);
 			AUTO_FREE char *src = NULL;
 			AUTO_BUF pass = { 0 };
-			int fd;
 
-			if (*end || pid <= 0 || !(src = askpass_source(pid)) || handled(src))
+			if (*end || pid <= 0 || !(src = askpass_source(askpass_exe, pid)) || strset_has(&done, src))
 				continue;
-			if (recover(src, timeout_s, &pass))
+			if (recover(src, timeout_s, &pass)) {
+				strset_add(&done, src);	/* given up: the person's turn */
 				continue;
-			/* askpass reads the FIFO to its end: one open, one write */
-			if ((fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
-			    write_all(fd, pass.p, pass.len)) {
+			}
+			if (answer_fifo(fifo, &pass)) {
 				msg("%s: cannot answer the prompt through %s: %s", src, fifo, strerror(errno));
 			} else {
+				strset_add(&done, src);
 				msg("%s: unlocked with its clevis binding", src);
 			}
-			if (fd >= 0)
-				close(fd);
 		}
 		if (dp)
 			closedir(dp);
@@ -388,13 +571,17 @@ static long boot_timeout(void)
 static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: nbde askpass [-l] [-p DIR] [--timeout SEC]\n"
-		   "       nbde askpass -c [-f FIFO] [--timeout SEC]\n\n"
+		   "       nbde askpass -c [-f FIFO] [-a ASKPASS] [--timeout SEC]\n\n"
 		   "Answers boot passphrase prompts with what the volume's clevis bindings\n"
 		   "recover; the prompt stays usable as the fallback.\n"
-		   "  -p DIR         systemd password agent on DIR (default /run/systemd/ask-password)\n"
+		   "  -p DIR         systemd password agent on DIR (default /run/systemd/ask-password);\n"
+		   "                 only root's ask files and sockets in it, and only if no one\n"
+		   "                 but root can write it\n"
 		   "  -l             keep watching while any ask file is pending\n"
 		   "  -c             initramfs-tools: answer cryptsetup's askpass through its FIFO\n"
 		   "  -f FIFO        that FIFO (default /lib/cryptsetup/passfifo)\n"
+		   "  -a ASKPASS     cryptsetup's askpass executable: only root processes running\n"
+		   "                 it are answered (default /lib/cryptsetup/askpass)\n"
 		   "  --timeout SEC  per volume (default: nbde.timeout= on the kernel command line, else 30)\n");
 	return rc;
 }
@@ -407,6 +594,7 @@ int askpass_main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *dir = "/run/systemd/ask-password", *fifo = "/lib/cryptsetup/passfifo";
+	const char *askpass = "/lib/cryptsetup/askpass";
 	bool loop = false, fifo_mode = false;
 	long timeout_s = 0;
 	int c;
@@ -415,13 +603,14 @@ int askpass_main(int argc, char **argv)
 		util_prog = "nbde askpass";
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hlp:cf:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hlp:cf:a:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return usage(stdout, 0);
 		case 'l': loop = true; break;
 		case 'p': dir = optarg; break;
 		case 'c': fifo_mode = true; break;
 		case 'f': fifo = optarg; break;
+		case 'a': askpass = optarg; break;
 		case 'W':
 			if ((timeout_s = atol(optarg)) <= 0)
 				return usage(stderr, 2);
@@ -433,7 +622,25 @@ int askpass_main(int argc, char **argv)
 		return usage(stderr, 2);
 	if (!timeout_s)
 		timeout_s = boot_timeout();
-	if (fifo_mode)
-		cryptroot(fifo, timeout_s);
-	return agent(dir, loop, timeout_s);
+	if (fifo_mode) {
+		/* /lib may be a link to usr/lib: /proc/PID/exe is the real path */
+		char exe[PATH_MAX];
+		if (!realpath(askpass, exe)) {
+			msg("%s: %s", askpass, strerror(errno));
+			return 1;
+		}
+		cryptroot(fifo, exe, timeout_s);
+	}
+	/* Socket= is compared with DIR as written, less trailing slashes */
+	char d[PATH_MAX];
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	if (dl >= sizeof(d)) {
+		msg("%s: path too long", dir);
+		return 2;
+	}
+	memcpy(d, dir, dl);
+	d[dl] = '\0';
+	return agent(d, loop, timeout_s);
 }

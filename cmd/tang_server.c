@@ -125,8 +125,9 @@ static int drop_privileges(const char *user)
 		msg("unknown user '%s'", user);
 		return -1;
 	}
-	/* supplementary groups too: the keys may be readable through one */
-	if (initgroups(user, pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+	/* supplementary groups too: the keys may be readable through one; the
+	 * uid change resets dumpable to fs.suid_dumpable, so harden again */
+	if (initgroups(user, pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid) || secret_process_harden()) {
 		msg("cannot switch to user '%s': %s", user, strerror(errno));
 		return -1;
 	}

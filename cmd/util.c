@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -73,7 +75,8 @@ int read_fd_all(int fd, size_t max, struct buf *out)
 {
 	size_t cap = 4096;
 	out->len = 0;
-	out->p = malloc(cap + 1);
+	/* what is read may be a secret (a key file, the plaintext of encrypt) */
+	out->p = secret_alloc(cap + 1);
 	if (!out->p)
 		return -1;
 	for (;;) {
@@ -84,14 +87,13 @@ int read_fd_all(int fd, size_t max, struct buf *out)
 				errno = EFBIG;
 				return -1;
 			}
-			p = malloc(cap * 2 + 1);
+			p = secret_alloc(cap * 2 + 1);
 			if (!p) {
 				buf_free(out);
 				return -1;
 			}
 			memcpy(p, out->p, out->len);
-			wipe(out->p, out->len);
-			free(out->p);
+			secret_free(out->p, cap + 1);
 			out->p = p;
 			cap *= 2;
 		}
@@ -192,6 +194,17 @@ out:
 	free(dcopy);
 	errno = e;
 	return r;
+}
+
+int secret_process_harden(void)
+{
+	/* the limit too: with fs.suid_dumpable=2 even an undumpable process
+	 * dumps (root-readable), unless RLIMIT_CORE forbids it */
+	const struct rlimit none = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &none))
+		return -1;
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ? -1 : 0;
 }
 
 long long now_ms(void)

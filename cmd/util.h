@@ -34,6 +34,13 @@ int write_all(int fd, const void *data, size_t len);
  * Nothing half-written is ever visible at path. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Keeps this process out of core dumps before it holds a key or passphrase:
+ * not dumpable (PR_SET_DUMPABLE 0, which also makes /proc/PID root's) and
+ * RLIMIT_CORE 0, soft and hard, inherited by children. Dispatch calls it for
+ * the applets marked SECRETS; call it again after a uid change, which resets
+ * dumpable to the fs.suid_dumpable sysctl. 0, or -1 with errno. */
+int secret_process_harden(void);
+
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
 

@@ -4,8 +4,12 @@
 # and the initramfs-tools path (cryptsetup askpass process + FIFO). Each
 # answer must open the volume; a dead server must cost no more than the
 # deadline. The boot tests (50-vm.t) use the same applet inside a VM.
+# A passphrase goes only to root (issue 9, item 8): ask files, sockets and
+# directories anyone else could write are refused, and in -c mode only a root
+# process running cryptsetup's askpass executable is answered.
 . test/lib.sh
 need cryptsetup socat
+S=${TEST_SLOWDOWN:-1}
 
 IMG=$TMP/v.img
 truncate -s 20M "$IMG"
@@ -19,17 +23,30 @@ opens() { # opens FILE: the passphrase in FILE opens the image
 	cryptsetup open --test-passphrase --key-file "$1" "$IMG" 2>/dev/null
 }
 
-# ask NAME ID: an ask file as systemd-cryptsetup writes it, and a datagram
-# socket listening for the answer (into $TMP/NAME.got)
+# ask NAME ID [DIR [SOCKET [SOCKET=]]]: an ask file in DIR (default
+# $TMP/ask) as systemd-cryptsetup writes it, and a datagram socket (default
+# DIR/sck.NAME) listening for the answer (into $TMP/NAME.got); the ask file
+# may name another Socket=
 ask() {
-	mkdir -p "$TMP/ask"
-	socat -u UNIX-RECV:"$TMP/$1.sock" OPEN:"$TMP/$1.got",creat &
+	local dir=${3:-$TMP/ask}
+	local sock=${4:-$dir/sck.$1}
+	mkdir -p "$dir"
+	socat -u UNIX-RECV:"$sock" OPEN:"$TMP/$1.got",creat &
 	T_PIDS+=($!)
-	for _ in $(seq 50); do [ -S "$TMP/$1.sock" ] && break; sleep 0.05; done
+	for ((i = 0; i < 50 * S; i++)); do [ -S "$sock" ] && break; sleep 0.05; done
+	echo "$sock" >"$TMP/$1.sockname"
 	printf '[Ask]\nPID=%s\nSocket=%s\nAcceptCached=1\nEcho=0\nNotAfter=0\nId=%s\nMessage=Please enter passphrase\n' \
-		$$ "$TMP/$1.sock" "$2" >"$TMP/ask/.tmp" && mv "$TMP/ask/.tmp" "$TMP/ask/ask.$1"
+		$$ "${5:-$sock}" "$2" >"$dir/.tmp" && mv "$dir/.tmp" "$dir/ask.$1"
 }
-wait_file() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+wait_file() { for ((i = 0; i < 100 * S; i++)); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+# no_answer NAME: the agent has exited; a marker datagram sent now lands
+# behind any answer it sent, so once the marker is in, the answer would be
+no_answer() {
+	printf 'MARK' | socat -u - UNIX-SENDTO:"$(cat "$TMP/$1.sockname")" &&
+		wait_file "$TMP/$1.got" &&
+		for ((i = 0; i < 100 * S; i++)); do grep -q MARK "$TMP/$1.got" && break; sleep 0.05; done &&
+		[ "$(head -c 4 "$TMP/$1.got")" = MARK ]
+}
 
 # 1. agent: answers a cryptsetup prompt with "+" and a passphrase that opens
 ask a "cryptsetup:$IMG"
@@ -92,18 +109,135 @@ grep -q 'within 3s' "$TMP/e.err"
 ok $? "agent: says why it gave up"
 rm -f "$TMP/ask/"ask.*
 
-# 5. initramfs-tools: a process running .../cryptsetup/askpass with
-# CRYPTTAB_SOURCE gets the passphrase through the FIFO
-mkfifo "$TMP/passfifo"
-CRYPTTAB_SOURCE=$IMG bash -c 'exec -a /lib/cryptsetup/askpass sleep 30' &
-T_PIDS+=($!)
-cat <"$TMP/passfifo" >"$TMP/f.pass" &	# the reader askpass keeps open
-T_PIDS+=($!)
-"$NBDE" askpass -c -f "$TMP/passfifo" --timeout 5 2>"$TMP/f.err" &
-T_PIDS+=($!)
-wait_file "$TMP/f.pass" && sleep 0.2 && opens "$TMP/f.pass"
-ok $? "cryptroot mode: the passphrase written into the FIFO opens the volume"
-grep -q 'unlocked' "$TMP/f.err"
-ok $? "cryptroot mode: reports the unlock on the console"
+# 5. only root asks: each prompt below is one a non-root user could plant or
+# redirect; one scan each (a device answered once is not answered again)
+agent_once() { "$NBDE" askpass -p "${2:-$TMP/ask}" --timeout 5 2>"$TMP/$1.err"; }
+refused() { # refused NAME WHY: no answer, and the agent says why
+	no_answer "$1"
+	ok $? "agent: $2 -> no answer"
+	grep -q "$3" "$TMP/$1.err"
+	ok $? "agent: $2 -> says '$3'"
+	[ $? -eq 0 ] || sed 's/^/# stderr: /' "$TMP/$1.err"
+	rm -f "$TMP/ask/ask.$1"
+}
+
+ask own "cryptsetup:$IMG"
+chown nobody "$TMP/ask/ask.own"
+agent_once own
+refused own "an ask file not owned by root" "not owned by root"
+
+ask lnk "cryptsetup:$IMG"
+mv "$TMP/ask/ask.lnk" "$TMP/real-ask"
+ln -s "$TMP/real-ask" "$TMP/ask/ask.lnk"
+agent_once lnk
+refused lnk "an ask file that is a symbolic link (to root's file)" "symbolic link"
+
+ask out "cryptsetup:$IMG" "$TMP/ask" "$TMP/out.sock"
+agent_once out
+refused out "a Socket= outside the ask directory" "not in the ask directory"
+
+ask sown "cryptsetup:$IMG"
+chown nobody "$TMP/ask/sck.sown"
+agent_once sown
+refused sown "a Socket= not owned by root" "Socket= is not owned by root"
+
+# a Socket= longer than a socket address can hold: cut to 107 bytes it would
+# name this receiver
+long=$TMP/ask/sck.long
+long=$long$(printf '%*s' $((107 - ${#long})) '' | tr ' ' x)
+ask long "cryptsetup:$IMG" "$TMP/ask" "$long" "${long}y"
+agent_once long
+refused long "an over-long Socket= (its first 107 bytes name a socket)" "Socket= is too long"
+
+# an over-long Id=: its first 500 bytes name the image (slashes are padding)
+pad=$(printf '%*s' $((500 - ${#IMG})) '' | tr ' ' /)
+ask lid "cryptsetup:$pad$IMG$(printf '%*s' 4200 '' | tr ' ' z)"
+agent_once lid
+refused lid "an over-long Id= (its first 511 bytes name the volume)" "Id= is too long"
+
+ask gw "cryptsetup:$IMG" "$TMP/askgw"
+chmod 775 "$TMP/askgw"
+"$NBDE" askpass -p "$TMP/askgw" --timeout 5 2>"$TMP/gw.err"
+rc=$?
+[ $rc -ne 0 ]
+ok $? "agent: a group-writable ask directory -> exits non-zero"
+no_answer gw
+ok $? "agent: a group-writable ask directory -> no answer"
+grep -q "writable by group or others" "$TMP/gw.err"
+ok $? "agent: a group-writable ask directory -> says so"
+
+# and the same prompt from root, in root's directory, is answered
+ask good "cryptsetup:$IMG"
+agent_once good
+wait_file "$TMP/good.got" && tail -c +2 "$TMP/good.got" >"$TMP/good.pass" && opens "$TMP/good.pass"
+ok $? "agent: root's ask file and socket in root's directory -> answered"
+rm -f "$TMP/ask/"ask.*
+
+# 6. initramfs-tools: a root process running cryptsetup's askpass (here a
+# copy of sleep at $TMP/lib/cryptsetup/askpass, named with -a) with
+# CRYPTTAB_SOURCE gets the passphrase through the FIFO; look-alikes do not
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+	skip "cryptroot mode: needs root and setpriv to run askpass look-alikes as another user"
+else
+	chmod 755 "$TMP"	# nobody runs the askpass copy
+	mkdir -p "$TMP/lib/cryptsetup"
+	cp "$(command -v sleep)" "$TMP/lib/cryptsetup/askpass"
+	AP=$TMP/lib/cryptsetup/askpass
+	IMG3=$TMP/v3.img
+	truncate -s 20M "$IMG3"
+	printf 'other-pass' >"$TMP/key3"
+	cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$TMP/key3" "$IMG3"
+	"$NBDE" bind -d "$IMG3" -k "$TMP/key3" null '{}' >/dev/null
+	mkfifo "$TMP/passfifo"
+	# look-alikes first (lower PIDs, scanned first): argv and environment
+	# of askpass but another executable; askpass's executable run by nobody
+	CRYPTTAB_SOURCE=$IMG bash -c 'exec -a /lib/cryptsetup/askpass sleep 1000' &
+	T_PIDS+=($!)
+	CRYPTTAB_SOURCE=$IMG setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$AP" 1000 &
+	T_PIDS+=($!)
+	CRYPTTAB_SOURCE=$IMG3 "$AP" 1000 &
+	T_PIDS+=($!)
+	# no reader on the FIFO yet: the first answer cannot be delivered
+	"$NBDE" askpass -c -f "$TMP/passfifo" -a "$AP" --timeout 5 2>"$TMP/c.err" &
+	T_PIDS+=($!)
+	for ((i = 0; i < 200 * S; i++)); do grep -q "$IMG3: cannot answer" "$TMP/c.err" && break; sleep 0.05; done
+	grep -q "$IMG3: cannot answer" "$TMP/c.err"
+	ok $? "cryptroot mode: root's askpass process is answered (no reader yet: not delivered)"
+	! grep -q "$IMG:" "$TMP/c.err"
+	ok $? "cryptroot mode: processes that only look like askpass, or run it as nobody, are not"
+	[ $? -eq 0 ] || sed 's/^/# stderr: /' "$TMP/c.err"
+	cat <"$TMP/passfifo" >"$TMP/f.pass" &	# the reader askpass keeps open
+	T_PIDS+=($!)
+	wait_file "$TMP/f.pass" && for ((i = 0; i < 100 * S; i++)); do grep -q unlocked "$TMP/c.err" && break; sleep 0.05; done
+	cryptsetup open --test-passphrase --key-file "$TMP/f.pass" "$IMG3" 2>/dev/null
+	ok $? "cryptroot mode: answered once a reader is there (an undelivered answer does not count)"
+	grep -q "$IMG3: unlocked" "$TMP/c.err"
+	ok $? "cryptroot mode: reports the unlock on the console"
+	! grep -q "$IMG:" "$TMP/c.err"
+	ok $? "cryptroot mode: still nothing for the look-alikes"
+fi
+# 7. no fixed number of devices: 65 volumes (65 names of one image) with two
+# prompts each, in one scan: each volume is answered once, the second prompt
+# left to the person (a 64-entry memory answered the 65th twice)
+mkdir "$TMP/dev"
+for n in $(seq 65); do ln -s "$IMG" "$TMP/dev/d$n"; done
+ask many "other:only its socket is used"
+rm -f "$TMP/ask/ask.many"
+for n in $(seq 65); do
+	for p in x y; do
+		printf '[Ask]\nPID=%s\nSocket=%s\nNotAfter=0\nId=cryptsetup:%s\n' $$ "$TMP/ask/sck.many" "$TMP/dev/d$n" \
+			>"$TMP/ask/.tmp" && mv "$TMP/ask/.tmp" "$TMP/ask/ask.$p$n"
+	done
+done
+"$NBDE" askpass -p "$TMP/ask" --timeout 5 2>"$TMP/many.err"
+# every answer is queued once the agent is gone: a marker sent now comes last
+printf 'MARK' | socat -u - UNIX-SENDTO:"$TMP/ask/sck.many"
+for ((i = 0; i < 200 * S; i++)); do grep -q MARK "$TMP/many.got" 2>/dev/null && break; sleep 0.05; done
+is "$(($(stat -c %s "$TMP/many.got") - 4))" "$((65 * ($(stat -c %s "$TMP/a.pass") + 1)))" \
+	"agent: 65 volumes with two prompts each -> 65 answers (\"+\" and the passphrase)"
+rm -f "$TMP/ask/"ask.*
+
+# The real /lib/cryptsetup/askpass (cryptsetup-initramfs, not on this host)
+# answered in a boot: test/50-vm.t.
 
 done_testing
