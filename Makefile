@@ -18,7 +18,11 @@ LIB_SRC := $(sort $(wildcard crypto/*.c net/*.c luks/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
 NBDE_SRC := nbde.c $(CMD_SRC) $(LIB_SRC)
 UNIT_SRC := $(sort $(wildcard test/unit_*.c))
-FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_SRC := $(sort $(wildcard test/fuzz/fuzz_*.c))
+# library code the fuzz targets may link: the lower layers and cmd/'s
+# subfolders (cmd/ itself holds applets only); taken from an archive, so a
+# target pulls in only the objects it needs
+FUZZ_LIB_SRC := $(LIB_SRC) $(sort $(wildcard cmd/*/*.c))
 DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c
 
 DEFS := -D_GNU_SOURCE -DNBDE_VERSION='"$(VERSION)"'
@@ -98,16 +102,20 @@ $(F)/%.o: %.c $(wildcard */*.h) build/deps-glibc.mk
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 
-$(F)/fuzz_%: $(F)/fuzz/fuzz_%.o $(LIB_SRC:%.c=$(F)/%.o)
+$(F)/libnbde.a: $(FUZZ_LIB_SRC:%.c=$(F)/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(F)/fuzz_%: $(F)/test/fuzz/fuzz_%.o $(F)/libnbde.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(SAN_LIBS)
 
-fuzz-build: $(FUZZ_SRC:fuzz/%.c=$(F)/%)
+fuzz-build: $(FUZZ_SRC:test/fuzz/%.c=$(F)/%)
 
 fuzz: fuzz-build
-	@for t in $(FUZZ_SRC:fuzz/%.c=%); do \
+	@for t in $(FUZZ_SRC:test/fuzz/%.c=%); do \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  $(F)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$t $$(test -d fuzz/corpus/$$t && echo fuzz/corpus/$$t) \
+	  $(F)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$t \
+	    $$(test -d test/fuzz/corpus/$$t && echo test/fuzz/corpus/$$t) \
 	    2>build/fuzz/$$t.log || { tail -30 build/fuzz/$$t.log; exit 1; }; \
 	  tail -1 build/fuzz/$$t.log; \
 	done

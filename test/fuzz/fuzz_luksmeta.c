@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../luks/luksmeta.h"
+#include "../../luks/luksmeta.h"
 
 static void check_gap(const struct luksmeta *lm, size_t len)
 {
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#include "../crypto/alloc.h"
+#include "../../crypto/alloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../net/http_reply.h"
+#include "../../net/http_reply.h"
 
 static void check_bounds(const struct http_reply *r)
 {
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	return 0;
 }
 
-#include "../crypto/alloc.h"
+#include "../../crypto/alloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

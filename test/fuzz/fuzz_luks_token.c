@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../luks/token.h"
+#include "../../luks/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#include "../crypto/alloc.h"
+#include "../../crypto/alloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

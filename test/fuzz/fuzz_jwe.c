@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../crypto/json.h"
-#include "../crypto/secret.h"
-#include "../crypto/jwe.h"
-#include "../crypto/jwk.h"
+#include "../../crypto/json.h"
+#include "../../crypto/secret.h"
+#include "../../crypto/jwe.h"
+#include "../../crypto/jwk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#include "../crypto/alloc.h"
+#include "../../crypto/alloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

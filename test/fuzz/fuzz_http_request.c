@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../net/http_request.h"
+#include "../../net/http_request.h"
 
 struct outcome {
 	unsigned requests;
@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#include "../crypto/alloc.h"
+#include "../../crypto/alloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
