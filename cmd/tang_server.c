@@ -6,7 +6,10 @@
  *   LISTEN_FDS set         systemd socket activation, Accept=no
  *   -l                     standalone: listen on -a ADDR (repeatable;
  *                          default every address, IPv4 and IPv6) port -p
- *   -p, --port PORT        port for -l (default 9090)
+ *   -p, --port PORT        port for -l (default 9090; 0: one the kernel picks)
+ *   --port-file FILE       once listening, write the first listener's port
+ *                          to FILE (atomically): how a caller learns the
+ *                          port -p 0 got
  *   -a, --address ADDR     bind address for -l (e.g. 127.0.0.1, ::1)
  *   -e, --endpoint PATH    serve under /PATH/adv and /PATH/rec only
  *   -u, --user USER        run as USER after binding (long-running modes)
@@ -31,12 +34,14 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -45,7 +50,8 @@ static const char usage_text[] =
 	"Without -l it serves one connection on stdin/stdout (inetd, socat, systemd\n"
 	"Accept=yes), or the sockets systemd passes (LISTEN_FDS, Accept=no).\n\n"
 	"  -l, --listen               listen for connections (standalone)\n"
-	"  -p, --port PORT            port for -l (default 9090)\n"
+	"  -p, --port PORT            port for -l (default 9090; 0: any free port)\n"
+	"      --port-file FILE       once listening, write the (first) port to FILE\n"
 	"  -a, --address ADDR         bind address for -l, repeatable (default: all)\n"
 	"  -e, --endpoint PATH        serve under /PATH/adv and /PATH/rec\n"
 	"  -u, --user USER            run as USER once the sockets are bound\n"
@@ -64,7 +70,7 @@ struct tang_server {
 
 struct options {
 	bool listen, quiet;
-	const char *port, *user, *endpoint, *dir;
+	const char *port, *port_file, *user, *endpoint, *dir;
 	const char *addrs[16];
 	size_t naddrs;
 	int max_conns, workers, idle_s, request_s;
@@ -356,6 +362,33 @@ static int serve_sockets(const struct options *o, struct server_config *cfg, str
 	return 0;
 }
 
+/* --port-file: the port the first listener got (the kernel's pick for -p 0),
+ * written atomically so a reader never sees half a number. */
+static int write_port_file(const char *path, const int *fds, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char line[16];
+	int port;
+
+	if (!n) {
+		msg("--port-file needs listening sockets (-l or socket activation)");
+		return -1;
+	}
+	if (getsockname(fds[0], (struct sockaddr *)&ss, &len)) {
+		msg("cannot read the listening port: %s", strerror(errno));
+		return -1;
+	}
+	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					      : ((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(line, sizeof(line), "%d\n", port);
+	if (write_file_atomic(path, line, strlen(line), 0644)) {
+		msg("cannot write the port file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- options ---- */
 
 static int parse_count(const char *s, int min, int max, const char *what, int *out)
@@ -378,7 +411,8 @@ static int parse_option(int c, struct options *o)
 	switch (c) {
 	case 'l': o->listen = true; return 0;
 	case 'q': o->quiet = true; return 0;
-	case 'p': o->port = optarg; return parse_count(optarg, 1, 65535, "port", &port);
+	case 'p': o->port = optarg; return parse_count(optarg, 0, 65535, "port", &port);
+	case 'P': o->port_file = optarg; return 0;
 	case 'e': o->endpoint = optarg; return 0;
 	case 'u': o->user = optarg; return 0;
 	case 'c': return parse_count(optarg, 1, 1000000, "connection limit", &o->max_conns);
@@ -407,7 +441,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "user", required_argument, NULL, 'u' }, { "max-connections", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' }, { "idle-timeout", required_argument, NULL, 'i' },
 		{ "request-timeout", required_argument, NULL, 'r' }, { "quiet", no_argument, NULL, 'q' },
-		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "port-file", required_argument, NULL, 'P' }, { 0 }
 	};
 	int c;
 
@@ -470,6 +505,8 @@ int tang_server_main(int argc, char **argv)
 		.workers = o.workers,
 	};
 	if (open_listeners(&o, &fds, &nfds))
+		r = 1;
+	else if (o.port_file && write_port_file(o.port_file, fds, nfds))
 		r = 1;
 	else if (nfds)
 		r = serve_sockets(&o, &cfg, &ts, fds, nfds);

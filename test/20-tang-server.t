@@ -314,6 +314,12 @@ run_fails "a missing directory is an error" "$BIN/tangd" "$TMP/nonexistent"
 grep -q "nonexistent" "$TMP/.err"
 ok $? "... naming the path"
 run_fails "-p 70000 is refused" "$BIN/tangd" -l -p 70000 "$SA"
+run_fails "--port-file without listening sockets is refused" "$BIN/tangd" --port-file "$TMP/pf" "$SA" </dev/null
+grep -q -- "--port-file needs listening sockets" "$TMP/.err"
+ok $? "... saying why"
+run_fails "an unwritable --port-file is an error" "$BIN/tangd" -l -a 127.0.0.1 -p 0 --port-file "$TMP/no/dir" "$SA"
+grep -q "$TMP/no/dir" "$TMP/.err"
+ok $? "... naming the file"
 run_fails "two directories are refused" "$BIN/tangd" "$SA" "$SA"
 
 done_testing
