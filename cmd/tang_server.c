@@ -20,8 +20,8 @@
  *   -q, --quiet            no per-request log lines
  *   -v, --version, -h, --help
  *
- * Routes and status codes are tang's (../shared/reference/tang-protocol.md
- * §3-§7): GET /adv, /adv/, //adv//, /adv/{thp}; POST /rec/{thp}. */
+ * Routes and status codes are tang's (src/tangd.c of latchset/tang): GET
+ * /adv, /adv/, //adv//, /adv/{thp}; POST /rec/{thp}. */
 #include "applets.h"
 #include "tang_keydir.h"
 #include "util.h"
@@ -76,7 +76,7 @@ struct options {
 	int max_conns, workers, idle_s, request_s;
 };
 
-/* ---- routing (reference §3) ---- */
+/* ---- routing (tang's paths: /adv, /adv/{thp}, /rec/{thp}) ---- */
 
 enum route { ROUTE_NONE, ROUTE_ADV, ROUTE_ADV_THP, ROUTE_REC };
 
@@ -159,7 +159,7 @@ static void serve_adv(struct tang_server *ts, const char *thp, struct server_res
 	tang_keyset_release(ks);
 }
 
-/* Reference §5 steps 1-3: what the body must be before keys are looked at. */
+/* What a /rec body must be (tang's first checks) before keys are looked at. */
 static int check_client_jwk(const cJSON *jwk)
 {
 	const char *kty = json_get_str(jwk, "kty");

@@ -142,7 +142,7 @@ ok $? "log line for the clevis /rec"
 grep -q "broken.jwk.*skipping" "$TMP/inetd.log"
 ok $? "an invalid key file is skipped with a message"
 
-# ---- status matrix (reference §7) ----
+# ---- status matrix (tang's status for each method and path) ----
 SIG=$(thp "$DB/sig.jwk")
 EXC=$(thp "$DB/exc.jwk")
 EXC_THP=$(thp "$DB/exc.jwk" S384)
