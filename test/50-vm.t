@@ -45,7 +45,7 @@ mini() {
 	TOOK=$((SECONDS - t0))
 }
 show_fail() { # the end of the console, for whoever reads the failure
-	tr -d '\r\000' <"$LOG" | grep -a -v '^\s*$' | tail -n 8 | sed 's/^/#   /'
+	tr -d '\r\000' <"$LOG" | grep -a -v '^\s*$' | tail -n 8 | sed 's/^/#   /' >&2
 }
 
 # 1. tang reachable: unlock, mount, known file
@@ -99,7 +99,7 @@ gen_test() { # KIND WHAT KERNEL-ARGS [DISK-FOR-THE-CHROOT]
 	3) skip "$2: no bookworm chroot (debootstrap failed: $(tail -n 1 "$TMP/$1.gen.err"))"; return ;;
 	*)
 		ok 1 "$2: image built in the bookworm chroot"
-		tail -n 5 "$TMP/$1.gen.err" | sed 's/^/#   /'
+		tail -n 5 "$TMP/$1.gen.err" | sed 's/^/#   /' >&2
 		return ;;
 	esac
 	ok 0 "$2: image built in the bookworm chroot (${TOOK}s; cached for reruns)"

@@ -20,7 +20,7 @@ test/vm/late-root.sh "$TMP/root.img" 2>"$TMP/root.err"
 case $? in
 0) ok 0 "late-boot root image (bookworm + systemd, nbde by make install) ready ($((SECONDS - t0)) s; cached)" ;;
 3) skip_all "no bookworm chroot (debootstrap failed: $(tail -n 1 "$TMP/root.err"))" ;;
-*) ok 1 "late-boot root image"; tail -n 5 "$TMP/root.err" | sed 's/^/#   /'; done_testing; exit ;;
+*) ok 1 "late-boot root image"; tail -n 5 "$TMP/root.err" | sed 's/^/#   /' >&2; done_testing; exit ;;
 esac
 test/vm/mini-initrd.sh "$KDIR" "$KVER" "$NBDE" "$TMP/late.gz" test/vm/late-init.sh
 ok $? "initramfs that mounts the plain root and execs systemd"
@@ -38,7 +38,7 @@ VM_MEM=1024 VM_DISK2=$TMP/data.img vm_boot "$LOG" "$KDIR/boot" "$TMP/late.gz" "$
 	"quiet net.ifnames=0" ",guestfwd=tcp:10.0.2.100:80-cmd:$(vm_tang_cmd "$TMP/t1" "$TMP/tang.log")"
 took=$((SECONDS - t0))
 show_fail() {
-	tr -d '\r\000' <"$LOG" | sed 's/\x1b\[[0-9;]*m//g' | grep -a -v '^\s*$' | tail -n 12 | sed 's/^/#   /'
+	tr -d '\r\000' <"$LOG" | sed 's/\x1b\[[0-9;]*m//g' | grep -a -v '^\s*$' | tail -n 12 | sed 's/^/#   /' >&2
 }
 m=$(vm_marker "$LOG" '^NBDE-LATE-(PASS|FAIL)')
 set -- $m
