@@ -107,7 +107,7 @@ $(F)/%.o: %.c $(wildcard */*.h) build/deps-glibc.mk
 $(F)/libnbde.a: $(FUZZ_LIB_SRC:%.c=$(F)/%.o)
 	rm -f $@ && ar rcs $@ $^
 
-$(F)/fuzz_%: $(F)/test/fuzz/fuzz_%.o $(F)/libnbde.a
+$(F)/fuzz_%: $(F)/test/fuzz/fuzz_%.o $(F)/test/fuzz/common.o $(F)/libnbde.a
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(SAN_LIBS)
 
 fuzz-build: $(FUZZ_SRC:test/fuzz/%.c=$(F)/%)

@@ -57,12 +57,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		http_reply_free(&closed);
 	return 0;
 }
-
-#include "../../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
-	return 0;
-}

@@ -34,12 +34,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jwe_free(&j);
 	return 0;
 }
-
-#include "../../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
-	return 0;
-}

@@ -32,12 +32,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)k, (void)pub, (void)thp, (void)canon, (void)r;
 	return 0;
 }
-
-#include "../../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
-	return 0;
-}

@@ -28,12 +28,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)jws_verify(jws, pub);
 	return 0;
 }
-
-#include "../../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
-	return 0;
-}

@@ -45,12 +45,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_gap(&lm, size > 8 ? data[size - 1] * 64u : 1);
 	return 0;
 }
-
-#include "../../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
-	return 0;
-}
