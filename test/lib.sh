@@ -8,10 +8,10 @@
 #
 # TEST_SLOWDOWN (default 1): one factor for every wait and time bound in the
 # tests. A loaded machine (CI sharing its cores with other jobs, a slow VM)
-# sets e.g. TEST_SLOWDOWN=3, so a slow run is slow, not red. Only bounds a
-# test waits for scale (t_secs, t_isecs, wait_until and the helpers built on
-# it); a program's own deadline that a test checks is not reached early
-# ("not before N s") does not.
+# sets e.g. TEST_SLOWDOWN=3, so a slow run is slow, not red. What scales is
+# how long a test waits for something (t_secs, t_isecs, wait_until and the
+# helpers built on it) and the slack it allows over a deadline; the deadline
+# under test itself and a "not before N s" bound do not.
 #
 # Failure diagnostics go to stderr as "# " lines, so prove shows them without
 # -v: is() prints got/expected, run_ok() the command's stderr, and every
@@ -159,10 +159,6 @@ need() { # need CMD... : skip the file when a tool is missing
 
 port_open() { # port_open PORT [HOST] : something accepts TCP connections there
 	(exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
-}
-
-wait_port() { # wait_port PORT [SECS] : until something listens on 127.0.0.1:PORT (10 s, scaled)
-	wait_until "${2:-10}" port_open "$1"
 }
 
 free_port() { # prints a TCP port nothing listens on, from 1024 up to the ephemeral range
