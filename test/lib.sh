@@ -95,6 +95,7 @@ ok() { # ok COND-EXIT-STATUS DESCRIPTION
 	else
 		echo "not ok $T_N - $2"
 		T_FAILED=$((T_FAILED + 1))
+		diag "failed test $T_N - $2"
 		t_show_logs
 	fi
 	T_LOG_STATE=$(t_log_state)
