@@ -214,8 +214,9 @@ JT=$(printf x | "$NBDE" encrypt tang "{\"url\":\"$U2\"}" -y)
 JS=$(printf x | "$NBDE" encrypt sss "{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$U1\"},{\"url\":\"$U2\"}]}}" -y)
 JS2=$(printf x | "$NBDE" encrypt sss "{\"t\":2,\"pins\":{\"tang\":[{\"url\":\"$U1\"},{\"url\":\"$U2\"}]}}" -y)
 stop_pid "$S2PID"
-# a deadline of D s is met when the command ends by D s plus a scaled slack
-by() { echo $(($1 + $(t_isecs "$2"))); } # by DEADLINE-MS SLACK-MS
+# by DEADLINE-MS SLACK-MS: the latest a command with that deadline may end
+# (the deadline is under test and does not scale; the slack does)
+by() { echo $(($1 + $(t_isecs "$2"))); }
 t0=$(ms)
 printf '%s' "$JT" | "$NBDE" decrypt --timeout 3 >"$TMP/out" 2>"$TMP/err"
 rc=$? t=$(($(ms) - t0))
