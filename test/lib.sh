@@ -162,6 +162,11 @@ port_open() { # port_open PORT [HOST] : something accepts TCP connections there
 	(exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
+wait_port() { # wait_port PORT [SECS] : until something listens on 127.0.0.1:PORT (10 s, scaled);
+	# for a server that reports its port (tang_start) or whose socket is checked (socat_start), not needed
+	wait_until "${2:-10}" port_open "$1"
+}
+
 free_port() { # prints a TCP port nothing listens on, from 1024 up to the ephemeral range
 	local low _ p
 	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
