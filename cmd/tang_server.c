@@ -13,6 +13,8 @@
 #include "../net/server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -30,7 +32,8 @@ static const char usage_text[] =
 	"Without -l it serves one connection on stdin/stdout (inetd, socat, systemd\n"
 	"Accept=yes), or the sockets systemd passes (LISTEN_FDS, Accept=no).\n\n"
 	"  -l, --listen               listen for connections (standalone)\n"
-	"  -p, --port PORT            port for -l (default 9090)\n"
+	"  -p, --port PORT            port for -l (default 9090; 0: any free port)\n"
+	"      --port-file FILE       once listening, write the (first) port to FILE\n"
 	"  -a, --address ADDR         bind address for -l, repeatable (default: all)\n"
 	"  -e, --endpoint PATH        serve under /PATH/adv and /PATH/rec\n"
 	"  -u, --user USER            run as USER once the sockets are bound\n"
@@ -61,7 +64,7 @@ static const char usage_text[] =
 
 struct options {
 	bool listen, quiet, no_admin;
-	const char *port, *user, *endpoint, *dir, *admin_addr, *admin_port, *allow_file;
+	const char *port, *port_file, *user, *endpoint, *dir, *admin_addr, *admin_port, *allow_file;
 	const char *addrs[16];
 	size_t naddrs;
 	const char *allow[OPT_LIST_MAX];
@@ -192,6 +195,33 @@ static int open_admin_listener(const struct options *o, struct tang_routes *tr, 
 	return 0;
 }
 
+/* --port-file: the port the first listener got (the kernel's pick for -p 0),
+ * written atomically, so a caller that sees the file can connect. */
+static int write_port_file(const char *path, const int *fds, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char line[16];
+	int port;
+
+	if (!n) {
+		msg("--port-file needs listening sockets (-l or socket activation)");
+		return -1;
+	}
+	if (getsockname(fds[0], (struct sockaddr *)&ss, &len)) {
+		msg("cannot read the listening port: %s", strerror(errno));
+		return -1;
+	}
+	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					      : ((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(line, sizeof(line), "%d\n", port);
+	if (write_file_atomic(path, line, strlen(line), 0644)) {
+		msg("cannot write the port file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int serve_sockets(const struct options *o, struct server_config *cfg, struct tang_routes *tr,
 			 const int *fds, size_t n)
 {
@@ -236,7 +266,8 @@ static int parse_option(int c, struct options *o)
 	switch (c) {
 	case 'l': o->listen = true; return 0;
 	case 'q': o->quiet = true; return 0;
-	case 'p': o->port = optarg; return parse_count(optarg, 1, 65535, "port", &port);
+	case 'p': o->port = optarg; return parse_count(optarg, 0, 65535, "port", &port);
+	case 'P': o->port_file = optarg; return 0;
 	case 'e': o->endpoint = optarg; return 0;
 	case 'u': o->user = optarg; return 0;
 	case 'c': return parse_count(optarg, 1, 1000000, "connection limit", &o->max_conns);
@@ -296,7 +327,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "allow-file", required_argument, NULL, OPT_ALLOW_FILE },
 		{ "proxy-protocol-from", required_argument, NULL, OPT_PROXY_FROM },
-		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+		{ "port-file", required_argument, NULL, 'P' }, { 0 }
 	};
 	int c;
 
@@ -379,6 +411,8 @@ int tang_server_main(int argc, char **argv)
 	if (!setup_routes(&o, &tr) || open_listeners(&o, &fds, &nfds))
 		r = 1;
 	else if (o.admin_port && nfds && open_admin_listener(&o, &tr, &fds, &nfds))
+		r = 1;
+	else if (o.port_file && write_port_file(o.port_file, fds, nfds))
 		r = 1;
 	else if (nfds)
 		r = serve_sockets(&o, &cfg, &tr, fds, nfds);

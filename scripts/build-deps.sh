@@ -9,7 +9,7 @@
 # and libcryptsetup (Mbed TLS backend) as static archives. All progress goes to
 # stderr; the last (only) line on stdout is the prefix. On failure it exits
 # non-zero with nothing on stdout. Use it from a Makefile rule, not $(shell),
-# so a failing build stops make (ref pitfall 17), e.g.:
+# so a failing build stops make ($(shell ... | tail -1) hides a failure), e.g.:
 #   deps.mk: scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h \
 #            scripts/entropy_getrandom.c
 #           p=$$(scripts/build-deps.sh musl) && echo "PREFIX := $$p" > $@
@@ -36,9 +36,10 @@
 #                             keyed by deps.list, the suites and the resolver
 #                             version, so a cache hit needs no apt or network
 #   dl/                       downloaded source files (shared by flavours)
-#   prefix-<flavour>-<key>/   the install prefix; <key> hashes this script, its
-#                             input files, the flavour, CFLAGS, the resolved
-#                             versions and the toolchain package versions.
+#   prefix-<flavour>-<key>/   the install prefix; <key> hashes this script
+#                             (not its comment lines), its input files, the
+#                             flavour, CFLAGS, the resolved versions and the
+#                             toolchain package versions.
 #                             .complete marks a finished prefix; .logs/ keeps
 #                             the per-step logs and timings
 #   build-<flavour>-<key>/    build tree, deleted after success
@@ -99,7 +100,7 @@ setup_paths() {
     [[ $CACHE == /* ]] || CACHE=$PWD/$CACHE
     # Makefiles, pkg-config and libtool all break on blanks in paths; a
     # trailing blank from a commented Makefile assignment once created such a
-    # directory (ref pitfall 17), so refuse instead of half-working.
+    # directory, so refuse instead of half-working.
     [[ ! $CACHE =~ [[:space:]] ]] || die "cache path contains whitespace: '$CACHE'"
     DL=$CACHE/dl
     local h
@@ -119,7 +120,9 @@ toolchain_id() {
 compute_key() {
     local h
     h=$( { echo "flavour=$FLAVOUR"; echo "cflags=$DEP_CFLAGS"
-           cat "$SELF" "$DEPS_LIST" "$MBEDTLS_CONFIG" "$ENTROPY_HOOK" "$RESOLVED"
+           # comment lines do not change the build, so they do not change the key
+           grep -vE '^[[:space:]]*#( |$)' "$SELF"
+           cat "$DEPS_LIST" "$MBEDTLS_CONFIG" "$ENTROPY_HOOK" "$RESOLVED"
            toolchain_id; } | sha256sum)
     KEY=${h:0:16}
     PREFIX=$CACHE/prefix-$FLAVOUR-$KEY
@@ -567,7 +570,9 @@ cmake_build() {
 step_mbedtls() {
     local src
     src=$(extract_pkg mbedtls)
-    # Install the trimmed config where every consumer finds it (pitfall 6).
+    # Install the trimmed config where every consumer finds it: passed only
+    # as -DMBEDTLS_CONFIG_FILE to this build, libcryptsetup and nbde would
+    # compile against other struct layouts.
     cp "$MBEDTLS_CONFIG" "$src/include/mbedtls/mbedtls_config.h"
     # BUILD_TYPE=None: the Release type would force -O2 over our CFLAGS.
     cmake_build "$src" -DUSE_STATIC_MBEDTLS_LIBRARY=ON \
@@ -575,7 +580,7 @@ step_mbedtls() {
         -DENABLE_TESTING=OFF -DMBEDTLS_FATAL_WARNINGS=OFF -DGEN_FILES=OFF
     cmp "$MBEDTLS_CONFIG" "$PREFIX/include/mbedtls/mbedtls_config.h"
     # The getrandom entropy source becomes part of libmbedcrypto.a, so no
-    # consumer can forget it (pitfall 4).
+    # consumer can forget it (on musl Mbed TLS would read /dev/urandom).
     # shellcheck disable=SC2086 # CFLAGS is a word list
     $CC $CFLAGS -I"$PREFIX/include" -c "$ENTROPY_HOOK" -o "$src/nbde_entropy_getrandom.o"
     ar rcs "$PREFIX/lib/libmbedcrypto.a" "$src/nbde_entropy_getrandom.o"
@@ -603,7 +608,7 @@ step_util_linux() {
     [[ $FLAVOUR == musl ]] && host=(--host=x86_64-linux-musl --build=x86_64-linux-gnu)
     mkdir -p "$src/_build"
     # Only libuuid: the pristine orig tarball, because Debian's patches touch
-    # Makefile.am and would re-run a newer automake (pitfall 9).
+    # Makefile.am and would re-run a newer automake than bookworm's.
     (cd "$src/_build" && ../configure --prefix="$PREFIX" --libdir="$PREFIX/lib" \
         "${host[@]}" --disable-shared --enable-static --disable-all-programs \
         --enable-libuuid --disable-libblkid --disable-nls --disable-asciidoc \
@@ -619,7 +624,7 @@ step_util_linux() {
 step_lvm2() {
     local src
     src=$(extract_pkg lvm2)
-    # Only libdm: the rest of lvm2 wants libaio and is not needed (pitfall 10).
+    # Only libdm: the rest of lvm2 wants libaio and is not needed.
     (cd "$src" && ./configure --prefix="$PREFIX" --libdir="$PREFIX/lib" \
         --with-usrlibdir="$PREFIX/lib" --includedir="$PREFIX/include" \
         --enable-static_link --disable-shared --enable-pkgconfig \
@@ -639,7 +644,7 @@ step_cryptsetup() {
     (cd "$src" && ./autogen.sh)
     mkdir -p "$src/_build"
     # configure requires popt unconditionally although only the CLI tools use
-    # it; pre-seed the check instead (pitfall 11).
+    # it; pre-seed the check instead.
     (cd "$src/_build" && ../configure --prefix="$PREFIX" --libdir="$PREFIX/lib" \
         --disable-shared --enable-static --with-crypto_backend=mbedtls \
         --enable-internal-argon2 --enable-internal-sse-argon2 \
@@ -647,8 +652,8 @@ step_cryptsetup() {
         --disable-ssh-token --disable-external-tokens --disable-asciidoc \
         --disable-nls --disable-udev --disable-selinux --disable-hw-opal \
         --disable-blkid ac_cv_lib_popt_poptConfigFileToString=yes)
-    # Without OID_C etc. this link test fails silently and the deprecated
-    # PBKDF2 API gets used (pitfall 5).
+    # Without OID_C etc. this link test fails silently (pkcs5.o has undefined
+    # mbedtls_oid_*) and the deprecated PBKDF2 API gets used.
     grep -qx '#define HAVE_MBEDTLS_PKCS5_PBKDF2_HMAC_EXT 1' "$src/_build/config.h" ||
         die "cryptsetup did not detect mbedtls_pkcs5_pbkdf2_hmac_ext (see config.log)"
     make -C "$src/_build" -j "$JOBS" libcryptsetup.la
@@ -704,8 +709,9 @@ setup_build_env() {
         CC=$(command -v gcc)
     fi
     CFLAGS=$DEP_CFLAGS
-    # Keep the caller's environment out of the build: host .pc files (pitfall
-    # 13), a parent make's jobserver flags, stray compiler flags.
+    # Keep the caller's environment out of the build: host .pc files (they
+    # would add glibc libraries), a parent make's jobserver flags, stray
+    # compiler flags.
     unset MAKEFLAGS MFLAGS MAKELEVEL CPATH C_INCLUDE_PATH LIBRARY_PATH \
         PKG_CONFIG_SYSROOT_DIR CXXFLAGS LDLIBS
     export CC CFLAGS

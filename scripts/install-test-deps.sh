@@ -5,7 +5,7 @@
 # (tests that need a missing tool report SKIP).
 set -euo pipefail
 
-PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl strace time
+PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl strace time jq
       prometheus  # promtool checks the /metrics format
       clang libclang-rt-14-dev
       qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm

@@ -23,8 +23,7 @@ run_suite() { # run_suite LABEL BINARY
 	ok $? "$label: exits 0"
 	grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' "$TMP/$label.err"
 	[ $? -ne 0 ]
-	ok $? "$label: no sanitizer report"
-	[ $? -eq 0 ] || sed 's/^/# /' "$TMP/$label.err" | head -20
+	ok $? "$label: no sanitizer report" || head -n 20 "$TMP/$label.err" | sed 's/^/# /' >&2
 	[ $seen -eq 1 ]
 	ok $? "$label: produced results"
 }

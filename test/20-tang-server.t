@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # 20-tang-server.t - nbde tang-server against the real peers: Debian's clevis
 # and jose, curl and socat. Key tools, inetd mode (socat), standalone mode,
 # thumbprints under every hash, hidden keys, rotation, the /rec reply byte
@@ -13,34 +13,30 @@ HASHES="S1 S224 S256 S384 S512"
 
 thp() { jose jwk thp -i "$1" -a "${2:-S256}"; }
 perm() { stat -c %a "$1"; }
-get() { curl -sS -g --max-time 10 "http://127.0.0.1:$PORT$1"; }
+CURL_MAX=$(t_secs 10)
+get() { curl -sS -g --max-time "$CURL_MAX" "http://127.0.0.1:$PORT$1"; }
 code() { # code METHOD PATH [BODY-FILE] : prints the HTTP status
 	local m=$1 p=$2 f=${3:-}
 	case $m in
-	HEAD) curl -s -g -I --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$p" ;;
-	*) curl -s -g --max-time 10 -o /dev/null -w '%{http_code}' -X "$m" ${f:+--data-binary @"$f"} \
+	HEAD) curl -s -g -I --max-time "$CURL_MAX" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$p" ;;
+	*) curl -s -g --max-time "$CURL_MAX" -o /dev/null -w '%{http_code}' -X "$m" ${f:+--data-binary @"$f"} \
 		-H 'Content-Type: application/jwk+json' "http://127.0.0.1:$PORT$p" ;;
 	esac
 }
 raw() { # raw BYTES : sends them on a fresh connection, prints what comes back
-	printf '%b' "$1" | socat -t 3 -T 5 - "TCP:127.0.0.1:$PORT" 2>/dev/null
+	printf '%b' "$1" | socat -t "$(t_secs 3)" -T "$(t_secs 5)" - "TCP:127.0.0.1:$PORT" 2>/dev/null
 }
+t_log "$TMP/inetd.log" "$TMP/tang-server.log"
 start_socat() { # start_socat DIR [OPTIONS] : the server inetd style
-	PORT=$(free_port)
-	socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" \
-		SYSTEM:"REMOTE_ADDR=\$SOCAT_PEERADDR exec $BIN/tangd ${2:-} $1 2>>$TMP/inetd.log" &
-	T_PIDS+=($!)
-	SERVER=$!
-	wait_port "$PORT"
+	socat_start SYSTEM:"REMOTE_ADDR=\$SOCAT_PEERADDR exec $BIN/tangd ${2:-} $1 2>>$TMP/inetd.log"
+	PORT=$SOCAT_PORT SERVER=$SOCAT_PID
 }
 start_standalone() { # start_standalone DIR [OPTIONS]
-	PORT=$(free_port)
-	"$BIN/tangd" -l -a 127.0.0.1 -p "$PORT" ${2:-} "$1" 2>>"$TMP/standalone.log" &
-	T_PIDS+=($!)
-	SERVER=$!
-	wait_port "$PORT"
+	# shellcheck disable=SC2086 # OPTIONS are words
+	TANG_SERVER=$BIN/tangd tang_start "$1" ${2:-}
+	PORT=$TANG_PORT SERVER=$TANG_PID
 }
-stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
+stop_server() { stop_pid "$SERVER"; }
 
 # ---- tangd-keygen ----
 DB=$TMP/db
@@ -91,7 +87,7 @@ grep -q '"d"' "$TMP/adv.jws"
 ok $((!$?)) "no private member in the advertisement payload"
 jose fmt -j "$TMP/adv.jws" -Og payload -SyOg keys -Og 0 -Og d 2>/dev/null
 ok $((!$?)) "advertised keys have no d"
-hdrs=$(curl -s -D - -o /dev/null --max-time 10 "http://127.0.0.1:$PORT/adv" | tr -d '\r')
+hdrs=$(curl -s -D - -o /dev/null --max-time "$CURL_MAX" "http://127.0.0.1:$PORT/adv" | tr -d '\r')
 echo "$hdrs" | grep -qx 'Content-Type: application/jose+json'
 ok $? "adv Content-Type is application/jose+json"
 for p in /adv/ //adv// ///adv; do
@@ -117,16 +113,16 @@ jose jwk gen -i "$(jose fmt -j "$DB/exc.jwk" -Od x -d y -d d -o-)" -o "$TMP/clie
 jose jwk pub -i "$TMP/client.jwk" -o "$TMP/client.pub.jwk"
 good=$(jose jwk exc -i '{"alg":"ECMR","key_ops":["deriveKey"]}' -l "$TMP/client.jwk" -r "$DB/exc.jwk")
 for h in $HASHES; do
-	test=$(curl -sf --max-time 10 -X POST -H "Content-Type: application/jwk+json" \
+	test=$(curl -sf --max-time "$CURL_MAX" -X POST -H "Content-Type: application/jwk+json" \
 		--data-binary @"$TMP/client.pub.jwk" "http://127.0.0.1:$PORT/rec/$(thp "$DB/exc.jwk" $h)")
 	is "$test" "$good" "POST /rec/{exc $h thumbprint} = jose jwk exc, byte for byte"
 done
 is "${#good}" 253 "the P-521 reply is 253 bytes"
 hidden_good=$(jose jwk exc -i '{"alg":"ECMR","key_ops":["deriveKey"]}' -l "$TMP/client.jwk" -r "$DB/.exc.jwk")
-test=$(curl -sf --max-time 10 -X POST --data-binary @"$TMP/client.pub.jwk" \
+test=$(curl -sf --max-time "$CURL_MAX" -X POST --data-binary @"$TMP/client.pub.jwk" \
 	"http://127.0.0.1:$PORT/rec/$(thp "$DB/.exc.jwk" S1)")
 is "$test" "$hidden_good" "a hidden exchange key still answers /rec (S1 thp)"
-hdrs=$(curl -s -D - -o /dev/null --max-time 10 --data-binary @"$TMP/client.pub.jwk" \
+hdrs=$(curl -s -D - -o /dev/null --max-time "$CURL_MAX" --data-binary @"$TMP/client.pub.jwk" \
 	"http://127.0.0.1:$PORT/rec/$(thp "$DB/exc.jwk")" | tr -d '\r')
 echo "$hdrs" | grep -qx 'Content-Type: application/jwk+json'
 ok $? "rec Content-Type is application/jwk+json"
@@ -142,7 +138,7 @@ ok $? "log line for the clevis /rec"
 grep -q "broken.jwk.*skipping" "$TMP/inetd.log"
 ok $? "an invalid key file is skipped with a message"
 
-# ---- status matrix (reference §7) ----
+# ---- status matrix (tang's status for each method and path) ----
 SIG=$(thp "$DB/sig.jwk")
 EXC=$(thp "$DB/exc.jwk")
 EXC_THP=$(thp "$DB/exc.jwk" S384)
@@ -299,12 +295,9 @@ stop_server
 
 # IPv6 bind address
 if (exec 3<>/dev/tcp/::1/1) 2>&1 | grep -q refused; then
-	PORT=$(free_port)
-	"$BIN/tangd" -l -a ::1 -p "$PORT" "$SA" 2>>"$TMP/standalone.log" &
-	SERVER=$!
-	T_PIDS+=($!)
-	for _ in $(seq 100); do (exec 3<>"/dev/tcp/::1/$PORT") 2>/dev/null && break; sleep 0.05; done
-	is "$(curl -s -g -o /dev/null -w '%{http_code}' --max-time 10 "http://[::1]:$PORT/adv")" 200 "-a ::1 serves IPv6"
+	TANG_ADDR=::1 TANG_SERVER=$BIN/tangd tang_start "$SA"
+	SERVER=$TANG_PID
+	is "$(curl -s -g -o /dev/null -w '%{http_code}' --max-time "$CURL_MAX" "$TANG_URL/adv")" 200 "-a ::1 serves IPv6"
 	stop_server
 else
 	skip "no IPv6 loopback"
@@ -314,6 +307,12 @@ run_fails "a missing directory is an error" "$BIN/tangd" "$TMP/nonexistent"
 grep -q "nonexistent" "$TMP/.err"
 ok $? "... naming the path"
 run_fails "-p 70000 is refused" "$BIN/tangd" -l -p 70000 "$SA"
+run_fails "--port-file without listening sockets is refused" "$BIN/tangd" --port-file "$TMP/pf" "$SA" </dev/null
+grep -q -- "--port-file needs listening sockets" "$TMP/.err"
+ok $? "... saying why"
+run_fails "an unwritable --port-file is an error" "$BIN/tangd" -l -a 127.0.0.1 -p 0 --port-file "$TMP/no/dir" "$SA"
+grep -q "$TMP/no/dir" "$TMP/.err"
+ok $? "... naming the file"
 run_fails "two directories are refused" "$BIN/tangd" "$SA" "$SA"
 
 done_testing

@@ -9,17 +9,6 @@ TANGD=/usr/libexec/tangd
 [ -x "$TANGD" ] || skip_all "Debian tang (/usr/libexec/tangd) is not installed"
 [ -x "$NBDE" ] || skip_all "$NBDE not built"
 
-start_tangd() { # start_tangd DIR PORT : Debian's tangd, inetd style through socat
-	socat "TCP-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork" EXEC:"$TANGD $1" 2>>"$TMP/tangd.log" &
-	T_PIDS+=($!)
-	wait_port "$2"
-}
-
-stop_pid() { # stop_pid PID : ends a server this test started
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 ms() { date +%s%3N; }
 
 header() { cut -d. -f1 | jose b64 dec -i-; } # decoded protected header of a compact JWE on stdin
@@ -34,15 +23,11 @@ forge_tag() {
 
 # ---- setup: two Debian tang servers ----
 K1=$TMP/keys1 K2=$TMP/keys2
-mkdir -p "$K1" "$K2"
-/usr/libexec/tangd-keygen "$K1" sig exc && /usr/libexec/tangd-keygen "$K2" sig exc ||
-	skip_all "tangd-keygen failed"
-P1=$(free_port) && start_tangd "$K1" "$P1" || skip_all "cannot start tangd"
-S1PID=${T_PIDS[-1]}
-P2=$(free_port) && start_tangd "$K2" "$P2" || skip_all "cannot start a second tangd"
-S2PID=${T_PIDS[-1]}
-U1=http://127.0.0.1:$P1
-U2=http://127.0.0.1:$P2
+tangd_keys "$K1" sig exc && tangd_keys "$K2" sig exc || skip_all "tangd-keygen failed"
+tangd_start "$K1" || skip_all "cannot start tangd"
+S1PID=$TANGD_PID U1=$TANGD_URL P1=$TANGD_PORT
+tangd_start "$K2" || skip_all "cannot start a second tangd"
+S2PID=$TANGD_PID U2=$TANGD_URL P2=$TANGD_PORT
 PT='a secret: 1.+?~!@#$%^&*();:'"'"'"[]{}_=/`\ '
 
 # ---- tang round trips ----
@@ -125,8 +110,7 @@ expect_error() { # expect_error DESCRIPTION MESSAGE PIN CFG
 	local rc=$?
 	[ $rc -ne 0 ] && [ $rc -lt 128 ] && [ ! -s "$TMP/out" ] && grep -qF -- "$2" "$TMP/err" &&
 		[ "$(wc -l <"$TMP/err")" -eq 1 ] && ! grep -q jose "$TMP/err"
-	ok $? "$1"
-	[ $? -eq 0 ] || sed 's/^/# stderr: /' "$TMP/err"
+	ok $? "$1"	# a failure shows $TMP/err
 }
 expect_error "tang config not JSON" "Configuration is malformed!" tang '{'
 expect_error "tang config not an object" "Configuration is malformed!" tang '[]'
@@ -273,35 +257,36 @@ JT=$(printf x | "$NBDE" encrypt tang "{\"url\":\"$U2\"}" -y)
 JS=$(printf x | "$NBDE" encrypt sss "{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$U1\"},{\"url\":\"$U2\"}]}}" -y)
 JS2=$(printf x | "$NBDE" encrypt sss "{\"t\":2,\"pins\":{\"tang\":[{\"url\":\"$U1\"},{\"url\":\"$U2\"}]}}" -y)
 stop_pid "$S2PID"
+# by DEADLINE-MS SLACK-MS: the latest a command with that deadline may end
+# (the deadline is under test and does not scale; the slack does)
+by() { echo $(($1 + $(t_isecs "$2"))); }
 t0=$(ms)
 printf '%s' "$JT" | "$NBDE" decrypt --timeout 3 >"$TMP/out" 2>"$TMP/err"
 rc=$? t=$(($(ms) - t0))
-[ $rc -ne 0 ] && [ $t -lt 4500 ] && grep -qF "Error communicating with server $U2" "$TMP/err"
+[ $rc -ne 0 ] && [ $t -lt "$(by 3000 1500)" ] && grep -qF "Error communicating with server $U2" "$TMP/err"
 ok $? "server down: fails within the deadline (${t} ms of 3 s), naming the URL"
 # a listener that accepts connections and never answers
-socat "TCP-LISTEN:$P2,bind=127.0.0.1,reuseaddr,fork" SYSTEM:'sleep 30' 2>/dev/null &
-T_PIDS+=($!)
-wait_port "$P2"
+socat_start SYSTEM:"sleep $(t_isecs 30)" "$P2" || diag "cannot listen on $P2 again"
 t0=$(ms)
-out=$(printf '%s' "$JS" | "$NBDE" decrypt --timeout 20 2>"$TMP/err")
+out=$(printf '%s' "$JS" | "$NBDE" decrypt --timeout "$(t_isecs 20)" 2>"$TMP/err")
 rc=$? t=$(($(ms) - t0))
-[ $rc -eq 0 ] && [ "$out" = x ] && [ $t -lt 3000 ]
+[ $rc -eq 0 ] && [ "$out" = x ] && [ $t -lt "$(t_isecs 3000)" ]
 ok $? "sss t=1 with one of two servers blackholed succeeds at once (${t} ms)"
 t0=$(ms)
 printf '%s' "$JS2" | "$NBDE" decrypt --timeout 3 >"$TMP/out" 2>"$TMP/err"
 rc=$? t=$(($(ms) - t0))
-[ $rc -ne 0 ] && [ ! -s "$TMP/out" ] && [ $t -lt 4500 ] && grep -qF "$U2" "$TMP/err"
+[ $rc -ne 0 ] && [ ! -s "$TMP/out" ] && [ $t -lt "$(by 3000 1500)" ] && grep -qF "$U2" "$TMP/err"
 ok $? "sss t=2 with a blackholed server fails within the deadline (${t} ms of 3 s), naming it"
 t0=$(ms)
 printf '%s' "$JT" | "$NBDE" decrypt --timeout 2 >/dev/null 2>&1
 rc=$? t=$(($(ms) - t0))
-[ $rc -ne 0 ] && [ $t -lt 3500 ]
+[ $rc -ne 0 ] && [ $t -lt "$(by 2000 1500)" ]
 ok $? "tang with a blackholed server fails within the deadline (${t} ms of 2 s)"
 stop_pid "$S1PID"
 t0=$(ms)
 printf '%s' "$JS" | "$NBDE" decrypt --timeout 3 >"$TMP/out" 2>"$TMP/err"
 rc=$? t=$(($(ms) - t0))
-[ $rc -ne 0 ] && [ $t -lt 4500 ] && grep -qF "$U1" "$TMP/err" && grep -qF "$U2" "$TMP/err"
+[ $rc -ne 0 ] && [ $t -lt "$(by 3000 1500)" ] && grep -qF "$U1" "$TMP/err" && grep -qF "$U2" "$TMP/err"
 ok $? "sss with every server gone fails within the deadline, naming each (${t} ms)"
 run_fails "decrypt rejects a bad --timeout" sh -c "printf '%s' '$JT' | '$NBDE' decrypt --timeout x"
 

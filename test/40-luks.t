@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # 40-luks.t - nbde bind/list/unbind/unlock/pass on LUKS1 and LUKS2 image
 # files, against the real peers: Debian's clevis, clevis-luks, jose,
 # luksmeta, cryptsetup and tangd (run through socat). Volumes bound by
@@ -12,30 +12,13 @@ need cryptsetup clevis jose luksmeta socat sha256sum
 "$NBDE" list -h >/dev/null 2>&1 || skip_all "nbde has no LUKS applets"
 
 PASS='   just-some- test-password-here 1.+?~!@#$%^&*();:'\''"[]{}_=/`\   '
-CLEVIS_UUID=cb6e8904-81ff-40da-a84a-07ab9ab5715e
 printf '%s' "$PASS" >"$TMP/key"
 printf 'not-the-passphrase' >"$TMP/wrong-key"
 
-# mkimg TYPE FILE : a 32 MiB LUKS image whose keyslot 0 holds $PASS.
-mkimg() {
-	truncate -s 32M "$2" &&
-	cryptsetup luksFormat -q --type "$1" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-		--key-size 512 --key-file "$TMP/key" "$2" >/dev/null 2>&1
-}
+mkimg() { luks_image "$1" "$2" "$TMP/key" --key-size 512; } # mkimg TYPE FILE: keyslot 0 holds $PASS
 
-# start_tang NAME : tangd behind socat on 127.0.0.1; sets URL_<NAME>.
-start_tang() {
-	local db="$TMP/tang-$1" port
-	mkdir -p "$db" && /usr/libexec/tangd-keygen "$db" >/dev/null 2>&1 || return 1
-	port=$(free_port) || return 1
-	socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork EXEC:"/usr/libexec/tangd $db" \
-		2>/dev/null &
-	T_PIDS+=($!)
-	wait_port "$port" || return 1
-	printf -v "URL_$1" 'http://127.0.0.1:%s' "$port"
-}
-
-start_tang A || skip_all "cannot start tangd through socat"
+tangd_keys "$TMP/tang-A" && tangd_start "$TMP/tang-A" || skip_all "cannot start tangd through socat"
+URL_A=$TANGD_URL TANG_A_PID=$TANGD_PID
 DEAD_URL="http://127.0.0.1:$(free_port)"	# nothing listens there
 TANG_CFG="{\"url\":\"$URL_A\"}"
 
@@ -50,7 +33,7 @@ opens_with() {
 # The compact JWE stored for SLOT, read with the peers' tools only.
 peer_jwe() { # peer_jwe TYPE IMG SLOT
 	if [ "$1" = luks1 ]; then
-		luksmeta load -d "$2" -s "$3" -u "$CLEVIS_UUID" 2>/dev/null
+		luksmeta load -d "$2" -s "$3" -u "$CLEVIS_LUKSMETA_UUID" 2>/dev/null
 	else
 		local id
 		id=$(cryptsetup luksDump "$2" | awk -v s="$3" '
@@ -70,7 +53,7 @@ for TYPE in luks1 luks2; do
 	if mkimg "$TYPE" "$IMG" &&
 	   clevis luks bind -y -d "$IMG" -k "$TMP/key" tang "$TANG_CFG" </dev/null >/dev/null 2>"$TMP/err"; then
 		ok 0 "$TYPE: clevis luks bind (peer) works"
-		run_ok "$TYPE: nbde unlock --test opens a clevis-bound volume" "$NBDE" unlock -d "$IMG" --test --timeout 10
+		run_ok "$TYPE: nbde unlock --test opens a clevis-bound volume" "$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 10)"
 		is "$("$NBDE" list -d "$IMG")" "$(clevis luks list -d "$IMG")" "$TYPE: nbde list prints what clevis luks list prints"
 		is "$("$NBDE" list -d "$IMG" -s 1)" "1: tang '$TANG_CFG'" "$TYPE: nbde list -s 1 on the clevis binding"
 		is "$("$NBDE" list -d "$IMG" -p)" "1: tang" "$TYPE: nbde list -p"
@@ -79,8 +62,7 @@ for TYPE in luks1 luks2; do
 		is "$rc:$(cat "$TMP/out")" "1:" "$TYPE: list -s of an unbound keyslot exits 1 with no output"
 		is "$("$NBDE" pass -d "$IMG" -s 1)" "$(clevis_pass "$IMG" 1)" "$TYPE: nbde pass gives clevis's passphrase"
 	else
-		ok 1 "$TYPE: clevis luks bind (peer) works"
-		sed 's/^/# /' "$TMP/err" | head -5
+		ok 1 "$TYPE: clevis luks bind (peer) works"	# shows $TMP/err
 	fi
 
 	# --- bound by nbde, used by clevis ---
@@ -103,7 +85,7 @@ for TYPE in luks1 luks2; do
 		HASH=$(cryptsetup luksDump "$IMG" | awk '/^  1: luks2/ {k = 1} k && /PBKDF:/ {p = $2} k && /Hash:/ {print p "/" $2; exit}')
 		is "$HASH" "pbkdf2/sha256" "$TYPE: the new keyslot uses pbkdf2 with the first keyslot's hash"
 	fi
-	run_ok "$TYPE: nbde unlock --test on nbde's binding" "$NBDE" unlock -d "$IMG" --test --timeout 10
+	run_ok "$TYPE: nbde unlock --test on nbde's binding" "$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 10)"
 
 	# a second binding through stdin, null pin
 	printf '%s\n' "$PASS" | "$NBDE" bind -d "$IMG" -k - null '{}' >/dev/null 2>"$TMP/err"
@@ -172,36 +154,36 @@ for TYPE in luks1 luks2; do
 	FP=$(fingerprint "$L")
 	run_fails "$TYPE: unbind refuses the last keyslot that opens the volume" "$NBDE" unbind -f -d "$L" -s 1
 	is "$(fingerprint "$L")" "$FP" "$TYPE: ... and leaves the image unchanged"
-	run_ok "$TYPE: nbde unlock --test with only the clevis keyslot" "$NBDE" unlock -d "$L" --test --timeout 10
+	run_ok "$TYPE: nbde unlock --test with only the clevis keyslot" "$NBDE" unlock -d "$L" --test --timeout "$(t_isecs 10)"
 done
 
 # --- unlock: exit codes and deadline ---
 IMG="$TMP/plain.img"
 mkimg luks2 "$IMG"
-"$NBDE" unlock -d "$IMG" --test --timeout 5 >/dev/null 2>&1
+"$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 5)" >/dev/null 2>&1
 is $? 4 "unlock of a volume without bindings exits 4"
 "$NBDE" unlock -d "$TMP/key" --test >/dev/null 2>&1
 is $? 3 "unlock of something that is not LUKS exits 3"
 # a server that accepts and never answers must not delay the other binding
-HANG_PORT=$(free_port)
-socat TCP-LISTEN:"$HANG_PORT",bind=127.0.0.1,reuseaddr,fork EXEC:"sleep 60" 2>/dev/null &
-T_PIDS+=($!)
-wait_port "$HANG_PORT"
+socat_start EXEC:"sleep $(t_isecs 60)"
+HANG_PORT=$SOCAT_PORT
 curl -sf "$URL_A/adv" >"$TMP/adv.jws" 2>/dev/null || wget -qO "$TMP/adv.jws" "$URL_A/adv"
 mkimg luks2 "$IMG"
 "$NBDE" bind -d "$IMG" -k "$TMP/key" tang "{\"url\":\"http://127.0.0.1:$HANG_PORT\",\"adv\":\"$TMP/adv.jws\"}" >/dev/null 2>&1
 "$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "$TANG_CFG" >/dev/null 2>&1
 start=$(date +%s)
-run_ok "unlock --test with one hanging and one working binding" "$NBDE" unlock -d "$IMG" --test --timeout 20
-[ $(($(date +%s) - start)) -le 5 ]
-ok $? "... without waiting for the hanging server"
-kill "${T_PIDS[0]}" 2>/dev/null; wait "${T_PIDS[0]}" 2>/dev/null
+run_ok "unlock --test with one hanging and one working binding" "$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 20)"
+took=$(($(date +%s) - start))
+[ $took -le "$(t_isecs 5)" ]
+ok $? "... without waiting for the hanging server (${took} s)"
+stop_pid "$TANG_A_PID"
 start=$(date +%s)
 "$NBDE" unlock -d "$IMG" --test --timeout 3 >/dev/null 2>"$TMP/err"
 rc=$?
+took=$(($(date +%s) - start))
 is $rc 1 "unlock with the tang server gone exits 1"
-[ $(($(date +%s) - start)) -le 5 ]
-ok $? "... within its deadline"
+[ $took -le $((3 + $(t_isecs 2))) ]
+ok $? "... within its deadline (${took} s of 3 s)"
 
 # Activation through device-mapper is checked where dm-crypt surely exists:
 # inside the guests of test/50-vm.t (nbde unlock -n NAME, then mount).

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # 42-luks-report.t - nbde report (clevis luks report) on LUKS1 and LUKS2
 # image files against Debian's tangd (through socat): silent exit 0 while
 # the server advertises the bound keys; after a key rotation the rotated
@@ -13,22 +13,12 @@ need cryptsetup clevis jose socat
 
 printf 'old passphrase' >"$TMP/key"
 
-mkimg() { # mkimg TYPE FILE
-	truncate -s 32M "$2" &&
-	cryptsetup luksFormat -q --type "$1" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-		--key-file "$TMP/key" "$2" >/dev/null 2>&1
-}
-
-# start_tang NAME : tangd behind socat on 127.0.0.1; sets URL_<NAME>, DB_<NAME>, PID_<NAME>.
+# start_tang NAME : tangd behind socat on 127.0.0.1 (new keys each time); sets URL_<NAME>, DB_<NAME>, PID_<NAME>.
 start_tang() {
-	local db="$TMP/tang-$1" port
-	mkdir -p "$db" && /usr/libexec/tangd-keygen "$db" >/dev/null 2>&1 || return 1
-	port=$(free_port) || return 1
-	socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork EXEC:"/usr/libexec/tangd $db" 2>/dev/null &
-	T_PIDS+=($!)
-	printf -v "PID_$1" '%s' "$!"
-	wait_port "$port" || return 1
-	printf -v "URL_$1" 'http://127.0.0.1:%s' "$port"
+	local db="$TMP/tang-$1"
+	tangd_keys "$db" && tangd_start "$db" || return 1
+	printf -v "PID_$1" '%s' "$TANGD_PID"
+	printf -v "URL_$1" '%s' "$TANGD_URL"
 	printf -v "DB_$1" '%s' "$db"
 }
 start_tang A && start_tang B || skip_all "cannot start tangd through socat"
@@ -49,7 +39,7 @@ thps() { # thps DB : the S256 thumbprints of the visible keys, sorted
 
 for TYPE in luks1 luks2; do
 	IMG="$TMP/$TYPE.img"
-	mkimg "$TYPE" "$IMG"
+	luks_image "$TYPE" "$IMG" "$TMP/key"
 	"$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "{\"url\":\"$URL_A\"}" >/dev/null 2>&1
 	ok $? "$TYPE: bind tang to server A (keyslot 1)"
 	SSS="{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$URL_A\"},{\"url\":\"$URL_B\"}]}}"
@@ -94,7 +84,7 @@ for TYPE in luks1 luks2; do
 	is "$RC:$OUT:$ERR" "0::" "$TYPE: report after regen: exit 0, no output"
 	clevis luks report -q -d "$IMG" -s 1 </dev/null >/dev/null 2>&1
 	is $? 0 "$TYPE: ... and clevis agrees"
-	run_ok "$TYPE: the regenerated binding unlocks" "$NBDE" unlock -d "$IMG" --test --timeout 10
+	run_ok "$TYPE: the regenerated binding unlocks" "$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 10)"
 	# y on stdin regenerates too
 	echo y | "$NBDE" report -d "$IMG" -s 2 >/dev/null 2>&1
 	is $? 0 "$TYPE: answering y regenerates the sss binding"
@@ -104,7 +94,7 @@ for TYPE in luks1 luks2; do
 	# errors
 	report "$IMG" 0
 	is "$RC" 1 "$TYPE: report of a keyslot without binding exits 1"
-	kill "$PID_B" 2>/dev/null; wait "$PID_B" 2>/dev/null
+	stop_pid "$PID_B"
 	report "$IMG" 2 -q
 	is "$RC" 1 "$TYPE: report with server B gone exits 1"
 	grep -q 'Unable to verify whether there are rotated keys' <<<"$ERR"

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # 43-clevis-names.t - nbde called by clevis's per-command executable names
 # (symlinks in a temp dir): clevis-encrypt-tang CFG [-y], clevis-decrypt,
 # clevis-luks-bind ... take clevis's arguments and give clevis's results.
@@ -19,11 +19,8 @@ for n in $NAMES; do ln -s "$NBDE" "$BIN/$n"; done
 
 mkdir -p "$TMP/keys"
 "$NBDE" tangd-keygen "$TMP/keys" >/dev/null 2>&1
-PORT=$(free_port)
-"$NBDE" tang-server -l -q -a 127.0.0.1 -p "$PORT" "$TMP/keys" 2>/dev/null &
-T_PIDS+=($!)
-wait_port "$PORT" || skip_all "cannot start nbde tang-server"
-CFG="{\"url\":\"http://127.0.0.1:$PORT\"}"
+tang_start "$TMP/keys" -q || skip_all "cannot start nbde tang-server"
+CFG="{\"url\":\"$TANG_URL\"}"
 HAVE_CLEVIS=0
 command -v clevis >/dev/null && HAVE_CLEVIS=1
 
@@ -59,9 +56,7 @@ is $? 1 "clevis-decrypt-tang --summary fails (hidden, as clevis's decrypt pins)"
 # --- LUKS ---
 printf 'old passphrase' >"$TMP/key"
 IMG="$TMP/luks2.img"
-truncate -s 32M "$IMG"
-cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-	--key-file "$TMP/key" "$IMG" >/dev/null 2>&1 || skip_all "cannot make a LUKS2 image"
+luks_image luks2 "$IMG" "$TMP/key" || skip_all "cannot make a LUKS2 image"
 run_ok "clevis-luks-bind -y -d IMG -k KEY tang CFG" "$BIN/clevis-luks-bind" -y -d "$IMG" -k "$TMP/key" tang "$CFG"
 is "$("$BIN/clevis-luks-list" -d "$IMG")" "1: tang '$CFG'" "clevis-luks-list -d IMG"
 is "$("$BIN/clevis-luks-list" -d "$IMG" -s 1 -p)" "1: tang" "clevis-luks-list -d IMG -s 1 -p"
@@ -75,7 +70,7 @@ if [ $HAVE_CLEVIS = 1 ]; then
 else
 	skip "clevis is not installed"
 fi
-run_ok "clevis-luks-unlock -d IMG --test" "$BIN/clevis-luks-unlock" -d "$IMG" --test --timeout 10
+run_ok "clevis-luks-unlock -d IMG --test" "$BIN/clevis-luks-unlock" -d "$IMG" --test --timeout "$(t_isecs 10)"
 run_ok "clevis-luks-report -d IMG -s 1 (nothing rotated)" "$BIN/clevis-luks-report" -d "$IMG" -s 1
 run_ok "clevis-luks-regen -q -d IMG -s 1" "$BIN/clevis-luks-regen" -q -d "$IMG" -s 1
 [ "$("$BIN/clevis-luks-pass" -d "$IMG" -s 1)" != "$P" ]

@@ -7,15 +7,13 @@
 # A passphrase goes only to root (issue 9, item 8): ask files, sockets and
 # directories anyone else could write are refused, and in -c mode only a root
 # process running cryptsetup's askpass executable is answered.
-. test/lib.sh
+. "$(dirname "$0")/lib.sh"
 need cryptsetup socat
 S=${TEST_SLOWDOWN:-1}
 
 IMG=$TMP/v.img
-truncate -s 20M "$IMG"
 printf 'old-pass' >"$TMP/key"
-cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-	--key-file "$TMP/key" "$IMG" || skip_all "cryptsetup luksFormat failed"
+luks_image luks2 "$IMG" "$TMP/key" || skip_all "cryptsetup luksFormat failed"
 "$NBDE" bind -d "$IMG" -k "$TMP/key" null '{}' >/dev/null
 ok $? "null binding on a LUKS2 image"
 
@@ -47,10 +45,11 @@ no_answer() {
 		for ((i = 0; i < 100 * S; i++)); do grep -q MARK "$TMP/$1.got" && break; sleep 0.05; done &&
 		[ "$(head -c 4 "$TMP/$1.got")" = MARK ]
 }
+gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # 1. agent: answers a cryptsetup prompt with "+" and a passphrase that opens
 ask a "cryptsetup:$IMG"
-run_ok "agent (one scan) exits 0" "$NBDE" askpass -p "$TMP/ask" --timeout 5
+run_ok "agent (one scan) exits 0" "$NBDE" askpass -p "$TMP/ask" --timeout "$(t_isecs 5)"
 wait_file "$TMP/a.got"
 is "$(head -c 1 "$TMP/a.got")" "+" "agent: the datagram starts with '+'"
 tail -c +2 "$TMP/a.got" >"$TMP/a.pass"
@@ -63,36 +62,33 @@ rm -f "$TMP/ask/ask.a"
 ask b "other:something"
 "$NBDE" askpass -l -p "$TMP/ask" --timeout 2 2>"$TMP/b.err" &
 agent=$!
-sleep 1.5
+sleep 1.5	# "still there after a while": a lower bound, not scaled
 kill -0 $agent 2>/dev/null
 ok $? "agent -l keeps watching while an ask file is pending"
 [ ! -s "$TMP/b.got" ]
 ok $? "agent: a non-cryptsetup prompt gets no answer"
 rm -f "$TMP/ask/ask.b"
-for _ in $(seq 40); do kill -0 $agent 2>/dev/null || break; sleep 0.1; done
-! kill -0 $agent 2>/dev/null
+wait_until 4 gone $agent
 ok $? "agent -l exits once no ask file remains"
 kill $agent 2>/dev/null
 
 # 3. -l answers a prompt that appears later (inotify); the path unit starts
 # it on a first ask file, here one it leaves alone
 ask c "other:first"
-"$NBDE" askpass -l -p "$TMP/ask" --timeout 5 2>/dev/null &
+"$NBDE" askpass -l -p "$TMP/ask" --timeout "$(t_isecs 5)" 2>/dev/null &
 agent=$!
-sleep 0.5
+sleep "$(t_secs 0.5)"	# most likely past its first scan: the next prompt comes through inotify
 ask d "cryptsetup:$IMG"
 wait_file "$TMP/d.got" && tail -c +2 "$TMP/d.got" >"$TMP/d.pass" && opens "$TMP/d.pass"
 ok $? "agent -l answers a prompt that appears while it runs"
-rm -f "$TMP/ask/ask.c" "$TMP/ask/ask.d"; sleep 1.2; kill $agent 2>/dev/null
+rm -f "$TMP/ask/ask.c" "$TMP/ask/ask.d"
+stop_pid $agent
 
 # 4. a binding to a dead server: no answer, and no wait beyond the deadline
 IMG2=$TMP/v2.img
-truncate -s 20M "$IMG2"
-cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$TMP/key" "$IMG2"
-port=$(free_port)
-socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork EXEC:cat &	# accepts, never answers
-T_PIDS+=($!)
-wait_port "$port"
+luks_image luks2 "$IMG2" "$TMP/key"
+socat_start EXEC:cat	# accepts, never answers
+port=$SOCAT_PORT
 # bind needs an advertisement: take one from a real key set, then point the URL at the mute port
 mkdir -p "$TMP/db" && "$NBDE" tangd-keygen "$TMP/db" >/dev/null
 printf 'GET /adv HTTP/1.0\r\n\r\n' | "$NBDE" tangd "$TMP/db" 2>/dev/null | sed '1,/^\r$/d' >"$TMP/adv.jws"
@@ -103,7 +99,7 @@ ask e "cryptsetup:$IMG2"
 t0=$SECONDS
 "$NBDE" askpass -p "$TMP/ask" --timeout 3 2>"$TMP/e.err"
 took=$((SECONDS - t0))
-[ ! -s "$TMP/e.got" ] && [ $took -ge 2 ] && [ $took -le 5 ]
+[ ! -s "$TMP/e.got" ] && [ $took -ge 2 ] && [ $took -le $((3 + $(t_isecs 2))) ]
 ok $? "agent: dead tang -> no answer, gives up by its 3 s deadline (took ${took}s)"
 grep -q 'within 3s' "$TMP/e.err"
 ok $? "agent: says why it gave up"

@@ -5,17 +5,11 @@
 # host: no packet reaches a real network. Verdicts come from console marker
 # lines, never from qemu's exit status. Slow parts are cached in
 # ~/.cache/nbde-vm (test/vm/lib.sh); NBDE_VM=0 skips the file.
-. test/lib.sh
-. test/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+. "$TEST_DIR/vm/lib.sh"
+cd "$TEST_DIR/.."
 
-[ "${NBDE_VM:-1}" = 0 ] && skip_all "NBDE_VM=0"
-need qemu-system-x86_64 cryptsetup mkfs.ext4 cpio depmod dpkg-deb xz
-[ "$(id -u)" = 0 ] || skip_all "needs root (cryptsetup on image files, chroots for the generators)"
-qemu-system-x86_64 -machine help >/dev/null 2>&1 || skip_all "qemu-system-x86_64 does not run here"
-[ -x /bin/busybox ] && file -L /bin/busybox | grep -q 'statically linked' ||
-	skip_all "busybox-static is not installed"
-vm_kernel || skip_all "Debian's kernel package cannot be fetched (apt-get download) and none is cached"
-VM_LIMIT=120
+vm_prereqs
 ACCEL=$(vm_accel)
 echo "# kernel $KVER, accel $ACCEL"
 
@@ -51,11 +45,11 @@ mini() {
 	TOOK=$((SECONDS - t0))
 }
 show_fail() { # the end of the console, for whoever reads the failure
-	tr -d '\r\000' <"$LOG" | grep -a -v '^\s*$' | tail -n 8 | sed 's/^/#   /'
+	tr -d '\r\000' <"$LOG" | grep -a -v '^\s*$' | tail -n 8 | sed 's/^/#   /' >&2
 }
 
 # 1. tang reachable: unlock, mount, known file
-mini tang tang 20 "$(fwd 10.0.2.100 "$live")"
+mini tang tang "$(t_isecs 20)" "$(fwd 10.0.2.100 "$live")"
 m=$(vm_marker "$LOG" '^NBDE-VM-(PASS|FAIL|FALLBACK)')
 is "${m%% *}" NBDE-VM-PASS "mini initramfs: nbde unlock opens the tang-bound root, mounts it, file matches (boot ${TOOK}s)" || show_fail
 grep -q "POST /rec/.* => 200" "$TMP/tang.log"
@@ -67,16 +61,16 @@ mini dead tang 5 "$(fwd 10.0.2.100 "$dead")"
 m=$(vm_marker "$LOG" '^NBDE-VM-(PASS|FAIL|FALLBACK)')
 set -- $m
 is "${1:-} ${2:-}" "NBDE-VM-FALLBACK 1" "mini initramfs: dead tang -> unlock fails (exit 1) and the guest takes the fallback path" || show_fail
-[ -n "${3:-}" ] && [ "$3" -ge 4 ] && [ "$3" -le 7 ]
+[ -n "${3:-}" ] && [ "$3" -ge 4 ] && [ "$3" -le $((5 + $(t_isecs 2))) ]
 ok $? "  ... after its 5 s deadline, not before and not much later (took ${3:-?} s)"
 
 # 4. sss over one dead and one live tang: unlocks well inside the deadline
-mini sss sss 20 "$(fwd 10.0.2.100 "$dead")$(fwd 10.0.2.101 "$(vm_tang_cmd "$TMP/t2" "$TMP/tang2.log")")"
+mini sss sss "$(t_isecs 20)" "$(fwd 10.0.2.100 "$dead")$(fwd 10.0.2.101 "$(vm_tang_cmd "$TMP/t2" "$TMP/tang2.log")")"
 m=$(vm_marker "$LOG" '^NBDE-VM-(PASS|FAIL|FALLBACK)')
 set -- $m
 is "${1:-}" NBDE-VM-PASS "mini initramfs: sss(t=1) with one dead tang unlocks (boot ${TOOK}s)" || show_fail
-[ -n "${2:-}" ] && [ "$2" -le 5 ]
-ok $? "  ... without waiting for the dead server (unlock took ${2:-?} s of its 20 s deadline)"
+[ -n "${2:-}" ] && [ "$2" -le "$(t_isecs 5)" ]
+ok $? "  ... without waiting for the dead server (unlock took ${2:-?} s of its $(t_isecs 20) s deadline)"
 
 # 2. initramfs-tools and dracut images made in a bookworm chroot
 # 2. the real generators: initramfs-tools and dracut images made in cached
@@ -105,7 +99,7 @@ gen_test() { # KIND WHAT KERNEL-ARGS [DISK-FOR-THE-CHROOT]
 	3) skip "$2: no bookworm chroot (debootstrap failed: $(tail -n 1 "$TMP/$1.gen.err"))"; return ;;
 	*)
 		ok 1 "$2: image built in the bookworm chroot"
-		tail -n 5 "$TMP/$1.gen.err" | sed 's/^/#   /'
+		tail -n 5 "$TMP/$1.gen.err" | sed 's/^/#   /' >&2
 		return ;;
 	esac
 	ok 0 "$2: image built in the bookworm chroot (${TOOK}s; cached for reruns)"
@@ -117,7 +111,7 @@ gen_test() { # KIND WHAT KERNEL-ARGS [DISK-FOR-THE-CHROOT]
 	LOG=$TMP/boot-$1.log
 	t0=$SECONDS
 	vm_boot "$LOG" "$KDIR/boot" "$TMP/$1.img" "$TMP/root.img" \
-		"quiet ${GEN_NET-$NET} $3 nbde.timeout=30 nbde.check=$ROOT_CHECK" "$(fwd 10.0.2.100 "$live")"
+		"quiet ${GEN_NET-$NET} $3 nbde.timeout=$(t_isecs 30) nbde.check=$ROOT_CHECK" "$(fwd 10.0.2.100 "$live")"
 	m=$(vm_marker "$LOG" '^NBDE-VM-ROOT-(PASS|FAIL)')
 	is "$m" NBDE-VM-ROOT-PASS "$2: root unlocks through the hooks and /sbin/init runs (boot $((SECONDS - t0)) s)" || show_fail
 	grep -q "POST /rec/.* => 200" "$TMP/tang.log"
@@ -140,12 +134,10 @@ fallback_test() {
 	VM_INPUT=$TMP/console-in vm_boot "$LOG" "$KDIR/boot" "$TMP/itools.img" "$TMP/root.img" \
 		"quiet $NET root=/dev/mapper/root nbde.timeout=5 nbde.check=$ROOT_CHECK" "$(fwd 10.0.2.100 "$dead")" &
 	local qemu=$!
-	for _ in $(seq 600); do
-		vm_marker "$LOG" 'no clevis binding recovered its passphrase within 5s' >/dev/null && { given_up=$((SECONDS - t0)); break; }
-		kill -0 $qemu 2>/dev/null || break
-		sleep 0.1
-	done
-	sleep 0.5
+	gave_up() { vm_marker "$LOG" 'no clevis binding recovered its passphrase within 5s' >/dev/null; }
+	wait_until 60 eval 'gave_up || ! kill -0 $qemu 2>/dev/null'
+	gave_up && given_up=$((SECONDS - t0))
+	sleep "$(t_secs 0.5)"	# cryptsetup's prompt reads again after the agent gave up
 	tr -d '\n' <"$TMP/root.key" >&3 && printf '\r' >&3
 	wait $qemu
 	exec 3>&-

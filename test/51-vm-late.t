@@ -8,17 +8,11 @@
 # initramfs only mounts it and hands over to systemd. Tang is reached only
 # through qemu user networking with restrict=on + guestfwd to `nbde tangd`.
 # NBDE_VM=0 skips the file.
-. test/lib.sh
-. test/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+. "$TEST_DIR/vm/lib.sh"
+cd "$TEST_DIR/.."
 
-[ "${NBDE_VM:-1}" = 0 ] && skip_all "NBDE_VM=0"
-need qemu-system-x86_64 cryptsetup mkfs.ext4 cpio depmod dpkg-deb xz
-[ "$(id -u)" = 0 ] || skip_all "needs root (cryptsetup on image files, chroots)"
-qemu-system-x86_64 -machine help >/dev/null 2>&1 || skip_all "qemu-system-x86_64 does not run here"
-[ -x /bin/busybox ] && file -L /bin/busybox | grep -q 'statically linked' ||
-	skip_all "busybox-static is not installed"
-command -v debootstrap >/dev/null || skip_all "debootstrap is not installed (the root is a bookworm chroot)"
-vm_kernel || skip_all "Debian's kernel package cannot be fetched (apt-get download) and none is cached"
+vm_prereqs debootstrap	# the root is a bookworm chroot
 echo "# kernel $KVER, accel $(vm_accel)"
 
 t0=$SECONDS
@@ -26,7 +20,7 @@ test/vm/late-root.sh "$TMP/root.img" 2>"$TMP/root.err"
 case $? in
 0) ok 0 "late-boot root image (bookworm + systemd, nbde by make install) ready ($((SECONDS - t0)) s; cached)" ;;
 3) skip_all "no bookworm chroot (debootstrap failed: $(tail -n 1 "$TMP/root.err"))" ;;
-*) ok 1 "late-boot root image"; tail -n 5 "$TMP/root.err" | sed 's/^/#   /'; done_testing; exit ;;
+*) ok 1 "late-boot root image"; tail -n 5 "$TMP/root.err" | sed 's/^/#   /' >&2; done_testing; exit ;;
 esac
 test/vm/mini-initrd.sh "$KDIR" "$KVER" "$NBDE" "$TMP/late.gz" test/vm/late-init.sh
 ok $? "initramfs that mounts the plain root and execs systemd"
@@ -40,11 +34,11 @@ ok $? "data disk (LUKS UUID $VM_DATA_UUID, crypttab _netdev) bound to tang at 10
 
 LOG=$TMP/boot-late.log
 t0=$SECONDS
-VM_MEM=1024 VM_DISK2=$TMP/data.img VM_LIMIT=180 vm_boot "$LOG" "$KDIR/boot" "$TMP/late.gz" "$TMP/root.img" \
+VM_MEM=1024 VM_DISK2=$TMP/data.img vm_boot "$LOG" "$KDIR/boot" "$TMP/late.gz" "$TMP/root.img" \
 	"quiet net.ifnames=0" ",guestfwd=tcp:10.0.2.100:80-cmd:$(vm_tang_cmd "$TMP/t1" "$TMP/tang.log")"
 took=$((SECONDS - t0))
 show_fail() {
-	tr -d '\r\000' <"$LOG" | sed 's/\x1b\[[0-9;]*m//g' | grep -a -v '^\s*$' | tail -n 12 | sed 's/^/#   /'
+	tr -d '\r\000' <"$LOG" | sed 's/\x1b\[[0-9;]*m//g' | grep -a -v '^\s*$' | tail -n 12 | sed 's/^/#   /' >&2
 }
 m=$(vm_marker "$LOG" '^NBDE-LATE-(PASS|FAIL)')
 set -- $m

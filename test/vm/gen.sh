@@ -37,7 +37,8 @@ mods="virtio_pci virtio_blk virtio_net dm_crypt xts ext4"
 case $kind in
 itools)
 	# UUID= is resolved at boot; in the chroot the disk does not exist, so
-	# the cryptroot hook is forced on and the modules listed (pitfall 7)
+	# the cryptroot hook cannot find it or probe its cipher modules: the
+	# hook is forced on and the modules listed
 	echo "root UUID=$VM_ROOT_UUID none luks,initramfs" >"$c/etc/crypttab"
 	echo "CRYPTSETUP=y" >"$c/etc/cryptsetup-initramfs/conf-hook"
 	printf '%s\n' $mods >"$c/etc/initramfs-tools/modules"
@@ -57,7 +58,8 @@ dracut*)
 	# no disk to inspect here: the module is told the root needs the network
 	echo "root UUID=$VM_ROOT_UUID none luks" >"$c/etc/crypttab"
 	echo "nbde_network=yes" >"$c/etc/dracut.conf.d/90-nbde-test.conf"
-	# Debian's dracut-network adds ifcfg, which cannot be installed (pitfall 6)
+	# Debian's dracut-network adds ifcfg, which cannot be installed: without
+	# --omit ifcfg no image is written
 	gen="dracut -q --force --no-hostonly --no-hostonly-cmdline --omit ifcfg --add nbde \
 		--drivers '$mods' /tmp/initrd.img $KVER"
 	;;

@@ -7,7 +7,11 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in /lib/mods/*.ko; do insmod "$m" 2>/dev/null; done
-for _ in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done
+slow=1
+for a in $(cat /proc/cmdline); do
+	case $a in nbde.slow=*) slow=${a#*=} ;; esac	# the host's TEST_SLOWDOWN
+done
+for _ in $(seq $((50 * slow))); do [ -b /dev/vda ] && break; sleep 0.1; done
 mkdir -p /newroot
 mount -t ext4 -o rw /dev/vda /newroot || { echo "NBDE-LATE-FAIL cannot mount /dev/vda"; poweroff -f; }
 umount /proc /sys

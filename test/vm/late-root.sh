@@ -62,7 +62,10 @@ NET
 cat >"$r/usr/local/sbin/nbde-late-check" <<'CHECK'
 #!/bin/sh
 # the verdict: the _netdev volume must be unlocked and mounted by now or soon
-for i in $(seq 120); do
+# (120 s, times the host's TEST_SLOWDOWN passed as nbde.slow=)
+slow=$(sed -n 's/.*nbde\.slow=\([0-9]*\).*/\1/p' /proc/cmdline)
+limit=$((120 * ${slow:-1}))
+for i in $(seq $limit); do
 	[ -f /mnt/secret/nbde-check ] && break
 	sleep 1
 done
@@ -72,7 +75,7 @@ done
 	if [ -f /mnt/secret/nbde-check ]; then
 		echo "NBDE-LATE-PASS $(cat /mnt/secret/nbde-check) $(cut -d' ' -f1 /proc/uptime)"
 	else
-		echo "NBDE-LATE-FAIL /mnt/secret not mounted after 120 s"
+		echo "NBDE-LATE-FAIL /mnt/secret not mounted after $limit s"
 	fi
 } >/dev/console 2>&1
 # -f: the verdict is out; an orderly shutdown only costs TCG time

@@ -10,6 +10,18 @@ mkdir -p "$VM_CACHE"
 
 vm_log() { echo "# vm: $*" >&2; }
 
+# vm_prereqs [CMD...]: what both boot suites need (plus CMDs); skips the
+# test file when something is missing; sets KVER and KDIR (vm_kernel).
+vm_prereqs() {
+	[ "${NBDE_VM:-1}" = 0 ] && skip_all "NBDE_VM=0"
+	need qemu-system-x86_64 cryptsetup mkfs.ext4 cpio depmod dpkg-deb xz "$@"
+	[ "$(id -u)" = 0 ] || skip_all "needs root (cryptsetup on image files, chroots for the generators)"
+	qemu-system-x86_64 -machine help >/dev/null 2>&1 || skip_all "qemu-system-x86_64 does not run here"
+	[ -x /bin/busybox ] && file -L /bin/busybox | grep -q 'statically linked' ||
+		skip_all "busybox-static is not installed"
+	vm_kernel || skip_all "Debian's kernel package cannot be fetched (apt-get download) and none is cached"
+}
+
 # The ABI name of Debian's current kernel (e.g. 6.1.0-56-amd64): taken from
 # the metapackage, because it changes with every security update.
 vm_kver() {
@@ -113,20 +125,23 @@ vm_disk() {
 
 # vm_boot LOG KERNEL INITRD DISK CMDLINE [NETDEV-OPTIONS]: one boot (VM_DISK2:
 # a second virtio disk, /dev/vdb; VM_MEM: memory, default 512 MB); returns
-# once the guest powered off (or after $VM_LIMIT s). The caller judges the
-# console log; qemu's exit status says nothing about the guest.
+# once the guest powered off, or after VM_LIMIT s (default 300, scaled by
+# TEST_SLOWDOWN): a backstop for a hung guest only, the verdict is the
+# console's marker line, judged by the caller; qemu's exit status says
+# nothing about the guest. The guest's own waits scale with nbde.slow=N
+# (TEST_SLOWDOWN rounded up) on its command line.
 vm_boot() {
 	local log=$1 kernel=$2 initrd=$3 disk=$4 cmdline=$5 net=${6:-}
 	local accel; accel=$(vm_accel)
 	set -- -nodefaults -no-user-config -machine "pc,accel=$accel" -m "${VM_MEM:-512}" -smp 1 \
 		-cpu "$([ "$accel" = kvm ] && echo host || echo max)" \
-		-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 panic=-1 $cmdline" \
+		-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 panic=-1 nbde.slow=$(t_isecs 1) $cmdline" \
 		-drive "file=$disk,if=virtio,format=raw,snapshot=on" \
 		${VM_DISK2:+-drive "file=$VM_DISK2,if=virtio,format=raw,snapshot=on"} \
 		-netdev "user,id=n0,restrict=on$net" -device virtio-net-pci,netdev=n0,romfile= \
 		-serial stdio -monitor none -display none -no-reboot
 	# VM_INPUT: a FIFO the test types into (the serial console's keyboard)
-	timeout "${VM_LIMIT:-300}" qemu-system-x86_64 "$@" <"${VM_INPUT:-/dev/null}" >"$log" 2>&1
+	timeout "$(t_secs "${VM_LIMIT:-300}")" qemu-system-x86_64 "$@" <"${VM_INPUT:-/dev/null}" >"$log" 2>&1
 	return 0
 }
 

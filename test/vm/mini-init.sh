@@ -14,11 +14,12 @@ mkdir -p /run/cryptsetup /mnt	# libcryptsetup's lock directory
 
 fail() { echo "NBDE-VM-FAIL $*"; poweroff -f; }
 
-timeout=10 check=
+timeout=10 check= slow=1
 for a in $(cat /proc/cmdline); do
 	case $a in
 	nbde.timeout=*) timeout=${a#*=} ;;
 	nbde.check=*) check=${a#*=} ;;
+	nbde.slow=*) slow=${a#*=} ;;	# the host's TEST_SLOWDOWN, for this script's waits
 	esac
 done
 
@@ -30,7 +31,7 @@ ip link set lo up
 ip link set eth0 up || fail "no eth0"
 ip addr add 10.0.2.15/24 dev eth0
 
-for _ in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done
+for _ in $(seq $((50 * slow))); do [ -b /dev/vda ] && break; sleep 0.1; done
 [ -b /dev/vda ] || fail "no /dev/vda"
 
 t0=$(date +%s)

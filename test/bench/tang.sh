@@ -6,10 +6,10 @@
 # machine's /rec ceiling (P-521 multiplications per second on one core
 # through nbde's ecmr_mul, times the cores). Not part of make check.
 #
-# usage: bench/tang.sh [SECONDS-PER-RUN]    (from the repository root, after make)
+# usage: test/bench/tang.sh [SECONDS-PER-RUN]    (from the repository root, after make)
 set -eu
 SECS=${1:-5}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NBDE=$ROOT/nbde
 TANGD=${TANGD:-/usr/libexec/tangd}
 OUT=$ROOT/build/bench
@@ -24,9 +24,9 @@ for t in jose socat; do command -v $t >/dev/null || { echo "bench: $t is needed"
 # ---- tools ----
 mkdir -p "$OUT"
 DEPS=$(sed -n 's/^DEPS_musl := //p' "$ROOT/build/deps-musl.mk")
-cc -O2 -pthread -o "$OUT/loadgen" "$ROOT/bench/loadgen.c"
+cc -O2 -pthread -o "$OUT/loadgen" "$ROOT/test/bench/loadgen.c"
 PKG="PKG_CONFIG_LIBDIR=$DEPS/lib/pkgconfig PKG_CONFIG_PATH= pkg-config --static"
-"$DEPS/bin/musl-cc" -std=gnu11 -O2 -static -o "$OUT/ecmul" "$ROOT/bench/ecmul.c" "$ROOT"/crypto/*.c \
+"$DEPS/bin/musl-cc" -std=gnu11 -O2 -static -o "$OUT/ecmul" "$ROOT/test/bench/ecmul.c" "$ROOT"/crypto/*.c \
 	$(eval "$PKG --cflags libcjson mbedcrypto") $(eval "$PKG --libs libcjson mbedcrypto")
 
 # ---- servers on the same keys ----

@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../crypto/json.h"
-#include "../crypto/secret.h"
-#include "../crypto/jwk.h"
-#include "../crypto/jws.h"
+#include "../../crypto/json.h"
+#include "../../crypto/secret.h"
+#include "../../crypto/jwk.h"
+#include "../../crypto/jws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,14 +26,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	(void)jws_payload(jws, &p);
 	(void)jws_verify(jws, pub);
-	return 0;
-}
-
-#include "../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
 	return 0;
 }

@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../crypto/ecmr.h"
-#include "../crypto/json.h"
-#include "../crypto/secret.h"
-#include "../crypto/jwk.h"
+#include "../../crypto/ecmr.h"
+#include "../../crypto/json.h"
+#include "../../crypto/secret.h"
+#include "../../crypto/jwk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,14 +30,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	AUTO_JSON r = ecmr_mul(server, jwk, &err);
 	(void)jwk_allows(jwk, "deriveKey", false);
 	(void)k, (void)pub, (void)thp, (void)canon, (void)r;
-	return 0;
-}
-
-#include "../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
 	return 0;
 }

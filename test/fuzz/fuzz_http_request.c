@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../net/http_request.h"
+#include "../../net/http_request.h"
 
 struct outcome {
 	unsigned requests;
@@ -73,14 +73,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (whole.requests != bytes.requests || whole.digest != bytes.digest ||
 	    whole.error_status != bytes.error_status)
 		abort();
-	return 0;
-}
-
-#include "../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
 	return 0;
 }

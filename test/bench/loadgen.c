@@ -1,4 +1,4 @@
-/* loadgen.c - HTTP load for bench/tang.sh: C threads, each sending one
+/* loadgen.c - HTTP load for test/bench/tang.sh: C threads, each sending one
  * request per new connection, for a number of seconds.
  *
  * usage: loadgen PORT METHOD PATH BODY-FILE|- CONCURRENCY SECONDS

@@ -16,19 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cmd/pins.h"
-#include "../cmd/util.h"
+#include "../../cmd/pins.h"
+#include "../../cmd/util.h"
 
 /* Long enough for sss to start its children, short enough that retries end. */
 #define DEADLINE_MS 50
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fuzz_setup(void);
+
+void fuzz_setup(void)
 {
 	if (unshare(CLONE_NEWNET)) {
 		perror("fuzz_pin_decrypt: cannot cut the network (unshare CLONE_NEWNET needs root)");
 		exit(1);
 	}
-	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../luks/token.h"
+#include "../../luks/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,14 +27,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(json);
 	token_free(&again);
 	token_free(&t);
-	return 0;
-}
-
-#include "../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
 	return 0;
 }

@@ -18,10 +18,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../cmd/tang/routes.h"
-#include "../cmd/tang_keydir.h"
-#include "../net/http_reply.h"
-#include "../net/server.h"
+#include "../../cmd/tang/routes.h"
+#include "../../cmd/tang_keydir.h"
+#include "../../net/http_reply.h"
+#include "../../net/server.h"
 
 /* A pipe holds 64 KiB; the whole input is written before the server runs. */
 #define INPUT_MAX 60000
@@ -44,7 +44,9 @@ static void remove_key_dir(void)
 	rmdir(key_dir);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fuzz_setup(void);
+
+void fuzz_setup(void)
 {
 	if (!mkdtemp(key_dir) || tang_key_create(key_dir, "ES512", "sig", NULL) ||
 	    tang_key_create(key_dir, "ECMR", "exc", NULL) || !tang_routes_open(&routes, key_dir, NULL)) {

@@ -1,4 +1,4 @@
-/* ecmul.c - the /rec ceiling for bench/tang.sh: P-521 variable-base scalar
+/* ecmul.c - the /rec ceiling for test/bench/tang.sh: P-521 variable-base scalar
  * multiplications per second on one core, through the same ecmr_mul() (with
  * its point validation) that tang-server runs, with the Mbed TLS nbde links.
  *
@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../crypto/ecmr.h"
-#include "../crypto/alloc.h"
-#include "../crypto/json.h"
-#include "../crypto/jwk.h"
+#include "../../crypto/ecmr.h"
+#include "../../crypto/alloc.h"
+#include "../../crypto/json.h"
+#include "../../crypto/jwk.h"
 
 static double now_s(void)
 {

@@ -14,7 +14,7 @@
 #            needs device-mapper; pass does the same decryption of the slot)
 # clevis runs are cut at CAP seconds (then they count as CAP, and failed).
 #
-# usage: bench/sss-unlock.sh [RUNS]   (NBDE=path/to/nbde, default ./nbde; CAP=60)
+# usage: test/bench/sss-unlock.sh [RUNS]   (NBDE=path/to/nbde, default ./nbde; CAP=60)
 set -u
 RUNS=${1:-5}
 CAP=${CAP:-60}

@@ -6,7 +6,7 @@
 # (where the server's own cost is small, so the clients' costs show).
 # Not part of make check.
 #
-# usage: bench/decrypt.sh [RUNS]     (NBDE=path/to/nbde, default ./nbde)
+# usage: test/bench/decrypt.sh [RUNS]     (NBDE=path/to/nbde, default ./nbde)
 set -eu
 RUNS=${1:-21}
 NBDE=${NBDE:-$PWD/nbde}

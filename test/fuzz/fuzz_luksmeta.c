@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../luks/luksmeta.h"
+#include "../../luks/luksmeta.h"
 
 static void check_gap(const struct luksmeta *lm, size_t len)
 {
@@ -43,14 +43,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (luksmeta_decode(hdr, sizeof(hdr), (uint32_t)size, &again) != 0 || memcmp(&lm, &again, sizeof(lm)))
 		abort();
 	check_gap(&lm, size > 8 ? data[size - 1] * 64u : 1);
-	return 0;
-}
-
-#include "../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
 	return 0;
 }

@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../crypto/json.h"
-#include "../crypto/secret.h"
-#include "../crypto/jwe.h"
-#include "../crypto/jwk.h"
+#include "../../crypto/json.h"
+#include "../../crypto/secret.h"
+#include "../../crypto/jwe.h"
+#include "../../crypto/jwk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,14 +32,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	AUTO_JSON f = jwe_flattened(&j);
 	(void)c, (void)f;
 	jwe_free(&j);
-	return 0;
-}
-
-#include "../crypto/alloc.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	crypto_init();
 	return 0;
 }

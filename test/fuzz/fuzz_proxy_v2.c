@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../net/proxy_v2.h"
+#include "../../net/proxy_v2.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
