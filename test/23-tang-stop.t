@@ -11,7 +11,6 @@ need jose
 : "${BUILD:=$PWD/build/musl}"
 LOAD=$BUILD/tang_load
 [ -x "$LOAD" ] || skip_all "$LOAD is not built (make $LOAD)"
-SLOW=${TEST_SLOWDOWN:-1}
 ROUNDS=${STOP_ROUNDS:-20}
 
 DB=$TMP/db
@@ -21,14 +20,14 @@ EXC=$(jose jwk thp -i "$DB/exc.jwk")
 jose jwk gen -i '{"alg":"ECMR"}' -o "$TMP/client.jwk"
 jose jwk pub -i "$TMP/client.jwk" -o "$TMP/client.pub.jwk"
 
-start() { # start BINARY LOG OPTIONS... : standalone on 127.0.0.1
-	local bin=$1 log=$2
+start() { # start BINARY LOG OPTIONS... : standalone on 127.0.0.1, a port the kernel picks
+	local bin=$1 log=$2 pf=$TMP/port.$RANDOM
 	shift 2
-	PORT=$(free_port)
-	ASAN_OPTIONS=detect_leaks=1 "$bin" tang-server -l -a 127.0.0.1 -p "$PORT" "$@" "$DB" 2>"$log" &
+	ASAN_OPTIONS=detect_leaks=1 "$bin" tang-server -l -a 127.0.0.1 -p 0 --port-file "$pf" "$@" "$DB" 2>"$log" &
 	SERVER=$!
 	T_PIDS+=($!)
-	wait_port "$PORT"
+	wait_until 20 eval '[ -s "$pf" ] || ! kill -0 "$SERVER" 2>/dev/null'
+	PORT=$(cat "$pf" 2>/dev/null)
 }
 log_lines() { wc -l <"$1"; }
 wait_log_lines() { # wait_log_lines LOG N : until the server logged N lines (bounded)

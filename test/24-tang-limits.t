@@ -8,7 +8,6 @@
 need jose curl perl
 : "${BUILD:=$PWD/build/musl}"
 LOAD=$BUILD/tang_load
-SLOW=${TEST_SLOWDOWN:-1}
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || skip_all "cannot raise the descriptor limit"
 [ "$(ulimit -n)" -ge 4096 ] || skip_all "the descriptor limit is below 4096"
 
@@ -62,12 +61,13 @@ hold() { # hold COUNT SOURCE MODE : background holder; HELD = how many it opened
 }
 release() { exec {HOLD_IN}>&-; wait "$HOLDER" 2>/dev/null; }
 
-start() { # start OPTIONS... : standalone on 127.0.0.1, logs in $TMP/server.log
-	PORT=$(free_port)
-	"$NBDE" tang-server -l -a 127.0.0.1 -p "$PORT" -q "$@" "$DB" 2>"$TMP/server.log" &
+start() { # start OPTIONS... : standalone on 127.0.0.1 (a port the kernel picks), logs in $TMP/server.log
+	local pf=$TMP/port.$RANDOM
+	"$NBDE" tang-server -l -a 127.0.0.1 -p 0 --port-file "$pf" -q "$@" "$DB" 2>"$TMP/server.log" &
 	SERVER=$!
 	T_PIDS+=($!)
-	wait_port "$PORT"
+	wait_until 20 eval '[ -s "$pf" ] || ! kill -0 "$SERVER" 2>/dev/null'
+	PORT=$(cat "$pf" 2>/dev/null)
 }
 stop() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }
 code() { # code [CURL-OPTIONS...] : status of GET /adv
@@ -172,11 +172,11 @@ if [ -x "$LOAD" ]; then
 	mkfifo "$TMP/stderr"
 	sleep 100000 <"$TMP/stderr" &	# holds the pipe open and never reads it
 	READER=$!
-	PORT=$(free_port)
-	"$NBDE" tang-server -l -a 127.0.0.1 -p "$PORT" "$DB" 2>"$TMP/stderr" &
+	"$NBDE" tang-server -l -a 127.0.0.1 -p 0 --port-file "$TMP/port.err" "$DB" 2>"$TMP/stderr" &
 	SERVER=$!
 	T_PIDS+=($SERVER $READER)
-	wait_port "$PORT"
+	wait_until 20 eval '[ -s "$TMP/port.err" ] || ! kill -0 "$SERVER" 2>/dev/null'
+	PORT=$(cat "$TMP/port.err" 2>/dev/null)
 	# a pipe holds 64 KiB: 5000 log lines of about 60 bytes are several times that
 	LOAD_REQUESTS=5000 timeout $((120 * SLOW)) "$LOAD" "$PORT" "/rec/$EXC" "$TMP/client.pub.jwk" 8 $((120 * SLOW)) \
 		>"$TMP/load.out"
