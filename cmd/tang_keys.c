@@ -41,6 +41,19 @@ static bool is_directory(const char *path)
 
 /* ---- tangd-keygen ---- */
 
+/* Checked for both names first, so a taken EXC leaves no lone new SIG;
+ * the create itself still never replaces a file that appears meanwhile. */
+static bool name_taken(int dfd, const char *dir, const char *name)
+{
+	AUTO_FREE char *file = NULL;
+	struct stat st;
+
+	if (asprintf(&file, "%s.jwk", name) < 0 || fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW))
+		return false;
+	msg("%s/%s exists; not overwriting a key", dir, file);
+	return true;
+}
+
 int tangd_keygen_main(int argc, char **argv)
 {
 	static const char usage[] = "usage: tangd-keygen JWKDIR [SIG EXC]\n";
@@ -55,12 +68,17 @@ int tangd_keygen_main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 1;
 	}
+	if (argc == 4 && !strcmp(argv[2], argv[3])) {
+		msg("SIG and EXC must be different names");
+		return 1;
+	}
 	if ((dfd = tang_keydir_lock(argv[1])) < 0) {
 		msg("cannot open key directory %s: %s", argv[1], strerror(errno));
 		return 1;
 	}
 	/* tang_key_create says what went wrong */
-	r = tang_key_create(dfd, argv[1], "ES512", argc == 4 ? argv[2] : NULL, NULL) ||
+	r = (argc == 4 && (name_taken(dfd, argv[1], argv[2]) || name_taken(dfd, argv[1], argv[3]))) ||
+	    tang_key_create(dfd, argv[1], "ES512", argc == 4 ? argv[2] : NULL, NULL) ||
 	    tang_key_create(dfd, argv[1], "ECMR", argc == 4 ? argv[3] : NULL, NULL);
 	tang_keydir_unlock(dfd);
 	return r ? 1 : 0;
