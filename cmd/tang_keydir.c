@@ -32,6 +32,8 @@
 /* A key file edited in place changes no directory timestamp; the files
  * themselves are re-checked (one listing and fstatat pass) this often. */
 #define FILE_CHECK_MS 1000
+/* FNV-1a offset basis: the fingerprint of an empty directory. */
+#define FINGERPRINT_SEED 0xcbf29ce484222325ULL
 
 struct dir_stamp {
 	dev_t dev;
@@ -238,8 +240,6 @@ static int list_key_files(int dfd, char ***names_out, size_t *n_out)
 	*n_out = n;
 	return 0;
 }
-
-#define FINGERPRINT_SEED 0xcbf29ce484222325ULL
 
 /* A clock reading RACY_SECONDS back: timestamps after it are recent. */
 static time_t racy_since(void)
@@ -531,7 +531,7 @@ static bool still_valid(struct tang_keydir *kd, struct tang_keyset *ks)
 	struct stat st;
 	struct dir_stamp now;
 	long long t = now_ms();
-	bool recent = false;
+	bool recent;
 
 	if (stat(kd->path, &st))
 		return false;

@@ -5,9 +5,12 @@
  * snapshot of it: parsed JWKs, validated ec_key handles, all five thumbprints
  * of every key and the signed default advertisement. tang_keydir_get() hands
  * out the current snapshot after a cheap check that the directory did not
- * change (one stat; a directory listing only within two seconds of a change,
- * because file-system timestamps are coarse), so rotation works without a
- * restart and without re-reading or re-signing per request. Thread-safe. */
+ * change (one stat; a directory listing with the identity of every key file
+ * and symlink target once a second, and per request within two seconds of a
+ * change, because file-system timestamps are coarse), so rotation and keys
+ * edited in place are seen without a restart and without re-reading or
+ * re-signing per request. Key files are read through symlinks only while
+ * they stay inside the directory (keyfile.h). Thread-safe. */
 #ifndef NBDE_TANG_KEYDIR_H
 #define NBDE_TANG_KEYDIR_H
 
