@@ -164,14 +164,22 @@ static void entry_stat(int dfd, const char *name, int flags, struct stat *st)
 		memset(st, 0, sizeof(*st));
 }
 
-static bool changed_after(const struct stat *st, time_t since)
+/* Within RACY_SECONDS either side of now (since = now - RACY_SECONDS). A
+ * time further ahead is a clock that was wrong, not a change in progress:
+ * the next real change moves it anyway, so it needs no per-request check. */
+static bool is_recent(time_t t, time_t since)
 {
-	return st->st_mtim.tv_sec > since || st->st_ctim.tv_sec > since;
+	return t > since && t <= since + 2 * RACY_SECONDS;
+}
+
+static bool changed_recently(const struct stat *st, time_t since)
+{
+	return is_recent(st->st_mtim.tv_sec, since) || is_recent(st->st_ctim.tv_sec, since);
 }
 
 /* Adds dfd/name: the entry itself (not followed) and, for a symlink, what
  * it leads to, so a Kubernetes ..data swap or an edited target is seen.
- * *recent is set when either changed after since. */
+ * *recent is set when either changed recently (see is_recent). */
 static uint64_t fingerprint_add(uint64_t h, int dfd, const char *name, time_t since, bool *recent)
 {
 	struct stat st;
@@ -179,11 +187,11 @@ static uint64_t fingerprint_add(uint64_t h, int dfd, const char *name, time_t si
 	h = fnv(h, name, strlen(name) + 1);
 	entry_stat(dfd, name, AT_SYMLINK_NOFOLLOW, &st);
 	h = identity_add(h, &st);
-	*recent |= changed_after(&st, since);
+	*recent |= changed_recently(&st, since);
 	if (S_ISLNK(st.st_mode)) {
 		entry_stat(dfd, name, 0, &st);
 		h = identity_add(h, &st);
-		*recent |= changed_after(&st, since);
+		*recent |= changed_recently(&st, since);
 	}
 	return h;
 }
@@ -479,7 +487,7 @@ static struct tang_keyset *load(const char *dir)
 	/* stamp before reading: a change during the read moves the stamp */
 	stamp_of(&ks->stamp, &st);
 	since = racy_since();
-	ks->racy = changed_after(&st, since);
+	ks->racy = changed_recently(&st, since);
 	if (!read_keys(ks, dfd, dir, since) && ks->nactive)
 		prepare_adv(ks);
 	close(dfd);
@@ -542,7 +550,7 @@ static bool still_valid(struct tang_keydir *kd, struct tang_keyset *ks)
 		return true;
 	kd->next_file_check = t + FILE_CHECK_MS;
 	/* the clock is read first: the listing proves nothing changed before it */
-	recent = changed_after(&st, racy_since());
+	recent = changed_recently(&st, racy_since());
 	if (current_fingerprint(kd->path, &recent) != ks->fingerprint)
 		return false;
 	/* A set read while its files were changing may predate a change that

@@ -39,13 +39,20 @@ poll() { # poll SECONDS CMD... : until CMD succeeds; false after SECONDS (scaled
 # per request for 2 s after a change; past that only its once-a-second check
 # can notice an edit, and that is what the edit tests test)
 settled() { [ $(($(date +%s) - $(stat -L -c %Z "$@" | sort -n | tail -1))) -ge 3 ]; }
+owns_port() { # owns_port PID PORT : PID holds the socket listening on 127.0.0.1:PORT
+	local inode
+	for inode in $(awk -v p="$(printf ':%04X' "$2")" '$2 ~ p"$" && $4 == "0A" { print $10 }' /proc/net/tcp); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q "socket:\[$inode\]" && return 0
+	done
+	return 1
+}
 start_server() { # start_server DIR : standalone on 127.0.0.1, log in $TMP/server.log
-	for _ in 1 2 3; do	# another test may take the free port first
+	for _ in 1 2 3; do	# another test on this machine may take the free port first
 		PORT=$(free_port)
 		"$BIN/tangd" -l -a 127.0.0.1 -p "$PORT" "$1" 2>>"$TMP/server.log" &
 		SERVER=$!
 		T_PIDS+=($!)
-		wait_port "$PORT" && kill -0 "$SERVER" 2>/dev/null && return 0
+		wait_port "$PORT" && owns_port "$SERVER" "$PORT" && return 0
 		kill "$SERVER" 2>/dev/null
 		sed 's/^/# server: /' "$TMP/server.log" | tail -3
 	done
