@@ -76,8 +76,9 @@ static void walk_release(struct walk *w)
 		close(w->fd[w->depth--]);
 }
 
-/* Cuts the next component off *rest; false when only slashes are left. */
-static bool next_component(char **rest, char **comp)
+/* Cuts the next component off *rest; false when only slashes are left.
+ * *slash: a slash followed it (then it must be a directory). */
+static bool next_component(char **rest, char **comp, bool *slash)
 {
 	char *p = *rest, *end;
 
@@ -87,7 +88,8 @@ static bool next_component(char **rest, char **comp)
 		return false;
 	end = strchrnul(p, '/');
 	*comp = p;
-	*rest = *end ? end + 1 : end;
+	*slash = *end == '/';
+	*rest = *slash ? end + 1 : end;
 	*end = 0;
 	return true;
 }
@@ -97,9 +99,10 @@ static bool only_slashes(const char *s)
 	return s[strspn(s, "/")] == 0;
 }
 
-/* path becomes target/rest: the rest of the lookup continues inside the
- * link's target, which must be relative (an absolute one leaves). */
-static int splice_link(char *path, const char *target, const char *rest)
+/* path becomes target/rest (target/ when the link was followed by a slash,
+ * plain target at the end): the lookup continues inside the link's target,
+ * which must be relative (an absolute one leaves). */
+static int splice_link(char *path, const char *target, const char *rest, bool slash)
 {
 	char next[PATH_MAX];
 
@@ -107,7 +110,7 @@ static int splice_link(char *path, const char *target, const char *rest)
 		errno = EXDEV;
 		return -1;
 	}
-	if ((size_t)snprintf(next, sizeof(next), "%s/%s", target, rest) >= sizeof(next)) {
+	if ((size_t)snprintf(next, sizeof(next), "%s%s%s", target, slash ? "/" : "", rest) >= sizeof(next)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -131,9 +134,10 @@ static int open_by_walk(int dfd, const char *name)
 	}
 	for (;;) {
 		int cur = w.fd[w.depth], sub;
+		bool slash;
 		ssize_t n;
 
-		if (!next_component(&rest, &comp)) {
+		if (!next_component(&rest, &comp, &slash)) {
 			fd = openat(cur, ".", KEY_READ_FLAGS);	/* the name is a directory */
 			break;
 		}
@@ -154,7 +158,7 @@ static int open_by_walk(int dfd, const char *name)
 				errno = ELOOP;
 				break;
 			}
-			if (splice_link(path, target, rest))
+			if (splice_link(path, target, rest, slash))
 				break;
 			rest = path;
 			continue;
@@ -162,7 +166,7 @@ static int open_by_walk(int dfd, const char *name)
 		if (errno != EINVAL)	/* EINVAL: not a symlink */
 			break;
 		if (only_slashes(rest)) {
-			fd = openat(cur, comp, KEY_READ_FLAGS | O_NOFOLLOW);
+			fd = openat(cur, comp, KEY_READ_FLAGS | O_NOFOLLOW | (slash ? O_DIRECTORY : 0));
 			break;
 		}
 		if (w.depth == WALK_MAX_DEPTH) {

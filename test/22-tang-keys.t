@@ -179,6 +179,29 @@ if command -v strace >/dev/null && strace -qq -o /dev/null -e trace=none true 2>
 		pipe_request "$K" "$(rec_request "$(thp "$O/oexc.jwk")")" "${inject[@]}" >"$TMP/pipe.out"
 		is "$(status_line <"$TMP/pipe.out")" "HTTP/1.1 404 Not Found" "... /rec with the key outside => 404"
 	done
+	# odd links: both ways must accept and refuse exactly the same files
+	W=$TMP/walk
+	mkdir -p "$W/sub"
+	"$BIN/tangd-keygen" "$W/sub" s e
+	ln -s loop2.jwk "$W/loop1.jwk"
+	ln -s loop1.jwk "$W/loop2.jwk"
+	ln -s sub/missing.jwk "$W/dangling.jwk"
+	mkdir "$W/dir.jwk"
+	ln -s sub/ "$W/trailing.jwk"
+	ln -s sub/s.jwk/ "$W/slashfile.jwk"
+	ln -s ./sub/../sub/./s.jwk "$W/dots.jwk"
+	ln -s sub//e.jwk "$W/dslash.jwk"
+	ln -s "../$(basename "$W")/sub/e.jwk" "$W/reenter.jwk"
+	ln -s "/proc/self/root$W/sub/e.jwk" "$W/magic.jwk"
+	mkfifo "$W/fifo.jwk"
+	pipe_request "$W" "$ADV_REQUEST" >/dev/null
+	grep -v '=>' "$TMP/pipe.err" | sort >"$TMP/walk.openat2"
+	inject=(strace -f -qq -o /dev/null -e trace=?openat2 -e inject=?openat2:error=ENOSYS)
+	pipe_request "$W" "$ADV_REQUEST" "${inject[@]}" >/dev/null
+	grep -v '=>' "$TMP/pipe.err" | sort >"$TMP/walk.fallback"
+	is "$(cat "$TMP/walk.fallback")" "$(cat "$TMP/walk.openat2")" \
+		"loops, dangling and odd links: the fallback walk decides as openat2 does"
+	is "$(grep -c . "$TMP/walk.openat2")" 9 "... 9 of the 11 names skipped (dots.jwk and dslash.jwk read)"
 else
 	skip "strace cannot trace here: the openat2 fallback is not exercised"
 fi
