@@ -1,5 +1,5 @@
 /* tang_keys.c - applets for Tang key management, with tang's names and
- * contracts (../shared/reference/tang-protocol.md §9):
+ * contracts (the shell scripts tang ships under these names):
  *
  * usage: tangd-keygen JWKDIR [SIG EXC]
  *          a new ES512 signing and ECMR exchange key (P-521) in JWKDIR, named
