@@ -59,9 +59,9 @@ struct tang_keyset {
 
 struct tang_keydir {
 	char *path;
+	long long next_file_check;	/* now_ms() time of the next fingerprint pass */
 	pthread_mutex_t lock;
 	struct tang_keyset *current;
-	long long next_file_check;	/* now_ms() time of the next fingerprint pass */
 };
 
 /* ---- key sets ---- */
@@ -566,9 +566,9 @@ struct tang_keyset *tang_keydir_get(struct tang_keydir *kd)
 	if (!kd->current || !still_valid(kd, kd->current)) {
 		ks = load_or_create(kd->path);
 		if (ks) {
+			kd->next_file_check = now_ms() + FILE_CHECK_MS;
 			tang_keyset_release(kd->current);
 			kd->current = ks;
-			kd->next_file_check = now_ms() + FILE_CHECK_MS;
 		}
 	}
 	ks = kd->current;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,54 @@ int write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + 16), *dcopy = strdup(path);
+	mode_t old = umask(0337);
+	int fd = -1, r = -1, e = 0;
+
+	if (!tmp || !dcopy)
+		goto out;
+	snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto out;
+	r = fchmod(fd, mode) || write_all(fd, data, len) || fsync(fd) ? -1 : 0;
+	e = errno;
+	if (close(fd) && !r) {
+		e = errno;
+		r = -1;
+	}
+	if (r) {
+		unlink(tmp);
+		errno = e;
+		fd = -1;
+		goto out;
+	}
+	r = -1;
+	fd = -1;
+	if (rename(tmp, path)) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		goto out;
+	}
+	int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	r = 0;
+out:
+	e = errno;
+	umask(old);
+	free(tmp);
+	free(dcopy);
+	errno = e;
+	return r;
 }
 
 long long now_ms(void)

@@ -1,5 +1,5 @@
-/* util.h - helpers shared by the applets: bounded file reads, messages
- * (key files are written by keyfile.h). Applets use these instead of copying code. */
+/* util.h - helpers shared by the applets: bounded file reads, atomic key
+ * file writes, messages. Applets use these instead of copying code. */
 #ifndef NBDE_UTIL_H
 #define NBDE_UTIL_H
 
@@ -21,6 +21,11 @@ int read_file(const char *path, size_t max, struct buf *out);
 
 /* Writes all of data to fd, retrying short writes and EINTR; 0 or -1. */
 int write_all(int fd, const void *data, size_t len);
+
+/* Writes path atomically: temp file in the same directory created with
+ * mode under umask 0337, written, fsync'd, renamed, directory fsync'd.
+ * Nothing half-written is ever visible at path. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
