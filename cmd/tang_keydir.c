@@ -511,10 +511,10 @@ static int create_default_pair(const char *dir)
 	if (lock < 0)
 		return -1;
 	if (!has_active_keys(dir)) {
-		/* tang_key_create says what went wrong */
-		r = tang_key_create(lock, dir, "ES512", NULL, NULL);
+		/* tang_key_create_at says what went wrong */
+		r = tang_key_create_at(lock, dir, "ES512", NULL, NULL);
 		if (!r)
-			r = tang_key_create(lock, dir, "ECMR", NULL, NULL);
+			r = tang_key_create_at(lock, dir, "ECMR", NULL, NULL);
 	}
 	tang_keydir_unlock(lock);
 	return r;
@@ -689,7 +689,7 @@ static int store_key(int dfd, const char *dir, const cJSON *jwk, const char *nam
 	return 0;
 }
 
-int tang_key_create(int dfd, const char *dir, const char *alg, const char *name, char **path_out)
+int tang_key_create_at(int dfd, const char *dir, const char *alg, const char *name, char **path_out)
 {
 	AUTO_JSON tmpl = cJSON_CreateObject();
 	AUTO_JSON_SECRET jwk = NULL;
@@ -701,4 +701,17 @@ int tang_key_create(int dfd, const char *dir, const char *alg, const char *name,
 		return -1;
 	}
 	return store_key(dfd, dir, jwk, name, path_out);
+}
+
+int tang_key_create(const char *dir, const char *alg, const char *name, char **path_out)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (dfd < 0) {
+		msg("cannot open key directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	r = tang_key_create_at(dfd, dir, alg, name, path_out);
+	close(dfd);
+	return r;
 }

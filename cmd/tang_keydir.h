@@ -56,16 +56,18 @@ const struct tang_key *tang_keyset_find(const struct tang_keyset *ks, const char
 int tang_keyset_adv(struct tang_keyset *ks, const char *thp, const char **adv, size_t *len);
 
 /* Generates a key {"alg": alg} (ES512 or ECMR, P-521) and stores it as
- * NAME.jwk (NAME = its S256 thumbprint when NULL) in the directory dfd
- * (named dir in messages): canonical JSON and a newline, mode 0440, atomic,
- * never replacing an existing file, owned by the directory's owner when run
- * as root (see keyfile.h). -1 with a message on stderr. *path_out
- * (optional) gets the malloc'd path. */
-int tang_key_create(int dfd, const char *dir, const char *alg, const char *name, char **path_out);
+ * DIR/NAME.jwk (NAME = its S256 thumbprint when NULL): canonical JSON and a
+ * newline, mode 0440, atomic, never replacing an existing file, owned by
+ * the directory's owner when run as root (see keyfile.h). -1 with a message
+ * on stderr. *path_out (optional) gets the malloc'd path. */
+int tang_key_create(const char *dir, const char *alg, const char *name, char **path_out);
+/* The same in the directory open as dfd (from tang_keydir_lock), which
+ * messages call dir. */
+int tang_key_create_at(int dfd, const char *dir, const char *alg, const char *name, char **path_out);
 
 /* Serialises key generation and rotation between processes (flock on the
- * directory). Returns the directory's descriptor, for tang_key_create and
- * tang_keydir_unlock, or -1. */
+ * directory). Returns the directory's descriptor, for tang_key_create_at
+ * and tang_keydir_unlock, or -1. */
 int tang_keydir_lock(const char *dir);
 void tang_keydir_unlock(int fd);
 

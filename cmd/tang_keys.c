@@ -76,10 +76,10 @@ int tangd_keygen_main(int argc, char **argv)
 		msg("cannot open key directory %s: %s", argv[1], strerror(errno));
 		return 1;
 	}
-	/* tang_key_create says what went wrong */
+	/* tang_key_create_at says what went wrong */
 	r = (argc == 4 && (name_taken(dfd, argv[1], argv[2]) || name_taken(dfd, argv[1], argv[3]))) ||
-	    tang_key_create(dfd, argv[1], "ES512", argc == 4 ? argv[2] : NULL, NULL) ||
-	    tang_key_create(dfd, argv[1], "ECMR", argc == 4 ? argv[3] : NULL, NULL);
+	    tang_key_create_at(dfd, argv[1], "ES512", argc == 4 ? argv[2] : NULL, NULL) ||
+	    tang_key_create_at(dfd, argv[1], "ECMR", argc == 4 ? argv[3] : NULL, NULL);
 	tang_keydir_unlock(dfd);
 	return r ? 1 : 0;
 }
@@ -161,7 +161,7 @@ static int create_pair(int dfd, const char *dir, bool verbose)
 
 	for (size_t i = 0; i < 2; i++) {
 		char *path = NULL;
-		if (tang_key_create(dfd, dir, algs[i], NULL, &path))
+		if (tang_key_create_at(dfd, dir, algs[i], NULL, &path))
 			return -1;	/* with a message */
 		if (verbose)
 			msg("Created new key %s", path ? path : algs[i]);
