@@ -25,7 +25,7 @@ FUZZ_SRC := $(sort $(wildcard test/fuzz/fuzz_*.c))
 # subfolders (cmd/ itself holds applets only); taken from an archive, so a
 # target pulls in only the objects it needs
 FUZZ_LIB_SRC := $(LIB_SRC) $(sort $(wildcard cmd/*/*.c)) \
-	cmd/tang_keydir.c cmd/util.c cmd/pin.c cmd/pin_tang.c cmd/pin_sss.c cmd/pin_null.c cmd/pin_shape.c
+	cmd/tang_keydir.c cmd/keyfile.c cmd/util.c cmd/pin.c cmd/pin_tang.c cmd/pin_sss.c cmd/pin_null.c cmd/pin_shape.c
 DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c
 
 DEFS := -D_GNU_SOURCE -DNBDE_VERSION='"$(VERSION)"'

@@ -2,6 +2,7 @@
  * signing its advertisements, and creating keys (see tang_keydir.h). */
 /* asprintf needs _GNU_SOURCE, which the Makefile defines. */
 #include "tang_keydir.h"
+#include "keyfile.h"
 #include "util.h"
 #include "../crypto/hash.h"
 #include "../crypto/json.h"
@@ -11,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -27,6 +29,11 @@
  * next change (coarse file-system clocks), so such a cache is re-checked by
  * listing the directory. */
 #define RACY_SECONDS 2
+/* A key file edited in place changes no directory timestamp; the files
+ * themselves are re-checked (one listing and fstatat pass) this often. */
+#define FILE_CHECK_MS 1000
+/* FNV-1a offset basis: the fingerprint of an empty directory. */
+#define FINGERPRINT_SEED 0xcbf29ce484222325ULL
 
 struct dir_stamp {
 	dev_t dev;
@@ -46,12 +53,13 @@ struct tang_keyset {
 	char *payload;			/* {"keys":[...]} that every advertisement signs */
 	pthread_mutex_t lazy;		/* guards tang_key.adv */
 	struct dir_stamp stamp;
-	uint64_t fingerprint;		/* names, inodes, sizes and times of the *.jwk files */
-	bool racy;
+	uint64_t fingerprint;		/* names and identities of the *.jwk files and their targets */
+	bool racy;			/* read within RACY_SECONDS of a change */
 };
 
 struct tang_keydir {
 	char *path;
+	long long next_file_check;	/* now_ms() time of the next fingerprint pass */
 	pthread_mutex_t lock;
 	struct tang_keyset *current;
 	bool loaded;			/* a set was loaded once */
@@ -148,13 +156,6 @@ static bool stamp_equal(const struct dir_stamp *a, const struct dir_stamp *b)
 	       a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
-static bool is_recent(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return now.tv_sec - t->tv_sec < RACY_SECONDS;
-}
-
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -163,13 +164,55 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t fingerprint_add(uint64_t h, const char *name, const struct stat *st)
+/* The identity of one stat result: a file replaced, truncated or written
+ * in place changes at least one of these. */
+static uint64_t identity_add(uint64_t h, const struct stat *st)
 {
-	h = fnv(h, name, strlen(name) + 1);
+	h = fnv(h, &st->st_dev, sizeof(st->st_dev));
 	h = fnv(h, &st->st_ino, sizeof(st->st_ino));
+	h = fnv(h, &st->st_mode, sizeof(st->st_mode));
 	h = fnv(h, &st->st_size, sizeof(st->st_size));
 	h = fnv(h, &st->st_mtim, sizeof(st->st_mtim));
 	return fnv(h, &st->st_ctim, sizeof(st->st_ctim));
+}
+
+/* stat or lstat of dfd/name; all zero when it is gone or dangling. */
+static void entry_stat(int dfd, const char *name, int flags, struct stat *st)
+{
+	if (fstatat(dfd, name, st, flags))
+		memset(st, 0, sizeof(*st));
+}
+
+/* Within RACY_SECONDS either side of now (since = now - RACY_SECONDS). A
+ * time further ahead is a clock that was wrong, not a change in progress:
+ * the next real change moves it anyway, so it needs no per-request check. */
+static bool is_recent(time_t t, time_t since)
+{
+	return t > since && t <= since + 2 * RACY_SECONDS;
+}
+
+static bool changed_recently(const struct stat *st, time_t since)
+{
+	return is_recent(st->st_mtim.tv_sec, since) || is_recent(st->st_ctim.tv_sec, since);
+}
+
+/* Adds dfd/name: the entry itself (not followed) and, for a symlink, what
+ * it leads to, so a Kubernetes ..data swap or an edited target is seen.
+ * *recent is set when either changed recently (see is_recent). */
+static uint64_t fingerprint_add(uint64_t h, int dfd, const char *name, time_t since, bool *recent)
+{
+	struct stat st;
+
+	h = fnv(h, name, strlen(name) + 1);
+	entry_stat(dfd, name, AT_SYMLINK_NOFOLLOW, &st);
+	h = identity_add(h, &st);
+	*recent |= changed_recently(&st, since);
+	if (S_ISLNK(st.st_mode)) {
+		entry_stat(dfd, name, 0, &st);
+		h = identity_add(h, &st);
+		*recent |= changed_recently(&st, since);
+	}
+	return h;
 }
 
 static bool is_key_file(const char *name)
@@ -225,14 +268,22 @@ static int list_key_files(int dfd, char ***names_out, size_t *n_out)
 	return 0;
 }
 
+/* A clock reading RACY_SECONDS back: timestamps after it are recent. */
+static time_t racy_since(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec - RACY_SECONDS;
+}
+
 /* The fingerprint as a fresh listing sees it; 0 when unreadable. */
-static uint64_t current_fingerprint(const char *dir)
+static uint64_t current_fingerprint(const char *dir, bool *recent)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char **names;
 	size_t n;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	struct stat st;
+	uint64_t h = FINGERPRINT_SEED;
+	time_t since = racy_since();
 
 	if (dfd < 0)
 		return 0;
@@ -241,8 +292,7 @@ static uint64_t current_fingerprint(const char *dir)
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!fstatat(dfd, names[i], &st, 0))
-			h = fingerprint_add(h, names[i], &st);
+		h = fingerprint_add(h, dfd, names[i], since, recent);
 	names_free(names, n);
 	close(dfd);
 	return h;
@@ -289,21 +339,36 @@ static bool parse_key(struct tang_key *k, int fd, const char *dir)
 	return true;
 }
 
-/* Loads dir/name into the next slot of ks and adds it to the fingerprint. */
-static void load_key_file(struct tang_keyset *ks, int dfd, const char *dir, const char *name, uint64_t *fp)
+/* Opens dir/name through symlinks that stay inside dir; -1 to skip it. */
+static int open_key_file(int dfd, const char *dir, const char *name)
+{
+	int fd = keyfile_open_beneath(dfd, name);
+
+	if (fd < 0 && errno == EXDEV)
+		msg("Refusing key file %s/%s: a symlink that leads out of the key directory; skipping", dir, name);
+	else if (fd < 0)
+		msg("Cannot load JSON file (%s/%s): %s; skipping", dir, name, strerror(errno));
+	return fd;
+}
+
+/* Loads dir/name into the next slot of ks and adds it to the fingerprint
+ * (taken first: a change during the read moves it). */
+static void load_key_file(struct tang_keyset *ks, int dfd, const char *dir, const char *name, uint64_t *fp,
+			  time_t since)
 {
 	struct tang_key *k = &ks->keys[ks->n];
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
+	int fd;
 
 	memset(k, 0, sizeof(*k));
-	if (fd < 0 || fstat(fd, &st)) {
+	*fp = fingerprint_add(*fp, dfd, name, since, &ks->racy);
+	if ((fd = open_key_file(dfd, dir, name)) < 0)
+		return;
+	if (fstat(fd, &st)) {
 		msg("Cannot load JSON file (%s/%s): %s; skipping", dir, name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return;
 	}
-	*fp = fingerprint_add(*fp, name, &st);
 	k->file = strdup(name);
 	if (k->file && S_ISREG(st.st_mode) && parse_key(k, fd, dir)) {
 		ks->nactive += !k->hidden;
@@ -316,11 +381,11 @@ static void load_key_file(struct tang_keyset *ks, int dfd, const char *dir, cons
 	close(fd);
 }
 
-static int read_keys(struct tang_keyset *ks, int dfd, const char *dir)
+static int read_keys(struct tang_keyset *ks, int dfd, const char *dir, time_t since)
 {
 	char **names;
 	size_t n;
-	uint64_t fp = 0xcbf29ce484222325ULL;
+	uint64_t fp = FINGERPRINT_SEED;
 
 	if (list_key_files(dfd, &names, &n)) {
 		msg("Cannot read key directory %s: %s", dir, strerror(errno));
@@ -328,7 +393,7 @@ static int read_keys(struct tang_keyset *ks, int dfd, const char *dir)
 	}
 	ks->keys = calloc(n ? n : 1, sizeof(*ks->keys));
 	for (size_t i = 0; ks->keys && i < n; i++)
-		load_key_file(ks, dfd, dir, names[i], &fp);
+		load_key_file(ks, dfd, dir, names[i], &fp, since);
 	names_free(names, n);
 	ks->fingerprint = fp;
 	return ks->keys ? 0 : -1;
@@ -427,6 +492,7 @@ static struct tang_keyset *load(const char *dir)
 	struct tang_keyset *ks = keyset_new();
 	int dfd;
 	struct stat st;
+	time_t since;
 
 	if (!ks)
 		return NULL;
@@ -439,8 +505,9 @@ static struct tang_keyset *load(const char *dir)
 	}
 	/* stamp before reading: a change during the read moves the stamp */
 	stamp_of(&ks->stamp, &st);
-	ks->racy = is_recent(&st.st_mtim);
-	if (!read_keys(ks, dfd, dir) && ks->nactive)
+	since = racy_since();
+	ks->racy = changed_recently(&st, since);
+	if (!read_keys(ks, dfd, dir, since) && ks->nactive)
 		prepare_adv(ks);
 	close(dfd);
 	return ks;
@@ -463,11 +530,10 @@ static int create_default_pair(const char *dir)
 	if (lock < 0)
 		return -1;
 	if (!has_active_keys(dir)) {
-		r = tang_key_create(dir, "ES512", NULL, NULL);
+		/* tang_key_create_at says what went wrong */
+		r = tang_key_create_at(lock, dir, "ES512", NULL, NULL);
 		if (!r)
-			r = tang_key_create(dir, "ECMR", NULL, NULL);
-		if (r)
-			msg("Error saving JWK to file (%s): %s", dir, strerror(errno));
+			r = tang_key_create_at(lock, dir, "ECMR", NULL, NULL);
 	}
 	tang_keydir_unlock(lock);
 	return r;
@@ -484,24 +550,31 @@ static struct tang_keyset *load_or_create(const char *dir)
 	return ks;
 }
 
-static bool still_valid(const char *dir, struct tang_keyset *ks)
+/* Cheap when nothing changed: one stat of the directory per request, and
+ * once per FILE_CHECK_MS (or per request while a change is recent) a
+ * listing with the identity of every key file and symlink target. */
+static bool still_valid(struct tang_keydir *kd, struct tang_keyset *ks)
 {
 	struct stat st;
 	struct dir_stamp now;
+	long long t = now_ms();
+	bool recent;
 
-	if (stat(dir, &st))
+	if (stat(kd->path, &st))
 		return false;
 	stamp_of(&now, &st);
 	if (!stamp_equal(&now, &ks->stamp))
 		return false;
-	if (!ks->racy)
+	if (!ks->racy && t < kd->next_file_check)
 		return true;
-	/* take the time first: the listing proves nothing changed before it */
-	bool settled = !is_recent(&st.st_mtim);
-	if (current_fingerprint(dir) != ks->fingerprint)
+	kd->next_file_check = t + FILE_CHECK_MS;
+	/* the clock is read first: the listing proves nothing changed before it */
+	recent = changed_recently(&st, racy_since());
+	if (current_fingerprint(kd->path, &recent) != ks->fingerprint)
 		return false;
-	ks->racy = !settled;
-	return true;
+	/* A set read while its files were changing may predate a change that
+	 * left the same timestamps (coarse clocks): once settled, read it again. */
+	return !ks->racy || recent;
 }
 
 struct tang_keyset *tang_keydir_get(struct tang_keydir *kd)
@@ -509,9 +582,10 @@ struct tang_keyset *tang_keydir_get(struct tang_keydir *kd)
 	struct tang_keyset *ks;
 
 	pthread_mutex_lock(&kd->lock);
-	if (!kd->current || !still_valid(kd->path, kd->current)) {
+	if (!kd->current || !still_valid(kd, kd->current)) {
 		ks = load_or_create(kd->path);
 		if (ks) {
+			kd->next_file_check = now_ms() + FILE_CHECK_MS;
 			tang_keyset_release(kd->current);
 			kd->current = ks;
 			kd->reloads += kd->loaded;
@@ -588,52 +662,77 @@ void tang_keydir_unlock(int fd)
 		close(fd);	/* releases the flock */
 }
 
-/* Root creating keys for a server that runs as the directory's owner (e.g.
- * _tang) hands the files over, as tang's scripts try to. */
-static void give_to_dir_owner(const char *dir, const char *path)
+/* NAME.jwk for a name given on a command line: one entry of the directory. */
+static char *key_file_name(const char *dir, const char *name)
 {
-	struct stat st;
+	char *file = NULL;
 
-	if (geteuid() != 0 || stat(dir, &st) || (st.st_uid == 0 && st.st_gid == 0))
-		return;
-	if (chown(path, st.st_uid, st.st_gid))
-		msg("warning: cannot chown %s: %s", path, strerror(errno));
+	if (!*name || strchr(name, '/') || strlen(name) + 4 > NAME_MAX) {
+		msg("invalid key name '%s': one file name in %s, no '/'", name, dir);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (asprintf(&file, "%s.jwk", name) < 0) {
+		msg("out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	return file;
 }
 
-static int store_key(const char *dir, const cJSON *jwk, const char *name, char **path_out)
+static int store_key(int dfd, const char *dir, const cJSON *jwk, const char *name, char **path_out)
 {
 	AUTO_SECRET_STR text = json_canonical(jwk);
 	AUTO_FREE char *thp = name ? NULL : jwk_thumbprint(jwk, "S256");
+	AUTO_FREE char *file = NULL;
 	AUTO_BUF line = { 0 };
-	char *path = NULL;
-	int r;
 
-	if (!text || (!name && !thp) || buf_alloc(&line, strlen(text) + 1) ||
-	    asprintf(&path, "%s/%s.jwk", dir, name ? name : thp) < 0) {
+	if (!text || (!name && !thp) || buf_alloc(&line, strlen(text) + 1)) {
+		msg("out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
+	if (!(file = key_file_name(dir, name ? name : thp)))
+		return -1;
 	memcpy(line.p, text, line.len - 1);
 	line.p[line.len - 1] = '\n';
-	r = write_file_atomic(path, line.p, line.len, 0440);
-	if (!r)
-		give_to_dir_owner(dir, path);
-	if (!r && path_out)
-		*path_out = path;
-	else
-		free(path);
-	return r;
+	if (keyfile_create(dfd, file, line.p, line.len)) {
+		int e = errno;
+		if (e == EEXIST)
+			msg("%s/%s exists; not overwriting a key", dir, file);
+		else
+			msg("cannot write %s/%s: %s", dir, file, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (path_out && asprintf(path_out, "%s/%s", dir, file) < 0)
+		*path_out = NULL;
+	return 0;
 }
 
-int tang_key_create(const char *dir, const char *alg, const char *name, char **path_out)
+int tang_key_create_at(int dfd, const char *dir, const char *alg, const char *name, char **path_out)
 {
 	AUTO_JSON tmpl = cJSON_CreateObject();
 	AUTO_JSON_SECRET jwk = NULL;
 	const char *err;
 
 	if (!tmpl || !json_set_str(tmpl, "alg", alg) || !(jwk = jwk_generate(tmpl, &err))) {
+		msg("cannot generate a key: out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
-	return store_key(dir, jwk, name, path_out);
+	return store_key(dfd, dir, jwk, name, path_out);
+}
+
+int tang_key_create(const char *dir, const char *alg, const char *name, char **path_out)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (dfd < 0) {
+		msg("cannot open key directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	r = tang_key_create_at(dfd, dir, alg, name, path_out);
+	close(dfd);
+	return r;
 }

@@ -5,9 +5,12 @@
  * snapshot of it: parsed JWKs, validated ec_key handles, all five thumbprints
  * of every key and the signed default advertisement. tang_keydir_get() hands
  * out the current snapshot after a cheap check that the directory did not
- * change (one stat; a directory listing only within two seconds of a change,
- * because file-system timestamps are coarse), so rotation works without a
- * restart and without re-reading or re-signing per request. Thread-safe. */
+ * change (one stat; a directory listing with the identity of every key file
+ * and symlink target once a second, and per request within two seconds of a
+ * change, because file-system timestamps are coarse), so rotation and keys
+ * edited in place are seen without a restart and without re-reading or
+ * re-signing per request. Key files are read through symlinks only while
+ * they stay inside the directory (keyfile.h). Thread-safe. */
 #ifndef NBDE_TANG_KEYDIR_H
 #define NBDE_TANG_KEYDIR_H
 
@@ -59,12 +62,17 @@ int tang_keyset_adv(struct tang_keyset *ks, const char *thp, const char **adv, s
 
 /* Generates a key {"alg": alg} (ES512 or ECMR, P-521) and stores it as
  * DIR/NAME.jwk (NAME = its S256 thumbprint when NULL): canonical JSON and a
- * newline, mode 0440, umask 0337, atomic; owned by the directory's owner
- * when run as root. *path_out (optional) gets the malloc'd path. */
+ * newline, mode 0440, atomic, never replacing an existing file, owned by
+ * the directory's owner when run as root (see keyfile.h). -1 with a message
+ * on stderr. *path_out (optional) gets the malloc'd path. */
 int tang_key_create(const char *dir, const char *alg, const char *name, char **path_out);
+/* The same in the directory open as dfd (from tang_keydir_lock), which
+ * messages call dir. */
+int tang_key_create_at(int dfd, const char *dir, const char *alg, const char *name, char **path_out);
 
 /* Serialises key generation and rotation between processes (flock on the
- * directory). Returns a descriptor for tang_keydir_unlock, or -1. */
+ * directory). Returns the directory's descriptor, for tang_key_create_at
+ * and tang_keydir_unlock, or -1. */
 int tang_keydir_lock(const char *dir);
 void tang_keydir_unlock(int fd);
 

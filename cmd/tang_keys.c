@@ -1,16 +1,20 @@
 /* tang_keys.c - applets for Tang key management, with tang's names and
- * contracts (tang's tangd-keygen, tangd-rotate-keys and tang-show-keys):
+ * contracts (the shell scripts tang ships under these names):
  *
  * usage: tangd-keygen JWKDIR [SIG EXC]
  *          a new ES512 signing and ECMR exchange key (P-521) in JWKDIR, named
- *          SIG.jwk and EXC.jwk or by their S256 thumbprints; mode 0440
+ *          SIG.jwk and EXC.jwk or by their S256 thumbprints; mode 0440; an
+ *          existing file is never overwritten (an error instead)
  *        tangd-rotate-keys [-v] -d JWKDIR
- *          a new pair, then every active key hidden (renamed to .NAME.jwk)
+ *          a new pair, then every active key hidden: renamed to .NAME.jwk,
+ *          or .NAME.1.jwk, .NAME.2.jwk, ... when that exists (never over
+ *          an older hidden key: clients bound to it still need it)
  *        tang-show-keys [PORT] [ENDPOINT]
  *          S256 thumbprints of the signing keys that the server on
  *          localhost:PORT (default 80) advertises, one per line */
 /* asprintf needs _GNU_SOURCE, which the Makefile defines. */
 #include "applets.h"
+#include "keyfile.h"
 #include "tang_keydir.h"
 #include "util.h"
 #include "../crypto/json.h"
@@ -23,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +42,23 @@ static bool is_directory(const char *path)
 
 /* ---- tangd-keygen ---- */
 
+/* Checked for both names first, so a taken EXC leaves no lone new SIG;
+ * the create itself still never replaces a file that appears meanwhile. */
+static bool name_taken(int dfd, const char *dir, const char *name)
+{
+	AUTO_FREE char *file = NULL;
+	struct stat st;
+
+	if (asprintf(&file, "%s.jwk", name) < 0 || fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW))
+		return false;
+	msg("%s/%s exists; not overwriting a key", dir, file);
+	return true;
+}
+
 int tangd_keygen_main(int argc, char **argv)
 {
 	static const char usage[] = "usage: tangd-keygen JWKDIR [SIG EXC]\n";
+	int dfd, r;
 
 	util_prog = "tangd-keygen";
 	if ((argc != 2 && argc != 4) || !is_directory(argv[1])) {
@@ -50,15 +69,26 @@ int tangd_keygen_main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 1;
 	}
-	if (tang_key_create(argv[1], "ES512", argc == 4 ? argv[2] : NULL, NULL) ||
-	    tang_key_create(argv[1], "ECMR", argc == 4 ? argv[3] : NULL, NULL)) {
-		msg("cannot write a key into %s: %s", argv[1], strerror(errno));
+	if (argc == 4 && !strcmp(argv[2], argv[3])) {
+		msg("SIG and EXC must be different names");
 		return 1;
 	}
-	return 0;
+	if ((dfd = tang_keydir_lock(argv[1])) < 0) {
+		msg("cannot open key directory %s: %s", argv[1], strerror(errno));
+		return 1;
+	}
+	/* tang_key_create_at says what went wrong */
+	r = (argc == 4 && (name_taken(dfd, argv[1], argv[2]) || name_taken(dfd, argv[1], argv[3]))) ||
+	    tang_key_create_at(dfd, argv[1], "ES512", argc == 4 ? argv[2] : NULL, NULL) ||
+	    tang_key_create_at(dfd, argv[1], "ECMR", argc == 4 ? argv[3] : NULL, NULL);
+	tang_keydir_unlock(dfd);
+	return r ? 1 : 0;
 }
 
 /* ---- tangd-rotate-keys ---- */
+
+/* Hidden names tried for one key before giving up: .NAME.jwk, .NAME.1.jwk, ... */
+#define HIDE_TRIES 1000
 
 static void names_free(char **names, size_t n)
 {
@@ -67,16 +97,21 @@ static void names_free(char **names, size_t n)
 	free(names);
 }
 
-/* The active (not hidden) *.jwk names in dir. */
-static int active_keys(const char *dir, char ***out, size_t *n)
+/* The active (not hidden) *.jwk names in the directory dfd. */
+static int active_keys(int dfd, char ***out, size_t *n)
 {
-	DIR *d = opendir(dir);
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	char **names = NULL;
 
 	*n = 0;
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
+	rewinddir(d);
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 		char **more;
@@ -95,32 +130,42 @@ static int active_keys(const char *dir, char ***out, size_t *n)
 	return 0;
 }
 
-static int hide_key(const char *dir, const char *name, bool verbose)
+/* Renames NAME.jwk to the first free hidden name; tang's loader reads any
+ * *.jwk and treats a leading '.' as rotated out. */
+static int hide_key(int dfd, const char *dir, const char *name, bool verbose)
 {
-	AUTO_FREE char *from = NULL;
-	AUTO_FREE char *to = NULL;
+	int base = (int)(strlen(name) - 4);	/* without .jwk */
+	char hidden[NAME_MAX + 1];
 
-	if (asprintf(&from, "%s/%s", dir, name) < 0 || asprintf(&to, "%s/.%s", dir, name) < 0 || rename(from, to)) {
-		msg("cannot hide %s/%s: %s", dir, name, strerror(errno));
-		return -1;
+	for (int i = 0; i < HIDE_TRIES; i++) {
+		int n = i ? snprintf(hidden, sizeof(hidden), ".%.*s.%d.jwk", base, name, i)
+			  : snprintf(hidden, sizeof(hidden), ".%s", name);
+		if (n < 0 || (size_t)n >= sizeof(hidden)) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		if (!keyfile_rename_noreplace(dfd, name, hidden)) {
+			if (verbose)
+				msg("Disabled advertisement of key %s -> %s", name, hidden);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
 	}
-	if (verbose)
-		msg("Disabled advertisement of key %s -> .%s", name, name);
-	return 0;
+	msg("cannot hide %s/%s: %s", dir, name, strerror(errno));
+	return -1;
 }
 
-static int create_pair(const char *dir, bool verbose)
+static int create_pair(int dfd, const char *dir, bool verbose)
 {
 	const char *algs[] = { "ES512", "ECMR" };
 
 	for (size_t i = 0; i < 2; i++) {
 		char *path = NULL;
-		if (tang_key_create(dir, algs[i], NULL, &path)) {
-			msg("cannot create a key in %s: %s", dir, strerror(errno));
-			return -1;
-		}
+		if (tang_key_create_at(dfd, dir, algs[i], NULL, &path))
+			return -1;	/* with a message */
 		if (verbose)
-			msg("Created new key %s", path);
+			msg("Created new key %s", path ? path : algs[i]);
 		free(path);
 	}
 	return 0;
@@ -134,12 +179,12 @@ static int rotate(const char *dir, bool verbose)
 	size_t n = 0;
 	int lock = tang_keydir_lock(dir), r = -1;
 
-	if (lock < 0 || active_keys(dir, &old, &n)) {
+	if (lock < 0 || active_keys(lock, &old, &n)) {
 		msg("cannot read key directory %s: %s", dir, strerror(errno));
-	} else if (!create_pair(dir, verbose)) {
+	} else if (!create_pair(lock, dir, verbose)) {
 		r = 0;
 		for (size_t i = 0; i < n; i++)
-			r |= hide_key(dir, old[i], verbose);
+			r |= hide_key(lock, dir, old[i], verbose);
 		if (!r)
 			fsync(lock);	/* the renames reach the disk */
 	}
