@@ -24,8 +24,7 @@ FUZZ_SRC := $(sort $(wildcard test/fuzz/fuzz_*.c))
 # library code the fuzz targets may link: the lower layers and cmd/'s
 # subfolders (cmd/ itself holds applets only); taken from an archive, so a
 # target pulls in only the objects it needs
-FUZZ_LIB_SRC := $(LIB_SRC) $(sort $(wildcard cmd/*/*.c)) \
-	cmd/tang_keydir.c cmd/keyfile.c cmd/util.c cmd/pin.c cmd/pin_tang.c cmd/pin_sss.c cmd/pin_null.c cmd/pin_shape.c
+FUZZ_LIB_SRC := $(LIB_SRC) $(sort $(wildcard cmd/*/*.c))
 DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c
 
 DEFS := -D_GNU_SOURCE -DNBDE_VERSION='"$(VERSION)"'
@@ -78,7 +77,7 @@ $(M)/tang_load: test/tang_load.c
 	$(MUSL_CC) -static -O2 $(WARN) -o $@ $< -lpthread
 
 # unit_pins also tests the JWE-tree bounds of the pins (needs no applet code)
-UNIT_PINS_CMD := cmd/pin_shape.c
+UNIT_PINS_CMD := cmd/pin/shape.c
 $(M)/unit_pins: $(UNIT_PINS_CMD:%.c=$(M)/%.o)
 
 all: nbde

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cmd/applets.h"
-#include "cmd/util.h"
+#include "cmd/runtime/runtime.h"
 #include "crypto/alloc.h"
 
 #ifndef NBDE_VERSION

@@ -24,9 +24,9 @@
  * to the person at the prompt. A passphrase is sent only after it opened its
  * keyslot, so a wrong one never costs a cryptsetup attempt. */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -145,7 +145,7 @@ static int recover_once(struct luks_dev *d, long long deadline, bool quiet, stru
 				ts.tv_nsec -= 1000000000L;
 			}
 			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-			if (now_ms() > deadline + 500)
+			if (clock_mono_ms() > deadline + 500)
 				break;
 		}
 	}
@@ -158,7 +158,7 @@ static int recover_once(struct luks_dev *d, long long deadline, bool quiet, stru
  * may not be up yet, which fails fast. Only the first round talks. */
 static int recover(const char *dev, long timeout_s, struct buf *out)
 {
-	long long deadline = now_ms() + timeout_s * 1000;
+	long long deadline = clock_mono_ms() + timeout_s * 1000;
 	AUTO_LUKS d = NULL;
 	int rc;
 
@@ -166,7 +166,7 @@ static int recover(const char *dev, long timeout_s, struct buf *out)
 		return -1;
 	for (bool quiet = false;; quiet = true) {
 		rc = recover_once(d, deadline, quiet, out);
-		if (rc >= 0 || now_ms() + 1000 > deadline)
+		if (rc >= 0 || clock_mono_ms() + 1000 > deadline)
 			break;
 		sleep(1);
 	}

@@ -7,9 +7,9 @@
  * and stores the JWE as clevis does (LUKS2 token, LUKS1 LUKSMeta slot) in
  * one all-or-nothing transaction (luks/bind.h). */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -17,7 +17,7 @@
  * stdin, when it is not a terminal, carries the existing passphrase for
  * `clevis luks bind` as with clevis's `read -s`. */
 #include "applets.h"
-#include "util.h"
+#include "runtime/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>

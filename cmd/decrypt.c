@@ -7,8 +7,8 @@
  * within the timeout (default 30 s); the plaintext is written only after its
  * authentication tag verified. */
 #include "applets.h"
-#include "pins.h"
-#include "util.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -57,7 +57,7 @@ int decrypt_main(int argc, char **argv)
 	} else if (argc != 1 || isatty(0)) {
 		return usage(stderr, 2);
 	}
-	o.deadline_ms = now_ms() + timeout;
+	o.deadline_ms = clock_mono_ms() + timeout;
 	if (read_fd_all(0, JWE_MAX, &jwe)) {
 		msg("cannot read the JWE from stdin (at most 4 MiB)");
 		return 1;

@@ -7,8 +7,8 @@
  * trailing newline. -y (only as the argument after CONFIG, as in clevis)
  * trusts a fetched tang advertisement without asking. */
 #include "applets.h"
-#include "pins.h"
-#include "util.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -7,9 +7,9 @@
  * -s on a keyslot that is not bound: exit 1 and no output (deployment
  * scripts test bindings this way). */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,9 +6,9 @@
  * trailing newline, for an on-site technician. It is the only applet that
  * prints a secret, and only because that is its purpose. */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ int pass_main(int argc, char **argv)
 		return usage(stderr, 2);
 	if (!(d = open_device(dev)))
 		return 1;
-	po.deadline_ms = now_ms() + timeout_s * 1000;
+	po.deadline_ms = clock_mono_ms() + timeout_s * 1000;
 	if (!(jwe = slot_jwe(d, slot)) || pin_decrypt(jwe, strlen(jwe), &pt, &po)) {
 		msg("It was not possible to decrypt the passphrase associated to slot %d in %s!", slot, dev);
 		return 1;

@@ -9,9 +9,9 @@
  * unlock cannot work. The key gets the volume's normal key derivation
  * because people type it; the binding's own keyslot is left alone. */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

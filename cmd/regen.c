@@ -8,9 +8,9 @@
  * token / LUKSMeta slot a new JWE, all in one transaction. The existing
  * passphrase comes from the old binding, else from -k / $KEY / a prompt. */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +32,7 @@ static int usage(FILE *f, int rc)
 /* The old binding's passphrase, else one from the user. */
 static int existing_key(const char *jwe, const char *keyfile, struct buf *key)
 {
-	struct pin_opts po = { .quiet = true, .deadline_ms = now_ms() + PIN_DEFAULT_TIMEOUT_MS };
+	struct pin_opts po = { .quiet = true, .deadline_ms = clock_mono_ms() + PIN_DEFAULT_TIMEOUT_MS };
 
 	if (pin_decrypt(jwe, strlen(jwe), key, &po) == 0)
 		return 0;

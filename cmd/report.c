@@ -9,9 +9,9 @@
  * stdin whether to regenerate (unless -q or -r); -r, or a "y", runs
  * `regen -q -d DEV -s SLOT`, whose exit status it returns. */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,7 +66,7 @@ int report_main(int argc, char **argv)
 	AUTO_LUKS d = NULL;
 	AUTO_FREE char *jwe = NULL;
 	AUTO_JSON rotated = cJSON_CreateArray();
-	struct pin_opts po = { .deadline_ms = now_ms() + REPORT_TIMEOUT_MS };
+	struct pin_opts po = { .deadline_ms = clock_mono_ms() + REPORT_TIMEOUT_MS };
 	const cJSON *k;
 	int r;
 

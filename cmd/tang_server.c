@@ -6,10 +6,10 @@
  * in net/server.c, the key store in tang_keydir.c: this file parses
  * options, opens sockets, drops privileges and reports how the run ended. */
 #include "applets.h"
-#include "tang_keydir.h"
+#include "tang/keydir.h"
 #include "tang/access.h"
 #include "tang/routes.h"
-#include "util.h"
+#include "runtime/runtime.h"
 #include "../net/server.h"
 
 #include <errno.h>

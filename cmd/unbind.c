@@ -6,8 +6,8 @@
  * slot, in one all-or-nothing transaction. Refuses when that keyslot is the
  * last one able to open the volume. Asks on /dev/tty unless -f. */
 #include "applets.h"
-#include "luks_util.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,9 +8,9 @@
  * tries each recovered passphrase on its keyslot as it arrives, and the
  * first that opens wins. Nothing secret is printed. */
 #include "applets.h"
-#include "luks_util.h"
-#include "pins.h"
-#include "util.h"
+#include "volume/volume.h"
+#include "pin/pin.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -173,7 +173,7 @@ static int start_attempts(struct luks_dev *d, struct race *r)
 
 static void abs_time(long long deadline_ms, struct timespec *ts)
 {
-	long long wait = deadline_ms - now_ms();
+	long long wait = deadline_ms - clock_mono_ms();
 	clock_gettime(CLOCK_REALTIME, ts);
 	if (wait < 0)
 		wait = 0;
@@ -267,7 +267,7 @@ int unlock_main(int argc, char **argv)
 		msg("out of memory");
 		return EXIT_FAILED;
 	}
-	r->deadline_ms = now_ms() + o.timeout_s * 1000;
+	r->deadline_ms = clock_mono_ms() + o.timeout_s * 1000;
 	if (!start_attempts(d, r)) {
 		msg("%s: no clevis binding on this device", o.dev);
 		free(r);

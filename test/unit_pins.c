@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "../cmd/pins.h"
+#include "../cmd/pin/pin.h"
 #include "../crypto/b64url.h"
 #include "../crypto/sss.h"
 #include "../crypto/alloc.h"

@@ -1,7 +1,7 @@
 /* access.c - who may recover keys (see access.h). */
 #include "access.h"
-#include "../tang_keydir.h"
-#include "../util.h"
+#include "keydir.h"
+#include "../runtime/runtime.h"
 #include "../../net/server.h"
 
 #include <errno.h>
@@ -333,7 +333,7 @@ bool tang_access_allows(struct tang_access *a, const struct net_addr *addr, cons
 /* Under lock: true when addr was not logged within the minute (and now is). */
 static bool log_due(struct tang_access *a, const struct net_addr *addr)
 {
-	long long now = now_ms();
+	long long now = clock_mono_ms();
 	struct denied *slot = &a->denied[0];
 
 	for (size_t i = 0; i < DENIED_LOG_SLOTS; i++) {

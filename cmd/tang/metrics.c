@@ -1,6 +1,6 @@
 /* metrics.c - tang-server's Prometheus metrics (see metrics.h). */
 #include "metrics.h"
-#include "../tang_keydir.h"
+#include "keydir.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,8 +7,8 @@
  * 404; a known path with the wrong method 405. */
 #include "routes.h"
 #include "access.h"
-#include "../tang_keydir.h"
-#include "../util.h"
+#include "keydir.h"
+#include "../runtime/runtime.h"
 #include "../../crypto/ecmr.h"
 #include "../../crypto/json.h"
 #include "../../crypto/jwk.h"

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cmd/pins.h"
-#include "../../cmd/util.h"
+#include "../../cmd/pin/pin.h"
+#include "../../cmd/runtime/runtime.h"
 
 /* Long enough for sss to start its children, short enough that retries end. */
 #define DEADLINE_MS 50
@@ -34,7 +34,7 @@ void fuzz_setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pin_opts o = { .quiet = true, .assume_yes = true, .deadline_ms = now_ms() + DEADLINE_MS };
+	struct pin_opts o = { .quiet = true, .assume_yes = true, .deadline_ms = clock_mono_ms() + DEADLINE_MS };
 	struct buf pt = { 0 };
 
 	if (!pin_decrypt((const char *)data, size, &pt, &o) && !pt.p && pt.len)

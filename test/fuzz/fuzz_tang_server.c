@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "../../cmd/tang/routes.h"
-#include "../../cmd/tang_keydir.h"
+#include "../../cmd/tang/keydir.h"
 #include "../../net/http_reply.h"
 #include "../../net/server.h"
 

@@ -1,6 +1,6 @@
-/* luks_util.c - helpers of the LUKS applets (see luks_util.h). */
-#include "luks_util.h"
-#include "util.h"
+/* volume.c - helpers of the LUKS applets (see luks_util.h). */
+#include "volume.h"
+#include "../runtime/runtime.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../crypto/b64url.h"
-#include "../crypto/rand.h"
-#include "../luks/bind.h"
-#include "../luks/device.h"
+#include "../../crypto/b64url.h"
+#include "../../crypto/rand.h"
+#include "../../luks/bind.h"
+#include "../../luks/device.h"
 
 /* cryptsetup's own default limit for key files. */
 #define KEYFILE_MAX (8u << 20)

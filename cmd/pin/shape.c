@@ -1,13 +1,13 @@
-/* pin_shape.c - the bounds of pins.h on a JWE tree (sss children per node,
+/* shape.c - the bounds of pins.h on a JWE tree (sss children per node,
  * depth, pins in all), walked before decrypt starts any child. Apart from
  * pin.c so unit_pins can test it on a tree nested 33 deep, which is over
  * the 4 MiB `decrypt` reads. */
-#include "pins.h"
+#include "pin.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../crypto/json.h"
+#include "../../crypto/json.h"
 
 static int count_pin(size_t *pins, char *err, size_t errlen)
 {

@@ -1,10 +1,10 @@
-/* pin_null.c - the null pin, as clevis has it for testing: the content key
+/* null.c - the null pin, as clevis has it for testing: the content key
  * travels in clear in the header (clevis.null.jwk); with {"fail":true} it is
  * left out, so decryption fails. Never protects anything. */
-#include "pins.h"
+#include "pin.h"
 
-#include "../crypto/json.h"
-#include "../crypto/jwk.h"
+#include "../../crypto/json.h"
+#include "../../crypto/jwk.h"
 
 static cJSON *null_header(const cJSON *jwk, bool fail)
 {

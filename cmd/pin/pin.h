@@ -1,4 +1,4 @@
-/* pins.h - the pin API: a secret encrypted under a pin policy (tang, sss,
+/* pin.h - the pin API: a secret encrypted under a pin policy (tang, sss,
  * null) to a clevis-compatible compact JWE, and back.
  *
  * Used by the encrypt/decrypt applets and by the LUKS applets (bind, unlock,
@@ -13,10 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
-#include "../crypto/jwe.h"
-#include "../crypto/secret.h"
+#include "../../crypto/jwe.h"
+#include "../../crypto/secret.h"
 
-/* Used when deadline_ms is 0: now_ms() + this, fixed when the call starts. */
+/* Used when deadline_ms is 0: clock_mono_ms() + this, fixed when the call starts. */
 #define PIN_DEFAULT_TIMEOUT_MS 30000LL
 
 /* Lets a caller abandon a decryption it no longer needs (unlock once another
@@ -31,7 +31,7 @@ bool pin_cancelled(const struct pin_cancel *c);
 struct pin_opts {
 	bool assume_yes;	/* -y: trust a fetched advertisement without the /dev/tty prompt */
 	bool quiet;		/* no messages at all (the caller reports failure itself) */
-	long long deadline_ms;	/* absolute, on the now_ms() clock; every network wait ends by then */
+	long long deadline_ms;	/* absolute, on the clock_mono_ms() clock; every network wait ends by then */
 	const struct pin_cancel *cancel;	/* NULL: never abandoned */
 	int depth;		/* JWEs above this one in an sss tree; callers leave it 0 */
 };

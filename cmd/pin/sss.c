@@ -1,4 +1,4 @@
-/* pin_sss.c - the sss pin: Shamir secret sharing across child pins,
+/* sss.c - the sss pin: Shamir secret sharing across child pins,
  * compatible with clevis-encrypt-sss / clevis-decrypt-sss.
  *
  * Encrypt: split a fresh content key into one 64-byte share per child
@@ -6,8 +6,8 @@
  * order), seal the plaintext with the key. Decrypt: ask every child at once,
  * each in its own thread, and finish as soon as t shares are in (or can no
  * longer be), abandoning the rest, all inside the caller's deadline. */
-#include "pins.h"
-#include "util.h"
+#include "pin.h"
+#include "../runtime/runtime.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../crypto/b64url.h"
-#include "../crypto/json.h"
-#include "../crypto/sss.h"
+#include "../../crypto/b64url.h"
+#include "../../crypto/json.h"
+#include "../../crypto/sss.h"
 
 #define CHILD_STACK_SIZE (512 * 1024)	/* EC math and JSON recursion, not musl's small default */
 #define WAIT_SLICE_MS 100
@@ -275,9 +275,9 @@ static bool wait_for_shares(struct round *r, const struct pin_opts *o)
 	bool enough;
 
 	pthread_mutex_lock(&r->mu);
-	while (r->got < r->need && !r->bad_share && r->got + r->running >= r->need && now_ms() < until &&
+	while (r->got < r->need && !r->bad_share && r->got + r->running >= r->need && clock_mono_ms() < until &&
 	       !pin_abandoned(o)) {
-		long long t = now_ms() + WAIT_SLICE_MS;
+		long long t = clock_mono_ms() + WAIT_SLICE_MS;
 		struct timespec ts = { .tv_sec = t / 1000, .tv_nsec = (t % 1000) * 1000000 };
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 	}

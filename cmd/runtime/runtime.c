@@ -1,5 +1,5 @@
-/* util.c - shared applet helpers. */
-#include "util.h"
+/* runtime.c - shared applet helpers. */
+#include "runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -207,13 +207,6 @@ int secret_process_harden(void)
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ? -1 : 0;
 }
 
-long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Byte by byte, so nothing past the newline is consumed. */
 int read_line(int fd, size_t cap, struct buf *out)
 {
@@ -271,4 +264,10 @@ bool tty_confirm(const char *prompt)
 	if (tty_read_line(prompt, false, &answer))
 		return false;
 	return answer.len == 1 && (answer.p[0] == 'y' || answer.p[0] == 'Y');
+}
+
+bool is_directory(const char *path)
+{
+	struct stat st;
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }

@@ -1,8 +1,8 @@
 /* keyfile.c - opening key files beneath a directory and creating them
  * without following or replacing anything (see keyfile.h). */
 #include "keyfile.h"
-#include "util.h"
-#include "../crypto/rand.h"
+#include "../runtime/runtime.h"
+#include "../../crypto/rand.h"
 
 #include <errno.h>
 #include <fcntl.h>

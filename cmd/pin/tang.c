@@ -1,4 +1,4 @@
-/* pin_tang.c - the tang pin: McCallum-Relyea key exchange with a Tang server,
+/* tang.c - the tang pin: McCallum-Relyea key exchange with a Tang server,
  * byte-compatible with clevis-encrypt-tang / clevis-decrypt-tang.
  *
  * Encrypt: get the advertisement (config "adv", or GET $url/adv/$thp), check
@@ -6,8 +6,8 @@
  * prompt), then ECDH-ES to the first deriveKey key. Decrypt: blind the
  * ephemeral public key, POST it to $url/rec/$kid, unblind the reply. The
  * server never sees the key it helps recover. */
-#include "pins.h"
-#include "util.h"
+#include "pin.h"
+#include "../runtime/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../crypto/b64url.h"
-#include "../crypto/ecmr.h"
-#include "../crypto/json.h"
-#include "../crypto/jwk.h"
-#include "../crypto/jws.h"
-#include "../net/http_client.h"
+#include "../../crypto/b64url.h"
+#include "../../crypto/ecmr.h"
+#include "../../crypto/json.h"
+#include "../../crypto/jwk.h"
+#include "../../crypto/jws.h"
+#include "../../net/http_client.h"
 
 #define ADV_FILE_MAX (1024 * 1024)
 #define S256_THP_LEN 43

@@ -1,4 +1,4 @@
-/* util.h - helpers shared by the applets: bounded file reads, atomic key
+/* runtime.h - helpers shared by the applets: bounded file reads, atomic key
  * file writes, messages. Applets use these instead of copying code. */
 #ifndef NBDE_UTIL_H
 #define NBDE_UTIL_H
@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
-#include "../crypto/secret.h"
+#include "../../crypto/secret.h"
+#include "../../net/clock.h"	/* clock_mono_ms: the one clock for deadlines */
 
 /* Program name for messages ("nbde bind", "clevis", ...); set by applets. */
 extern const char *util_prog;
@@ -41,8 +42,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
  * dumpable to the fs.suid_dumpable sysctl. 0, or -1 with errno. */
 int secret_process_harden(void);
 
-/* Monotonic clock in milliseconds. */
-long long now_ms(void);
+/* path names a directory (following symlinks). */
+bool is_directory(const char *path);
 
 /* Reads one line of at most cap bytes from fd, newline stripped (end of
  * file ends it too); -1 on a read error or a longer line. */

@@ -1,4 +1,4 @@
-/* tang_keydir.h - a Tang key directory, parsed once and cached.
+/* keydir.h - a Tang key directory, parsed once and cached.
  *
  * The directory holds tang's format: *.jwk files, active ones and hidden
  * (dot-prefixed, rotated) ones. A key set is an immutable, reference-counted
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
-#include "../crypto/jwk.h"
+#include "../../crypto/jwk.h"
 
 struct tang_key {
 	char *file;			/* name inside the directory */

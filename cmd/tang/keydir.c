@@ -1,13 +1,13 @@
-/* tang_keydir.c - loading, caching and revalidating a Tang key directory,
+/* keydir.c - loading, caching and revalidating a Tang key directory,
  * signing its advertisements, and creating keys (see tang_keydir.h). */
 /* asprintf needs _GNU_SOURCE, which the Makefile defines. */
-#include "tang_keydir.h"
+#include "keydir.h"
 #include "keyfile.h"
-#include "util.h"
-#include "../crypto/hash.h"
-#include "../crypto/json.h"
-#include "../crypto/jws.h"
-#include "../crypto/secret.h"
+#include "../runtime/runtime.h"
+#include "../../crypto/hash.h"
+#include "../../crypto/json.h"
+#include "../../crypto/jws.h"
+#include "../../crypto/secret.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -59,7 +59,7 @@ struct tang_keyset {
 
 struct tang_keydir {
 	char *path;
-	long long next_file_check;	/* now_ms() time of the next fingerprint pass */
+	long long next_file_check;	/* clock_mono_ms() time of the next fingerprint pass */
 	pthread_mutex_t lock;
 	struct tang_keyset *current;
 	bool loaded;			/* a set was loaded once */
@@ -557,7 +557,7 @@ static bool still_valid(struct tang_keydir *kd, struct tang_keyset *ks)
 {
 	struct stat st;
 	struct dir_stamp now;
-	long long t = now_ms();
+	long long t = clock_mono_ms();
 	bool recent;
 
 	if (stat(kd->path, &st))
@@ -585,7 +585,7 @@ struct tang_keyset *tang_keydir_get(struct tang_keydir *kd)
 	if (!kd->current || !still_valid(kd, kd->current)) {
 		ks = load_or_create(kd->path);
 		if (ks) {
-			kd->next_file_check = now_ms() + FILE_CHECK_MS;
+			kd->next_file_check = clock_mono_ms() + FILE_CHECK_MS;
 			tang_keyset_release(kd->current);
 			kd->current = ks;
 			kd->reloads += kd->loaded;

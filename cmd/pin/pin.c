@@ -1,14 +1,14 @@
 /* pin.c - the pin API (pins.h): dispatch to the tang, sss and null pins,
  * and the read-only views of a JWE that `list` needs.
  * Not an applet: encrypt.c, decrypt.c and the LUKS applets call it. */
-#include "pins.h"
-#include "util.h"
+#include "pin.h"
+#include "../runtime/runtime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../crypto/json.h"
+#include "../../crypto/json.h"
 
 struct pin {
 	const char *name;
@@ -76,7 +76,7 @@ static struct pin_opts with_deadline(const struct pin_opts *o)
 {
 	struct pin_opts r = o ? *o : (struct pin_opts){ 0 };
 	if (!r.deadline_ms)
-		r.deadline_ms = now_ms() + PIN_DEFAULT_TIMEOUT_MS;
+		r.deadline_ms = clock_mono_ms() + PIN_DEFAULT_TIMEOUT_MS;
 	return r;
 }
 

@@ -1,10 +1,10 @@
-/* luks_util.h - what the LUKS applets (bind, unbind, list, unlock, pass,
+/* volume.h - what the LUKS applets (bind, unbind, list, unlock, pass,
  * regen) share: opening a volume with a message, keyslot numbers, the
  * existing passphrase, fresh passphrases, reading a slot's binding. */
 #ifndef NBDE_LUKS_UTIL_H
 #define NBDE_LUKS_UTIL_H
 
-#include "../crypto/secret.h"
+#include "../../crypto/secret.h"
 
 struct luks_dev;
 

@@ -1,0 +1,161 @@
+/* tangd_rotate_keys.c - applet tangd-rotate-keys, with tang's name and
+ * contract (the shell script tang ships under it).
+ *
+ * usage: tangd-rotate-keys [-v] -d JWKDIR
+ *   a new pair, then every active key hidden: renamed to .NAME.jwk, or
+ *   .NAME.1.jwk, .NAME.2.jwk, ... when that exists (never over an older
+ *   hidden key: clients bound to it still need it) */
+/* asprintf needs _GNU_SOURCE, which the Makefile defines. */
+#include "applets.h"
+#include "tang/keyfile.h"
+#include "tang/keydir.h"
+#include "runtime/runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+/* Hidden names tried for one key before giving up: .NAME.jwk, .NAME.1.jwk, ... */
+#define HIDE_TRIES 1000
+
+static void names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The active (not hidden) *.jwk names in the directory dfd. */
+static int active_keys(int dfd, char ***out, size_t *n)
+{
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	char **names = NULL;
+
+	*n = 0;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char **more;
+		if (e->d_name[0] == '.' || len <= 4 || strcmp(e->d_name + len - 4, ".jwk"))
+			continue;
+		if (!(more = realloc(names, (*n + 1) * sizeof(*names))) || !(more[*n] = strdup(e->d_name))) {
+			names_free(more ? more : names, *n);
+			closedir(d);
+			return -1;
+		}
+		names = more;
+		(*n)++;
+	}
+	closedir(d);
+	*out = names;
+	return 0;
+}
+
+/* Renames NAME.jwk to the first free hidden name; tang's loader reads any
+ * *.jwk and treats a leading '.' as rotated out. */
+static int hide_key(int dfd, const char *dir, const char *name, bool verbose)
+{
+	int base = (int)(strlen(name) - 4);	/* without .jwk */
+	char hidden[NAME_MAX + 1];
+
+	for (int i = 0; i < HIDE_TRIES; i++) {
+		int n = i ? snprintf(hidden, sizeof(hidden), ".%.*s.%d.jwk", base, name, i)
+			  : snprintf(hidden, sizeof(hidden), ".%s", name);
+		if (n < 0 || (size_t)n >= sizeof(hidden)) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		if (!keyfile_rename_noreplace(dfd, name, hidden)) {
+			if (verbose)
+				msg("Disabled advertisement of key %s -> %s", name, hidden);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	msg("cannot hide %s/%s: %s", dir, name, strerror(errno));
+	return -1;
+}
+
+static int create_pair(int dfd, const char *dir, bool verbose)
+{
+	const char *algs[] = { "ES512", "ECMR" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char *path = NULL;
+		if (tang_key_create_at(dfd, dir, algs[i], NULL, &path))
+			return -1;	/* with a message */
+		if (verbose)
+			msg("Created new key %s", path ? path : algs[i]);
+		free(path);
+	}
+	return 0;
+}
+
+/* The new pair comes first: a server never sees a directory without
+ * active keys (it would make a pair of its own). */
+static int rotate(const char *dir, bool verbose)
+{
+	char **old = NULL;
+	size_t n = 0;
+	int lock = tang_keydir_lock(dir), r = -1;
+
+	if (lock < 0 || active_keys(lock, &old, &n)) {
+		msg("cannot read key directory %s: %s", dir, strerror(errno));
+	} else if (!create_pair(lock, dir, verbose)) {
+		r = 0;
+		for (size_t i = 0; i < n; i++)
+			r |= hide_key(lock, dir, old[i], verbose);
+		if (!r)
+			fsync(lock);	/* the renames reach the disk */
+	}
+	names_free(old, n);
+	tang_keydir_unlock(lock);
+	return r;
+}
+
+int tangd_rotate_keys_main(int argc, char **argv)
+{
+	static const char usage[] = "usage: tangd-rotate-keys [-h] [-v] -d JWKDIR\n";
+	const char *dir = NULL;
+	bool verbose = false;
+	int c;
+
+	util_prog = "tangd-rotate-keys";
+	while ((c = getopt(argc, argv, "hvd:")) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (c == 'v')
+			verbose = true;
+		else if (c == 'd')
+			dir = optarg;
+		else
+			return fputs(usage, stderr), 1;
+	}
+	if (!dir || optind != argc) {
+		fputs(usage, stderr);
+		return 1;
+	}
+	if (!is_directory(dir)) {
+		msg("not a directory: %s", dir);
+		return 1;
+	}
+	return rotate(dir, verbose) ? 1 : 0;
+}
