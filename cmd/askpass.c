@@ -95,7 +95,7 @@ static int recover_once(struct luks_dev *d, long long deadline, bool quiet, stru
 	struct race *r = calloc(1, sizeof(*r));
 	int n = 0, result = -1;
 
-	if (!r || pthread_mutex_init(&r->mu, NULL) || pthread_cond_init(&r->cv, NULL))
+	if (!r || pthread_mutex_init(&r->mu, NULL) || clock_cond_init(&r->cv))
 		return -1;
 	r->po = (struct pin_opts){ .deadline_ms = deadline, .quiet = quiet, .cancel = &r->cancel };
 	for (int s = 0; s < luks_slot_count(d) && n < MAX_SLOTS; s++) {
@@ -137,14 +137,8 @@ static int recover_once(struct luks_dev *d, long long deadline, bool quiet, stru
 			pthread_mutex_lock(&r->mu);
 		}
 		if (result && pending) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000000L;	/* re-check the deadline */
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+			/* re-check the deadline every 200 ms */
+			clock_cond_wait_until(&r->cv, &r->mu, clock_mono_ms() + 200);
 			if (clock_mono_ms() > deadline + 500)
 				break;
 		}

@@ -54,18 +54,8 @@ static int parse(int argc, char **argv, struct bind_opts *o)
 		case 'y': o->yes = true; break;
 		case 'd': o->dev = optarg; break;
 		case 'k': o->keyfile = optarg; break;
-		case 's':
-			if ((o->slot = parse_slot(optarg)) < 0) {
-				msg("invalid keyslot '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			if ((o->token = parse_slot(optarg)) < 0) {
-				msg("invalid token id '%s'", optarg);
-				return 2;
-			}
-			break;
+		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
+		case 't': if (!parse_slot_arg(optarg, "token id", &o->token)) return 2; break;
 		default:
 			return usage(stderr, 2);
 		}

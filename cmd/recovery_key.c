@@ -93,12 +93,7 @@ static int parse(int argc, char **argv, struct rk_opts *o)
 		case 'k': o->keyfile = optarg; break;
 		case 'o': o->out = optarg; break;
 		case OPT_DRY_RUN: o->dry_run = true; break;
-		case 's':
-			if ((o->slot = parse_slot(optarg)) < 0) {
-				msg("invalid keyslot '%s'", optarg);
-				return 2;
-			}
-			break;
+		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
 		case OPT_ITER_TIME:
 			if (!parse_number(optarg, 1, 60000, "--iter-time", &o->iter_ms))
 				return 2;

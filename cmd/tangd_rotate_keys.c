@@ -26,46 +26,6 @@
 /* Hidden names tried for one key before giving up: .NAME.jwk, .NAME.1.jwk, ... */
 #define HIDE_TRIES 1000
 
-static void names_free(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* The active (not hidden) *.jwk names in the directory dfd. */
-static int active_keys(int dfd, char ***out, size_t *n)
-{
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-	char **names = NULL;
-
-	*n = 0;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	rewinddir(d);
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		char **more;
-		if (e->d_name[0] == '.' || len <= 4 || strcmp(e->d_name + len - 4, ".jwk"))
-			continue;
-		if (!(more = realloc(names, (*n + 1) * sizeof(*names))) || !(more[*n] = strdup(e->d_name))) {
-			names_free(more ? more : names, *n);
-			closedir(d);
-			return -1;
-		}
-		names = more;
-		(*n)++;
-	}
-	closedir(d);
-	*out = names;
-	return 0;
-}
-
 /* Renames NAME.jwk to the first free hidden name; tang's loader reads any
  * *.jwk and treats a leading '.' as rotated out. */
 static int hide_key(int dfd, const char *dir, const char *name, bool verbose)
@@ -115,16 +75,17 @@ static int rotate(const char *dir, bool verbose)
 	size_t n = 0;
 	int lock = tang_keydir_lock(dir), r = -1;
 
-	if (lock < 0 || active_keys(lock, &old, &n)) {
+	if (lock < 0 || tang_keydir_list(lock, &old, &n)) {
 		msg("cannot read key directory %s: %s", dir, strerror(errno));
 	} else if (!create_pair(lock, dir, verbose)) {
 		r = 0;
 		for (size_t i = 0; i < n; i++)
-			r |= hide_key(lock, dir, old[i], verbose);
+			if (old[i][0] != '.')	/* active keys only */
+				r |= hide_key(lock, dir, old[i], verbose);
 		if (!r)
 			fsync(lock);	/* the renames reach the disk */
 	}
-	names_free(old, n);
+	tang_keydir_list_free(old, n);
 	tang_keydir_unlock(lock);
 	return r;
 }

@@ -171,20 +171,6 @@ static int start_attempts(struct luks_dev *d, struct race *r)
 	return r->n;
 }
 
-static void abs_time(long long deadline_ms, struct timespec *ts)
-{
-	long long wait = deadline_ms - clock_mono_ms();
-	clock_gettime(CLOCK_REALTIME, ts);
-	if (wait < 0)
-		wait = 0;
-	ts->tv_sec += wait / 1000;
-	ts->tv_nsec += (wait % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* Tries one recovered passphrase (mutex held by the caller is released
  * meanwhile: libcryptsetup's PBKDF must not block the workers). Returns
  * the slot on success, -EPERM for a wrong passphrase, other -errno when
@@ -220,9 +206,7 @@ static int run_race(struct race *r, struct luks_dev *d, const struct unlock_opts
 		}
 		if (result != -ETIMEDOUT || r->finished == r->n)
 			break;
-		struct timespec ts;
-		abs_time(r->deadline_ms + GRACE_MS, &ts);
-		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
+		if (clock_cond_wait_until(&r->cv, &r->mu, r->deadline_ms + GRACE_MS) == ETIMEDOUT)
 			break;
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -263,7 +247,7 @@ int unlock_main(int argc, char **argv)
 		snprintf(name, sizeof(name), "luks-%s", luks_uuid(d) ? luks_uuid(d) : "");
 		o.name = name;
 	}
-	if (!(r = calloc(1, sizeof(*r))) || pthread_mutex_init(&r->mu, NULL) || pthread_cond_init(&r->cv, NULL)) {
+	if (!(r = calloc(1, sizeof(*r))) || pthread_mutex_init(&r->mu, NULL) || clock_cond_init(&r->cv)) {
 		msg("out of memory");
 		return EXIT_FAILED;
 	}

@@ -237,6 +237,24 @@ int luksmeta_init(struct luks_dev *d)
 	return write_header(d, start, &lm);
 }
 
+/* Reads the header into *lm and checks that slot holds uuid (any when
+ * NULL): 0, empty_err for an empty slot, or another -errno. */
+static int find_slot(struct luks_dev *d, int slot, const uint8_t uuid[16], int empty_err, struct luksmeta *lm,
+		     uint64_t *start)
+{
+	int r;
+
+	if (slot < 0 || slot >= LUKSMETA_SLOTS)
+		return -EBADSLT;
+	if ((r = read_at(d, start, lm)) < 0)
+		return r;
+	if (luksmeta_uuid_empty(lm->slot[slot].uuid))
+		return empty_err;
+	if (uuid && memcmp(uuid, lm->slot[slot].uuid, 16))
+		return -EKEYREJECTED;
+	return 0;
+}
+
 int luksmeta_load(struct luks_dev *d, int slot, const uint8_t uuid[16], struct buf *data)
 {
 	struct luksmeta lm;
@@ -246,16 +264,9 @@ int luksmeta_load(struct luks_dev *d, int slot, const uint8_t uuid[16], struct b
 
 	data->p = NULL;
 	data->len = 0;
-	if (slot < 0 || slot >= LUKSMETA_SLOTS)
-		return -EBADSLT;
-	r = read_at(d, &start, &lm);
-	if (r < 0)
+	if ((r = find_slot(d, slot, uuid, -ENODATA, &lm, &start)) < 0)
 		return r;
 	s = &lm.slot[slot];
-	if (luksmeta_uuid_empty(s->uuid))
-		return -ENODATA;
-	if (uuid && memcmp(uuid, s->uuid, 16))
-		return -EKEYREJECTED;
 	if (s->length > LUKSMETA_MAX_DATA)
 		return -EFBIG;
 	if (buf_alloc(data, s->length))
@@ -305,16 +316,9 @@ int luksmeta_wipe(struct luks_dev *d, int slot, const uint8_t uuid[16])
 	uint64_t start;
 	int r;
 
-	if (slot < 0 || slot >= LUKSMETA_SLOTS)
-		return -EBADSLT;
-	r = read_at(d, &start, &lm);
-	if (r < 0)
+	if ((r = find_slot(d, slot, uuid, -EALREADY, &lm, &start)) < 0)
 		return r;
 	s = &lm.slot[slot];
-	if (luksmeta_uuid_empty(s->uuid))
-		return -EALREADY;
-	if (uuid && memcmp(uuid, s->uuid, 16))
-		return -EKEYREJECTED;
 	/* a foreign slot may be larger than we read: zeroed piece by piece */
 	if (buf_alloc(&zero, s->length < LUKSMETA_MAX_DATA ? s->length : LUKSMETA_MAX_DATA))
 		return -ENOMEM;

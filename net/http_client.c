@@ -117,17 +117,13 @@ static void *resolve_thread(void *arg)
 static struct resolution *resolution_start(const struct url *u)
 {
 	struct resolution *r = calloc(1, sizeof(*r));
-	pthread_condattr_t ca;
 	pthread_attr_t ta;
 	pthread_t t;
 	bool started;
 
 	if (!r)
 		return NULL;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&r->cv);
 	pthread_mutex_init(&r->mu, NULL);
 	strcpy(r->host, u->host);
 	strcpy(r->port, u->port);
@@ -151,9 +147,7 @@ static enum outcome resolution_wait(struct resolution *r, struct attempt *a, str
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->done && !cancelled(a->rq) && clock_mono_ms() < a->rq->deadline_ms) {
-		long long until = clock_mono_ms() + POLL_SLICE_MS;
-		struct timespec ts = { .tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000 };
-		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		clock_cond_wait_until(&r->cv, &r->mu, clock_mono_ms() + POLL_SLICE_MS);
 	}
 	if (r->done && r->rc == 0) {
 		*res = r->res;

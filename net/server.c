@@ -623,17 +623,43 @@ static bool conn_feed(struct loop *l, struct conn *c, const char *p, size_t n)
 }
 
 /* Reads while the request is incomplete; false when the connection is over. */
+/* One read or write on a non-blocking socket, EINTR retried: the byte
+ * count, SOCK_AGAIN when it would block, or SOCK_OVER at the end of input
+ * or on an error (the connection is over). */
+enum { SOCK_OVER = 0, SOCK_AGAIN = -1 };
+
+static ssize_t sock_result(ssize_t n)
+{
+	return n > 0 ? n : n < 0 && errno == EAGAIN ? SOCK_AGAIN : SOCK_OVER;
+}
+
+static ssize_t sock_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	while ((n = read(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	return sock_result(n);
+}
+
+static ssize_t sock_write(int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	while ((n = write(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	return sock_result(n);
+}
+
 static bool conn_read(struct loop *l, struct conn *c)
 {
 	char buf[READ_CHUNK];
 
 	while (c->state == CONN_READING) {
-		ssize_t n = read(c->fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		ssize_t n = sock_read(c->fd, buf, sizeof(buf));
+		if (n == SOCK_AGAIN)
 			return true;
-		if (n <= 0 || !conn_feed(l, c, buf, (size_t)n))
+		if (n == SOCK_OVER || !conn_feed(l, c, buf, (size_t)n))
 			return false;
 	}
 	return true;
@@ -694,12 +720,10 @@ static bool conn_read_proxy(struct loop *l, struct conn *c)
 	enum proxy_v2_result r = PROXY_V2_MORE;
 
 	while (r == PROXY_V2_MORE) {
-		ssize_t n = read(c->fd, c->proxy + c->proxy_len, need - c->proxy_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		ssize_t n = sock_read(c->fd, c->proxy + c->proxy_len, need - c->proxy_len);
+		if (n == SOCK_AGAIN)
 			return true;
-		if (n <= 0)
+		if (n == SOCK_OVER)
 			return false;
 		c->proxy_len += (size_t)n;
 		r = proxy_v2_parse(c->proxy, c->proxy_len, &p, &need);
@@ -725,12 +749,10 @@ static bool conn_drain(struct conn *c)
 static bool conn_write(struct loop *l, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		ssize_t n = sock_write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		if (n == SOCK_AGAIN)
 			return true;
-		if (n <= 0)
+		if (n == SOCK_OVER)
 			return false;
 		c->out_off += (size_t)n;
 	}

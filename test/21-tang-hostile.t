@@ -9,12 +9,7 @@ need jose curl socat
 
 ulimit -n 4096 2>/dev/null || skip_all "cannot raise the descriptor limit"
 DB=$TMP/db
-mkdir "$DB"
-"$NBDE" tangd-keygen "$DB" sig exc || skip_all "tangd-keygen does not work"
-EXC=$(jose jwk thp -i "$DB/exc.jwk")
-jose jwk gen -i '{"alg":"ECMR"}' -o "$TMP/client.jwk"
-jose jwk pub -i "$TMP/client.jwk" -o "$TMP/client.pub.jwk"
-GOOD=$(jose jwk exc -i '{"alg":"ECMR","key_ops":["deriveKey"]}' -l "$TMP/client.jwk" -r "$DB/exc.jwk")
+rec_fixture "$DB" || skip_all "cannot make the keys (tangd-keygen, jose)"
 
 t_log "$TMP/tang-server.log"
 start() { # start OPTIONS... : standalone on 127.0.0.1

@@ -14,11 +14,7 @@ LOAD=$BUILD/tang_load
 ROUNDS=${STOP_ROUNDS:-20}
 
 DB=$TMP/db
-mkdir "$DB"
-"$NBDE" tangd-keygen "$DB" sig exc || skip_all "tangd-keygen does not work"
-EXC=$(jose jwk thp -i "$DB/exc.jwk")
-jose jwk gen -i '{"alg":"ECMR"}' -o "$TMP/client.jwk"
-jose jwk pub -i "$TMP/client.jwk" -o "$TMP/client.pub.jwk"
+rec_fixture "$DB" || skip_all "cannot make the keys (tangd-keygen, jose)"
 
 start() { # start BINARY LOG OPTIONS... : standalone on 127.0.0.1, a port the kernel picks
 	local bin=$1 log=$2 pf=$TMP/port.$RANDOM

@@ -12,12 +12,7 @@ ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || skip_all "cannot rai
 [ "$(ulimit -n)" -ge 4096 ] || skip_all "the descriptor limit is below 4096"
 
 DB=$TMP/db
-mkdir "$DB"
-"$NBDE" tangd-keygen "$DB" sig exc || skip_all "tangd-keygen does not work"
-EXC=$(jose jwk thp -i "$DB/exc.jwk")
-jose jwk gen -i '{"alg":"ECMR"}' -o "$TMP/client.jwk"
-jose jwk pub -i "$TMP/client.jwk" -o "$TMP/client.pub.jwk"
-GOOD=$(jose jwk exc -i '{"alg":"ECMR","key_ops":["deriveKey"]}' -l "$TMP/client.jwk" -r "$DB/exc.jwk")
+rec_fixture "$DB" || skip_all "cannot make the keys (tangd-keygen, jose)"
 
 # hold.pl PORT COUNT SOURCE MODE: opens COUNT connections from SOURCE (an
 # address, or "spread": 127.0.0.2 to 127.0.0.201 in turn), sends what MODE

@@ -241,6 +241,16 @@ tangd_keys() { # tangd_keys DIR [NAMES] : Debian's tangd-keygen into a new DIR
 	mkdir -p "$1" && /usr/libexec/tangd-keygen "$@" >/dev/null 2>&1
 }
 
+rec_fixture() { # rec_fixture DIR : nbde's key pair sig/exc in a new DIR and a client
+	# ECMR key ($TMP/client.jwk, public part $TMP/client.pub.jwk); sets EXC (the
+	# exchange key's S256 thumbprint) and GOOD (the /rec reply jose computes)
+	mkdir -p "$1" && "$NBDE" tangd-keygen "$1" sig exc || return 1
+	EXC=$(jose jwk thp -i "$1/exc.jwk")
+	jose jwk gen -i '{"alg":"ECMR"}' -o "$TMP/client.jwk" &&
+		jose jwk pub -i "$TMP/client.jwk" -o "$TMP/client.pub.jwk" || return 1
+	GOOD=$(jose jwk exc -i '{"alg":"ECMR","key_ops":["deriveKey"]}' -l "$TMP/client.jwk" -r "$1/exc.jwk")
+}
+
 tangd_start() { # tangd_start DIR [PORT] : Debian's tangd serving DIR inetd style through
 	# socat; sets TANGD_PORT, TANGD_PID, TANGD_URL
 	socat_start "EXEC:/usr/libexec/tangd $1" ${2:+"$2"} || return 1

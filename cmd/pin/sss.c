@@ -221,14 +221,10 @@ static void *child_thread(void *arg)
 static struct round *round_new(size_t need)
 {
 	struct round *r = calloc(1, sizeof(*r) + need * SSS_SHARE_LEN);
-	pthread_condattr_t ca;
 
 	if (!r)
 		return NULL;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&r->cv);
 	pthread_mutex_init(&r->mu, NULL);
 	r->need = need;
 	r->refs = 1;
@@ -277,9 +273,7 @@ static bool wait_for_shares(struct round *r, const struct pin_opts *o)
 	pthread_mutex_lock(&r->mu);
 	while (r->got < r->need && !r->bad_share && r->got + r->running >= r->need && clock_mono_ms() < until &&
 	       !pin_abandoned(o)) {
-		long long t = clock_mono_ms() + WAIT_SLICE_MS;
-		struct timespec ts = { .tv_sec = t / 1000, .tv_nsec = (t % 1000) * 1000000 };
-		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		clock_cond_wait_until(&r->cv, &r->mu, clock_mono_ms() + WAIT_SLICE_MS);
 	}
 	enough = r->got >= r->need && !r->bad_share;
 	pthread_mutex_unlock(&r->mu);

@@ -226,15 +226,14 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void names_free(char **names, size_t n)
+void tang_keydir_list_free(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 }
 
-/* The *.jwk names in dfd, sorted; -1 when the directory cannot be read. */
-static int list_key_files(int dfd, char ***names_out, size_t *n_out)
+int tang_keydir_list(int dfd, char ***names_out, size_t *n_out)
 {
 	int fd = dup(dfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -253,7 +252,7 @@ static int list_key_files(int dfd, char ***names_out, size_t *n_out)
 		if (!is_key_file(e->d_name))
 			continue;
 		if (!(more = realloc(names, (n + 1) * sizeof(*names))) || !(more[n] = strdup(e->d_name))) {
-			names_free(more ? more : names, n);
+			tang_keydir_list_free(more ? more : names, n);
 			closedir(d);
 			return -1;
 		}
@@ -287,13 +286,13 @@ static uint64_t current_fingerprint(const char *dir, bool *recent)
 
 	if (dfd < 0)
 		return 0;
-	if (list_key_files(dfd, &names, &n)) {
+	if (tang_keydir_list(dfd, &names, &n)) {
 		close(dfd);
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++)
 		h = fingerprint_add(h, dfd, names[i], since, recent);
-	names_free(names, n);
+	tang_keydir_list_free(names, n);
 	close(dfd);
 	return h;
 }
@@ -387,14 +386,14 @@ static int read_keys(struct tang_keyset *ks, int dfd, const char *dir, time_t si
 	size_t n;
 	uint64_t fp = FINGERPRINT_SEED;
 
-	if (list_key_files(dfd, &names, &n)) {
+	if (tang_keydir_list(dfd, &names, &n)) {
 		msg("Cannot read key directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	ks->keys = calloc(n ? n : 1, sizeof(*ks->keys));
 	for (size_t i = 0; ks->keys && i < n; i++)
 		load_key_file(ks, dfd, dir, names[i], &fp, since);
-	names_free(names, n);
+	tang_keydir_list_free(names, n);
 	ks->fingerprint = fp;
 	return ks->keys ? 0 : -1;
 }

@@ -76,4 +76,9 @@ int tang_key_create_at(int dfd, const char *dir, const char *alg, const char *na
 int tang_keydir_lock(const char *dir);
 void tang_keydir_unlock(int fd);
 
+/* The *.jwk names (active and hidden) in the directory dfd, sorted; -1
+ * when it cannot be read. Free with tang_keydir_list_free. */
+int tang_keydir_list(int dfd, char ***names, size_t *n);
+void tang_keydir_list_free(char **names, size_t n);
+
 #endif

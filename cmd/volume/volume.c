@@ -41,6 +41,14 @@ int parse_slot(const char *s)
 	return errno || *end || v > 31 ? -1 : (int)v;
 }
 
+bool parse_slot_arg(const char *arg, const char *what, int *out)
+{
+	if ((*out = parse_slot(arg)) >= 0)
+		return true;
+	msg("invalid %s '%s'", what, arg);
+	return false;
+}
+
 int luks_parse_opts(int argc, char **argv, const char *flags, bool need_slot, int (*usage)(FILE *, int),
 		    struct luks_opts *o)
 {
@@ -57,12 +65,7 @@ int luks_parse_opts(int argc, char **argv, const char *flags, bool need_slot, in
 		case 'h': return usage(stdout, 0);
 		case 'd': o->dev = optarg; break;
 		case 'k': o->keyfile = optarg; break;
-		case 's':
-			if ((o->slot = parse_slot(optarg)) < 0) {
-				msg("invalid keyslot '%s'", optarg);
-				return 2;
-			}
-			break;
+		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
 		default:
 			if (c >= 'a' && c <= 'z') {
 				o->flags |= LUKS_FLAG(c);

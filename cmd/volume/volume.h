@@ -34,6 +34,8 @@ struct luks_dev *open_device(const char *path);
 
 /* A keyslot number "0".."31"; -1 when s is anything else. */
 int parse_slot(const char *s);
+/* The same for an option's argument: false after "invalid WHAT 'ARG'". */
+bool parse_slot_arg(const char *arg, const char *what, int *out);
 
 /* The existing passphrase: keyfile "-" = one line of stdin; another
  * keyfile = that whole file, binary-safe; NULL = the file named by $KEY
