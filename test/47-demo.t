@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # 47-demo.t - runs scripts/demo.sh (`make demo`) and checks its key lines, so
 # the newcomer's walk-through cannot silently rot: each step's command is
-# shown, the binding is listed, the unlock works, and without the server it
-# fails within its 5 s deadline.
+# shown, the binding is listed, the unlock works, the well-known passphrase
+# is retired for a recovery key, and without the server it fails within its
+# 5 s deadline.
 . "$(dirname "$0")/lib.sh"
 
 need cryptsetup
@@ -27,6 +28,10 @@ has "^1: tang '\\{\"url\":\"http://127.0.0.1:[0-9]+\"\\}'$"
 ok $? "list prints the binding in clevis's format"
 has '^unlock: OK$'
 ok $? "the unlock works while the server runs"
+has '^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$'
+ok $? "recovery-key gives a key in systemd-cryptenroll's format"
+has '^the well-known passphrase no longer opens the image'
+ok $? "... and the well-known passphrase is retired"
 line=$(grep '^unlock without the server:' "$TMP/demo.out")
 [[ $line =~ ^unlock\ without\ the\ server:\ exit\ ([0-9]+)\ after\ ([0-9]+)\.[0-9]+\ s ]]
 ok $? "it reports the unlock without the server"
