@@ -606,8 +606,8 @@ int askpass_main(int argc, char **argv)
 		case 'f': fifo = optarg; break;
 		case 'a': askpass = optarg; break;
 		case 'W':
-			if ((timeout_s = atol(optarg)) <= 0)
-				return usage(stderr, 2);
+			if (!parse_seconds(optarg, "--timeout", &timeout_s))
+				return 2;
 			break;
 		default: return usage(stderr, 2);
 		}

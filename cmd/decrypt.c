@@ -27,37 +27,24 @@ static int usage(FILE *f, int rc)
 	return rc;
 }
 
-/* Seconds, fractions allowed, up to a day; -1 when not a valid timeout. */
-static long long parse_timeout_ms(const char *s)
-{
-	char *end;
-	double sec = strtod(s, &end);
-
-	if (end == s || *end || !(sec > 0) || sec > 86400)
-		return -1;
-	return (long long)(sec * 1000);
-}
-
 int decrypt_main(int argc, char **argv)
 {
 	struct pin_opts o = { 0 };
 	AUTO_BUF jwe = { 0 };
 	AUTO_BUF pt = { 0 };
-	long long timeout = PIN_DEFAULT_TIMEOUT_MS;
+	long timeout_s = PIN_DEFAULT_TIMEOUT_MS / 1000;
 
 	util_prog = "nbde decrypt";
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
 		return usage(stdout, 0);
 	if (argc == 3 && !strcmp(argv[1], "--timeout")) {
-		if ((timeout = parse_timeout_ms(argv[2])) < 0) {
-			msg("invalid --timeout '%s' (seconds, > 0)", argv[2]);
+		if (!parse_seconds(argv[2], "--timeout", &timeout_s))
 			return 2;
-		}
 	} else if (argc != 1 || isatty(0)) {
 		return usage(stderr, 2);
 	}
-	o.deadline_ms = clock_mono_ms() + timeout;
+	o.deadline_ms = clock_mono_ms() + timeout_s * 1000LL;
 	if (read_fd_all(0, JWE_MAX, &jwe)) {
 		msg("cannot read the JWE from stdin (at most 4 MiB)");
 		return 1;

@@ -56,22 +56,6 @@ struct rk_opts {
 
 enum { OPT_ITER_TIME = 256, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_DRY_RUN };
 
-/* A whole number in [min, max]; false after a message. */
-static bool parse_number(const char *s, long min, long max, const char *what, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		msg("invalid %s '%s' (%ld to %ld)", what, s, min, max);
-		return false;
-	}
-	*out = (int)v;
-	return true;
-}
-
 static int parse(int argc, char **argv, struct rk_opts *o)
 {
 	static const struct option longopts[] = {
@@ -82,6 +66,7 @@ static int parse(int argc, char **argv, struct rk_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	long n;
 	int c;
 
 	optind = 1;
@@ -95,16 +80,19 @@ static int parse(int argc, char **argv, struct rk_opts *o)
 		case OPT_DRY_RUN: o->dry_run = true; break;
 		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
 		case OPT_ITER_TIME:
-			if (!parse_number(optarg, 1, 60000, "--iter-time", &o->iter_ms))
+			if (!parse_number(optarg, 1, 60000, "--iter-time", &n))
 				return 2;
+			o->iter_ms = (int)n;
 			break;
 		case OPT_PBKDF_ITERATIONS:
-			if (!parse_number(optarg, 4, 1 << 30, "--pbkdf-force-iterations", &o->iterations))
+			if (!parse_number(optarg, 4, 1 << 30, "--pbkdf-force-iterations", &n))
 				return 2;
+			o->iterations = (int)n;
 			break;
 		case OPT_PBKDF_MEMORY:
-			if (!parse_number(optarg, 32, 4194304, "--pbkdf-memory", &o->memory_kib))
+			if (!parse_number(optarg, 32, 4194304, "--pbkdf-memory", &n))
 				return 2;
+			o->memory_kib = (int)n;
 			break;
 		default:
 			fputs(usage_text, stderr);

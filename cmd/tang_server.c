@@ -246,15 +246,13 @@ static int serve_sockets(const struct options *o, struct server_config *cfg, str
 
 /* ---- options ---- */
 
+/* parse_number into an int option: 0, or -1 after the message. */
 static int parse_count(const char *s, int min, int max, const char *what, int *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	long v;
 
-	if (!*s || *end || v < min || v > max) {
-		msg("invalid %s '%s' (expected %d to %d)", what, s, min, max);
+	if (!parse_number(s, min, max, what, &v))
 		return -1;
-	}
 	*out = (int)v;
 	return 0;
 }

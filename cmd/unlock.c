@@ -103,7 +103,6 @@ static int parse(int argc, char **argv, struct unlock_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char *end;
 	int c;
 
 	optind = 1;
@@ -119,11 +118,8 @@ static int parse(int argc, char **argv, struct unlock_opts *o)
 				return EXIT_USAGE;
 			break;
 		case 'W':
-			o->timeout_s = strtol(optarg, &end, 10);
-			if (*end || o->timeout_s <= 0 || o->timeout_s > 86400) {
-				msg("--timeout: '%s' is not a number of seconds (1-86400)", optarg);
+			if (!parse_seconds(optarg, "--timeout", &o->timeout_s))
 				return EXIT_USAGE;
-			}
 			break;
 		default: return usage(stderr, EXIT_USAGE);
 		}

@@ -50,4 +50,14 @@ ok $? "a symlink named tangd dispatches on argv[0]"
 ln -s "$NBDE" "$TMP/not-an-applet"
 "$TMP/not-an-applet" --version >"$TMP/o" 2>&1
 is "$?" 0 "an unknown argv[0] falls back to argv[1]"
+# one strict seconds parser behind every --timeout (askpass used to take "5x")
+for cmd in "unlock -d $TMP/none" "askpass" "decrypt"; do
+	for bad in 5x 0 -3 "" 99999999999999999999; do
+		"$NBDE" $cmd --timeout "$bad" </dev/null >/dev/null 2>"$TMP/err"
+		rc=$?
+		[ $rc -eq 2 ] && grep -q -- "invalid --timeout '$bad' (1 to 86400)" "$TMP/err"
+		ok $? "nbde ${cmd%% *} --timeout '$bad': usage error naming it (exit $rc)"
+	done
+done
+
 done_testing

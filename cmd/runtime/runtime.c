@@ -271,3 +271,25 @@ bool is_directory(const char *path)
 	struct stat st;
 	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
+
+bool parse_number(const char *s, long min, long max, const char *what, long *out)
+{
+	const char *digits = s && *s == '-' && min < 0 ? s + 1 : s;
+	char *end;
+	long v = 0;
+
+	errno = 0;
+	if (digits && *digits >= '0' && *digits <= '9')
+		v = strtol(s, &end, 10);
+	if (!digits || *digits < '0' || *digits > '9' || errno || *end || v < min || v > max) {
+		msg("invalid %s '%s' (%ld to %ld)", what, s ? s : "", min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool parse_seconds(const char *s, const char *what, long *out)
+{
+	return parse_number(s, 1, TIMEOUT_MAX_S, what, out);
+}

@@ -42,6 +42,14 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
  * dumpable to the fs.suid_dumpable sysctl. 0, or -1 with errno. */
 int secret_process_harden(void);
 
+/* A whole number in [min, max] written as plain digits (a '-' first when
+ * min < 0): no sign, space, base prefix or trailing garbage, no overflow.
+ * False after "invalid WHAT 'S' (MIN to MAX)". */
+bool parse_number(const char *s, long min, long max, const char *what, long *out);
+/* A timeout: whole seconds, 1 to a day; false after a message naming what. */
+#define TIMEOUT_MAX_S 86400
+bool parse_seconds(const char *s, const char *what, long *out);
+
 /* path names a directory (following symlinks). */
 bool is_directory(const char *path);
 
