@@ -1,0 +1,620 @@
+/* p521.c - constant-time NIST P-521 point arithmetic (see p521.h).
+ *
+ * Mbed TLS's generic ecp code multiplies P-521 points 6–7× slower than
+ * OpenSSL's 64-bit nistp521; this file does the same job in portable C:
+ *
+ * Field: integers modulo p = 2^521 − 1 in 9 limbs of radix 2^58,
+ *   v = Σ f[i]·2^(58·i). Products go into 9 unsigned __int128 columns; the
+ *   part at or above 2^522 folds back doubled because 2^522 ≡ 2 (mod p), the
+ *   carry out of 2^521 folds back into limb 0 because 2^521 ≡ 1.
+ *   Limb bounds (checked in the comments of each function):
+ *     loose   every limb < 2^59: what every function returns and accepts;
+ *     fe_mul and fe_sqr also accept limbs < 2^61 (each column then stays
+ *     below 17·2^122 < 2^127: 9 products, 8 of them possibly doubled).
+ *   Only fe_canon gives the unique representative < p (for bytes and tests).
+ * Points: Jacobian (X, Y, Z) ↔ (X/Z², Y/Z³), infinity has Z = 0. Doubling
+ *   is dbl-2001-b (a = −3), addition add-2007-bl (hyperelliptic.org/EFD);
+ *   infinity on either side is selected by masks; equal inputs are caught by
+ *   masks too, in point_add_full, which every addition whose inputs may be
+ *   equal uses (see mul_window for why the others cannot be).
+ * Scalar: reduced mod n, recoded into 105 signed 5-bit digits in [−16, 16];
+ *   each digit picks |d|·P from a 16-entry table by scanning all of it with
+ *   masks, then negates Y by mask. No branch and no memory index depends on
+ *   a secret; test/01-ct.t checks that under valgrind. */
+#include "p521.h"
+#include "secret.h"
+
+#include <string.h>
+
+typedef unsigned __int128 u128;
+typedef uint64_t fe[9];
+
+#define LIMBS 9
+#define M58 ((UINT64_C(1) << 58) - 1)
+#define M57 ((UINT64_C(1) << 57) - 1)
+
+/* Keeps the compiler from proving a mask is 0/1 and turning a select back
+ * into a branch. */
+static inline uint64_t barrier(uint64_t x)
+{
+	__asm__("" : "+r"(x));
+	return x;
+}
+
+/* all-ones when x == 0, else 0 */
+static inline uint64_t mask_zero(uint64_t x)
+{
+	return barrier(((x | (0 - x)) >> 63) - 1);
+}
+
+static void fe_copy(fe out, const fe a)
+{
+	memcpy(out, a, sizeof(fe));
+}
+
+static void fe_set_small(fe out, uint64_t v)
+{
+	memset(out, 0, sizeof(fe));
+	out[0] = v;
+}
+
+/* out = mask ? a : out; mask is 0 or all-ones */
+static void fe_cmov(fe out, const fe a, uint64_t mask)
+{
+	for (int i = 0; i < LIMBS; i++)
+		out[i] ^= mask & (out[i] ^ a[i]);
+}
+
+/* Weak reduction. In: limbs < 2^63. Out: limbs 1..7 < 2^58, limb 8 < 2^57,
+ * limb 0 < 2^58 + 2^7 (the carry out of limb 8 is ≤ 2^6): loose. */
+static void fe_carry(fe a)
+{
+	uint64_t c;
+
+	for (int i = 0; i < LIMBS - 1; i++) {
+		c = a[i] >> 58;
+		a[i] &= M58;
+		a[i + 1] += c;
+	}
+	c = a[8] >> 57;
+	a[8] &= M57;
+	a[0] += c;
+}
+
+/* loose + loose → loose */
+static void fe_add(fe out, const fe a, const fe b)
+{
+	for (int i = 0; i < LIMBS; i++)
+		out[i] = a[i] + b[i];
+	fe_carry(out);
+}
+
+/* 8p limb by limb: every limb ≥ 2^59 + 2^58 exceeds a loose limb, so a + 8p − b
+ * never underflows; the sum stays < 2^62. */
+static const fe eight_p = {
+	8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M57,
+};
+
+/* loose − loose → loose */
+static void fe_sub(fe out, const fe a, const fe b)
+{
+	for (int i = 0; i < LIMBS; i++)
+		out[i] = a[i] + eight_p[i] - b[i];
+	fe_carry(out);
+}
+
+/* loose · s (s ≤ 8) → loose */
+static void fe_mul_small(fe out, const fe a, uint64_t s)
+{
+	for (int i = 0; i < LIMBS; i++)
+		out[i] = a[i] * s;
+	fe_carry(out);
+}
+
+/* Columns (< 2^127, see the header) to a loose element. The carry out of
+ * column 8 is < 2^70 and lands in limb 0; limb 1 takes the last carry. */
+static void fe_reduce(fe out, u128 c[LIMBS])
+{
+	for (int i = 0; i < LIMBS - 1; i++) {
+		c[i + 1] += c[i] >> 58;
+		out[i] = (uint64_t)c[i] & M58;
+	}
+	out[8] = (uint64_t)c[8] & M57;
+	uint64_t t = out[0] + (uint64_t)(c[8] >> 57);
+	out[0] = t & M58;
+	out[1] += t >> 58;
+}
+
+/* out = a·b. In: limbs < 2^61. Out: loose. Products whose weight reaches
+ * 2^522 (i + j ≥ 9) are taken with 2·b[j] and land in column i + j − 9. The
+ * branch is on loop indices only and unrolls away. */
+static void fe_mul(fe out, const fe a, const fe b)
+{
+	u128 c[LIMBS] = { 0 };
+	uint64_t b2[LIMBS];
+
+	for (int j = 0; j < LIMBS; j++)
+		b2[j] = b[j] << 1;
+#pragma GCC unroll 9
+	for (int i = 0; i < LIMBS; i++) {
+#pragma GCC unroll 9
+		for (int j = 0; j < LIMBS; j++) {
+			if (i + j < LIMBS)
+				c[i + j] += (u128)a[i] * b[j];
+			else
+				c[i + j - LIMBS] += (u128)a[i] * b2[j];
+		}
+	}
+	fe_reduce(out, c);
+}
+
+/* out = a². In: limbs < 2^61 (so 4·a[j] < 2^63). Out: loose. The cross
+ * products a[i]·a[j], i < j, count twice, and twice more when wrapped. */
+static void fe_sqr(fe out, const fe a)
+{
+	u128 c[LIMBS] = { 0 };
+	uint64_t a2[LIMBS], a4[LIMBS];
+
+	for (int j = 0; j < LIMBS; j++) {
+		a2[j] = a[j] << 1;
+		a4[j] = a[j] << 2;
+	}
+#pragma GCC unroll 9
+	for (int i = 0; i < LIMBS; i++) {
+		if (2 * i < LIMBS)
+			c[2 * i] += (u128)a[i] * a[i];
+		else
+			c[2 * i - LIMBS] += (u128)a[i] * a2[i];
+#pragma GCC unroll 9
+		for (int j = i + 1; j < LIMBS; j++) {
+			if (i + j < LIMBS)
+				c[i + j] += (u128)a[i] * a2[j];
+			else
+				c[i + j - LIMBS] += (u128)a[i] * a4[j];
+		}
+	}
+	fe_reduce(out, c);
+}
+
+static void fe_sqr_n(fe out, const fe a, int n)
+{
+	fe_sqr(out, a);
+	while (--n > 0)
+		fe_sqr(out, out);
+}
+
+/* Canonical form: the unique value < p, limbs < 2^58 (limb 8 < 2^57).
+ * Two weak reductions leave a value < 2^521, i.e. ≤ p; it equals p only
+ * when a + 1 carries into bit 521, and then the answer is a + 1 − 2^521. */
+static void fe_canon(fe out, const fe a)
+{
+	fe t;
+
+	fe_copy(out, a);
+	fe_carry(out);
+	fe_carry(out);
+	fe_copy(t, out);
+	t[0] += 1;
+	for (int i = 0; i < LIMBS - 1; i++) {
+		t[i + 1] += t[i] >> 58;
+		t[i] &= M58;
+	}
+	uint64_t is_p = barrier(0 - (t[8] >> 57));
+	t[8] &= M57;
+	fe_cmov(out, t, is_p);
+}
+
+/* all-ones when a ≡ 0 (mod p) */
+static uint64_t fe_is_zero(const fe a)
+{
+	fe t;
+	uint64_t acc = 0;
+
+	fe_canon(t, a);
+	for (int i = 0; i < LIMBS; i++)
+		acc |= t[i];
+	return mask_zero(acc);
+}
+
+static void fe_neg(fe out, const fe a)
+{
+	static const fe zero;
+	fe_sub(out, zero, a);
+}
+
+/* out = a^(p−2) = a^−1 (0 for 0). p − 2 = 4·(2^519 − 1) + 1; e_k below is
+ * a^(2^k − 1). 520 squarings, 13 multiplications. */
+static void fe_inv(fe out, const fe a)
+{
+	fe e2, e3, e6, e7, e8, e16, t;
+
+	fe_sqr(t, a);
+	fe_mul(e2, t, a);
+	fe_sqr(t, e2);
+	fe_mul(e3, t, a);
+	fe_sqr_n(t, e3, 3);
+	fe_mul(e6, t, e3);
+	fe_sqr(t, e6);
+	fe_mul(e7, t, a);
+	fe_sqr(t, e7);
+	fe_mul(e8, t, a);
+	fe_sqr_n(t, e8, 8);
+	fe_mul(e16, t, e8);
+	fe_sqr_n(t, e16, 16);
+	fe_mul(e16, t, e16);	/* e32 */
+	fe_sqr_n(t, e16, 32);
+	fe_mul(e16, t, e16);	/* e64 */
+	fe_sqr_n(t, e16, 64);
+	fe_mul(e16, t, e16);	/* e128 */
+	fe_sqr_n(t, e16, 128);
+	fe_mul(e16, t, e16);	/* e256 */
+	fe_sqr_n(t, e16, 256);
+	fe_mul(e16, t, e16);	/* e512 */
+	fe_sqr_n(t, e16, 7);
+	fe_mul(e16, t, e7);	/* e519 */
+	fe_sqr_n(t, e16, 2);
+	fe_mul(out, t, a);
+	wipe(e2, sizeof(fe));
+	wipe(e3, sizeof(fe));
+	wipe(e6, sizeof(fe));
+	wipe(e7, sizeof(fe));
+	wipe(e8, sizeof(fe));
+	wipe(e16, sizeof(fe));
+	wipe(t, sizeof(fe));
+}
+
+/* 66 big-endian bytes (value < 2^522) to limbs */
+static void fe_from_bytes(fe out, const unsigned char in[P521_BYTES])
+{
+	u128 acc = 0;
+	int bits = 0, n = 0;
+
+	for (int i = P521_BYTES - 1; i >= 0; i--) {
+		acc |= (u128)in[i] << bits;
+		bits += 8;
+		if (bits >= 58 && n < LIMBS - 1) {
+			out[n++] = (uint64_t)acc & M58;
+			acc >>= 58;
+			bits -= 58;
+		}
+	}
+	out[8] = (uint64_t)acc;
+}
+
+/* canonical value to 66 big-endian bytes */
+static void fe_to_bytes(unsigned char out[P521_BYTES], const fe a)
+{
+	fe t;
+	u128 acc = 0;
+	int bits = 0, n = 0;
+
+	fe_canon(t, a);
+	for (int i = P521_BYTES - 1; i >= 0; i--) {
+		if (bits < 8 && n < LIMBS) {
+			acc |= (u128)t[n++] << bits;
+			bits += 58;
+		}
+		out[i] = (unsigned char)acc;
+		acc >>= 8;
+		bits -= 8;
+	}
+	wipe(t, sizeof(t));
+}
+
+/* ---- points ---- */
+
+struct jac {
+	fe X, Y, Z;
+};
+
+static void point_cmov(struct jac *out, const struct jac *a, uint64_t mask)
+{
+	fe_cmov(out->X, a->X, mask);
+	fe_cmov(out->Y, a->Y, mask);
+	fe_cmov(out->Z, a->Z, mask);
+}
+
+/* dbl-2001-b, a = −3: 3M + 5S. Infinity (Z = 0) stays infinity. */
+static void point_dbl(struct jac *out, const struct jac *p)
+{
+	fe delta, gamma, beta, alpha, t, u;
+
+	fe_sqr(delta, p->Z);
+	fe_sqr(gamma, p->Y);
+	fe_mul(beta, p->X, gamma);
+	fe_sub(t, p->X, delta);
+	fe_add(u, p->X, delta);
+	fe_mul(alpha, t, u);
+	fe_mul_small(alpha, alpha, 3);
+	/* Z3 = (Y + Z)² − γ − δ, before X3 overwrites anything out aliases */
+	fe_add(t, p->Y, p->Z);
+	fe_sqr(t, t);
+	fe_sub(t, t, gamma);
+	fe_sub(out->Z, t, delta);
+	/* X3 = α² − 8β */
+	fe_sqr(t, alpha);
+	fe_mul_small(u, beta, 8);
+	fe_sub(out->X, t, u);
+	/* Y3 = α(4β − X3) − 8γ² */
+	fe_mul_small(beta, beta, 4);
+	fe_sub(beta, beta, out->X);
+	fe_mul(t, alpha, beta);
+	fe_sqr(gamma, gamma);
+	fe_mul_small(gamma, gamma, 8);
+	fe_sub(out->Y, t, gamma);
+}
+
+/* add-2007-bl: 11M + 5S. Correct unless p == q (then it returns Z = 0 and
+ * *same is all-ones). Infinity on either side is selected by mask. out may
+ * alias p or q. */
+static void point_add_raw(struct jac *out, const struct jac *p, const struct jac *q, uint64_t *same)
+{
+	fe z1z1, z2z2, u1, u2, s1, s2, h, i, j, r, v, t;
+	struct jac res;
+
+	fe_sqr(z1z1, p->Z);
+	fe_sqr(z2z2, q->Z);
+	fe_mul(u1, p->X, z2z2);
+	fe_mul(u2, q->X, z1z1);
+	fe_mul(s1, p->Y, q->Z);
+	fe_mul(s1, s1, z2z2);
+	fe_mul(s2, q->Y, p->Z);
+	fe_mul(s2, s2, z1z1);
+	fe_sub(h, u2, u1);
+	fe_add(i, h, h);
+	fe_sqr(i, i);
+	fe_mul(j, h, i);
+	fe_sub(r, s2, s1);
+	fe_add(r, r, r);
+	fe_mul(v, u1, i);
+	/* X3 = r² − J − 2V */
+	fe_sqr(t, r);
+	fe_sub(t, t, j);
+	fe_sub(t, t, v);
+	fe_sub(res.X, t, v);
+	/* Y3 = r(V − X3) − 2·S1·J */
+	fe_sub(t, v, res.X);
+	fe_mul(t, r, t);
+	fe_mul(s1, s1, j);
+	fe_add(s1, s1, s1);
+	fe_sub(res.Y, t, s1);
+	/* Z3 = ((Z1 + Z2)² − Z1Z1 − Z2Z2)·H */
+	fe_add(t, p->Z, q->Z);
+	fe_sqr(t, t);
+	fe_sub(t, t, z1z1);
+	fe_sub(t, t, z2z2);
+	fe_mul(res.Z, t, h);
+
+	uint64_t p_inf = fe_is_zero(p->Z), q_inf = fe_is_zero(q->Z);
+	*same = fe_is_zero(h) & fe_is_zero(r) & ~p_inf & ~q_inf;
+	point_cmov(&res, q, p_inf);
+	point_cmov(&res, p, q_inf);
+	*out = res;
+}
+
+static void point_add(struct jac *out, const struct jac *p, const struct jac *q)
+{
+	uint64_t same;
+	point_add_raw(out, p, q, &same);
+}
+
+/* Complete addition: also right when p == q, at the price of one doubling. */
+static void point_add_full(struct jac *out, const struct jac *p, const struct jac *q)
+{
+	struct jac d;
+	uint64_t same;
+
+	point_dbl(&d, p);
+	point_add_raw(out, p, q, &same);
+	point_cmov(out, &d, same);
+}
+
+static void point_from_bytes(struct jac *out, const unsigned char in[P521_POINT_BYTES])
+{
+	fe_from_bytes(out->X, in);
+	fe_from_bytes(out->Y, in + P521_BYTES);
+	fe_set_small(out->Z, 1);
+}
+
+/* Affine bytes of p; all-ones (and zero bytes) when p is infinity. */
+static uint64_t point_to_bytes(unsigned char out[P521_POINT_BYTES], const struct jac *p)
+{
+	fe zi, zi2, x, y;
+
+	fe_inv(zi, p->Z);
+	fe_sqr(zi2, zi);
+	fe_mul(x, p->X, zi2);
+	fe_mul(zi2, zi2, zi);
+	fe_mul(y, p->Y, zi2);
+	fe_to_bytes(out, x);
+	fe_to_bytes(out + P521_BYTES, y);
+	return fe_is_zero(p->Z);
+}
+
+/* ---- scalars ---- */
+
+/* n, the order of G, in 64-bit limbs, least significant first */
+static const uint64_t order[LIMBS] = {
+	0xbb6fb71e91386409, 0x3bb5c9b8899c47ae, 0x7fcc0148f709a5d0, 0x51868783bf2f966b,
+	0xfffffffffffffffa, 0xffffffffffffffff, 0xffffffffffffffff, 0xffffffffffffffff,
+	0x00000000000001ff,
+};
+
+/* k = k − (n << s) when that is ≥ 0, in constant time */
+static void sc_cond_sub_shifted(uint64_t k[LIMBS], int s)
+{
+	uint64_t t[LIMBS], borrow = 0, prev = 0;
+
+	for (int i = 0; i < LIMBS; i++) {
+		uint64_t ns = (order[i] << s) | (s ? prev >> (64 - s) : 0);
+		prev = order[i];
+		u128 d = (u128)k[i] - ns - borrow;
+		t[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	/* n << 7 < 2^528 fits, so no bits shift out of limb 8 */
+	uint64_t keep = barrier(0 - borrow);	/* borrow: k < n << s */
+	for (int i = 0; i < LIMBS; i++)
+		k[i] = (k[i] & keep) | (t[i] & ~keep);
+	wipe(t, sizeof(t));
+}
+
+/* 66 big-endian bytes (< 2^528 < 2^8·n) → k mod n, by restoring division:
+ * before step s, k < 2^(s+1)·n. */
+static void sc_from_bytes(uint64_t k[LIMBS + 1], const unsigned char in[P521_BYTES])
+{
+	memset(k, 0, (LIMBS + 1) * sizeof(uint64_t));
+	for (int i = 0; i < P521_BYTES; i++)
+		k[i / 8] |= (uint64_t)in[P521_BYTES - 1 - i] << (8 * (i % 8));
+	for (int s = 7; s >= 0; s--)
+		sc_cond_sub_shifted(k, s);
+}
+
+#define WINDOW 5
+#define DIGITS 105	/* ⌈521 / 5⌉ windows; the top one holds ≤ 2 bits + carry */
+#define TABLE 16	/* 1·P .. 16·P */
+
+/* Booth recoding: digit i = k[5i−1] + Σ_{j<4} 2^j·k[5i+j] − 16·k[5i+4],
+ * in [−16, 16]; Σ digit_i·32^i = k. Out: |digit| and a sign mask. Bit
+ * positions are public; only the values are secret. */
+static void sc_recode(uint8_t abs_d[DIGITS], uint8_t neg_d[DIGITS], const uint64_t k[LIMBS + 1])
+{
+	for (int i = 0; i < DIGITS; i++) {
+		int pos = WINDOW * i - 1;	/* the 6-bit window starts one bit lower */
+		uint64_t w;
+		if (pos < 0) {
+			w = (k[0] << 1) & 63;
+		} else {
+			int l = pos / 64, b = pos % 64;
+			w = k[l] >> b;
+			if (b > 58)
+				w |= k[l + 1] << (64 - b);
+			w &= 63;
+		}
+		int64_t d = (int64_t)((w & 1) + ((w >> 1) & 15)) - (int64_t)(16 * (w >> 5));
+		uint64_t sign = barrier((uint64_t)(d >> 63));	/* all-ones if d < 0 */
+		abs_d[i] = (uint8_t)(((uint64_t)d ^ sign) - sign);
+		neg_d[i] = (uint8_t)(sign & 1);
+	}
+}
+
+/* out = |d|·P from tab[j] = (j+1)·P, negated when neg; infinity for d = 0.
+ * Reads every entry. */
+static void table_select(struct jac *out, const struct jac tab[TABLE], uint8_t abs_d, uint8_t neg)
+{
+	fe ny;
+
+	fe_set_small(out->X, 1);
+	fe_set_small(out->Y, 1);
+	fe_set_small(out->Z, 0);
+	for (uint64_t j = 0; j < TABLE; j++)
+		point_cmov(out, &tab[j], mask_zero(j + 1 - abs_d));
+	fe_neg(ny, out->Y);
+	fe_cmov(out->Y, ny, barrier(0 - (uint64_t)neg));
+}
+
+/* out = k·P for a valid affine P.
+ * Why only the last addition can see equal points: before adding digit i the
+ * accumulator is 32·K·P with K = ⌊k / 32^(i+1)⌋ + (a bit) ≥ 0, so for i ≥ 1,
+ * 0 ≤ 32·K < n/32 + 32 and |digit| ≤ 16: 32·K ≡ ±digit (mod n) forces K = 0,
+ * i.e. an accumulator at infinity, which the masks handle. The table entries
+ * (j+1)·P, j < 16, are never equal or opposite either. */
+static uint64_t mul_window(unsigned char out[P521_POINT_BYTES], const unsigned char scalar[P521_BYTES],
+			   const struct jac *P)
+{
+	struct jac tab[TABLE], acc, q;
+	uint64_t k[LIMBS + 1], inf;
+	uint8_t abs_d[DIGITS], neg_d[DIGITS];
+
+	tab[0] = *P;
+	for (int j = 1; j < TABLE; j++) {
+		if (j & 1)	/* (j+1)·P = 2·((j+1)/2·P) */
+			point_dbl(&tab[j], &tab[j / 2]);
+		else		/* (j+1)·P = j·P + P */
+			point_add(&tab[j], &tab[j - 1], &tab[0]);
+	}
+	sc_from_bytes(k, scalar);
+	sc_recode(abs_d, neg_d, k);
+
+	table_select(&acc, tab, abs_d[DIGITS - 1], neg_d[DIGITS - 1]);
+	for (int i = DIGITS - 2; i >= 0; i--) {
+		for (int w = 0; w < WINDOW; w++)
+			point_dbl(&acc, &acc);
+		table_select(&q, tab, abs_d[i], neg_d[i]);
+		if (i > 0)
+			point_add(&acc, &acc, &q);
+		else
+			point_add_full(&acc, &acc, &q);
+	}
+	inf = point_to_bytes(out, &acc);
+
+	wipe(tab, sizeof(tab));
+	wipe(&acc, sizeof(acc));
+	wipe(&q, sizeof(q));
+	wipe(k, sizeof(k));
+	wipe(abs_d, sizeof(abs_d));
+	wipe(neg_d, sizeof(neg_d));
+	return inf;
+}
+
+static int result(unsigned char out[P521_POINT_BYTES], uint64_t inf)
+{
+	/* the value is only whether the result is infinity, which the caller
+	 * learns anyway */
+	return -(int)(inf & 1);
+}
+
+int p521_mul(unsigned char out[P521_POINT_BYTES], const unsigned char k[P521_BYTES],
+	     const unsigned char P[P521_POINT_BYTES])
+{
+	struct jac p;
+
+	point_from_bytes(&p, P);
+	return result(out, mul_window(out, k, &p));
+}
+
+/* the standard generator, in limbs */
+static const struct jac base_point = {
+	{ 0x17e7e31c2e5bd66, 0x22cf0615a90a6fe, 0x127a2ffa8de334, 0x1dfbf9d64a3f877, 0x6b4d3dbaa14b5e,
+	  0x14fed487e0a2bd8, 0x15b4429c6481390, 0x3a73678fb2d988e, 0xc6858e06b70404 },
+	{ 0xbe94769fd16650, 0x31c21a89cb09022, 0x39013fad0761353, 0x2657bd099031542, 0x3273e662c97ee72,
+	  0x1e6d11a05ebef45, 0x3d1bd998f544495, 0x3001172297ed0b1, 0x11839296a789a3b },
+	{ 1 },
+};
+
+int p521_mul_base(unsigned char out[P521_POINT_BYTES], const unsigned char k[P521_BYTES])
+{
+	return result(out, mul_window(out, k, &base_point));
+}
+
+int p521_add(unsigned char out[P521_POINT_BYTES], const unsigned char A[P521_POINT_BYTES],
+	     const unsigned char B[P521_POINT_BYTES])
+{
+	struct jac a, b, s;
+	uint64_t inf;
+
+	point_from_bytes(&a, A);
+	point_from_bytes(&b, B);
+	point_add_full(&s, &a, &b);
+	inf = point_to_bytes(out, &s);
+	wipe(&a, sizeof(a));
+	wipe(&b, sizeof(b));
+	wipe(&s, sizeof(s));
+	return result(out, inf);
+}
+
+void p521_field_op_for_test(uint64_t out[9], char op, const uint64_t a[9], const uint64_t b[9])
+{
+	fe r;
+
+	switch (op) {
+	case '+': fe_add(r, a, b); break;
+	case '-': fe_sub(r, a, b); break;
+	case '*': fe_mul(r, a, b); break;
+	case 's': fe_sqr(r, a); break;
+	case 'i': fe_inv(r, a); break;
+	case 'n': fe_neg(r, a); break;
+	default: fe_set_small(r, 0); break;
+	}
+	fe_canon(out, r);
+}
