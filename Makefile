@@ -18,6 +18,7 @@ LIB_SRC := $(sort $(wildcard crypto/*.c net/*.c luks/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
 NBDE_SRC := nbde.c $(CMD_SRC) $(LIB_SRC)
 UNIT_SRC := $(sort $(wildcard test/unit_*.c))
+CT_SRC := $(sort $(wildcard test/ct_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c
 
@@ -67,6 +68,12 @@ $(M)/josetool: $(M)/test/josetool.o $(LIB_SRC:%.c=$(M)/%.o)
 	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
 
 $(M)/unit_%: $(M)/test/unit_%.o $(LIB_SRC:%.c=$(M)/%.o)
+	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
+
+# test/ct_*.c: programs test/01-ct.t runs under valgrind; they include
+# <valgrind/memcheck.h> from the system's /usr/include, searched after musl's.
+$(M)/test/ct_%.o: MUSL_CFLAGS += -idirafter /usr/include
+$(M)/ct_%: $(M)/test/ct_%.o $(LIB_SRC:%.c=$(M)/%.o)
 	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
 
 all: nbde
@@ -120,7 +127,7 @@ fuzz: fuzz-build
 	done
 
 # --- tests ---
-TEST_PROGS := nbde $(M)/josetool $(UNIT_SRC:test/%.c=$(M)/%) sanitize
+TEST_PROGS := nbde $(M)/josetool $(UNIT_SRC:test/%.c=$(M)/%) $(CT_SRC:test/%.c=$(M)/%) sanitize
 
 check: $(TEST_PROGS)
 	scripts/install-test-deps.sh

@@ -507,8 +507,10 @@ static void table_select(struct jac *out, const struct jac tab[TABLE], uint8_t a
 	fe_set_small(out->X, 1);
 	fe_set_small(out->Y, 1);
 	fe_set_small(out->Z, 0);
+	/* the barrier on the index stops gcc from strength-reducing j + 1 − |d|
+	 * into a loop counter, whose exit test would then depend on |d| */
 	for (uint64_t j = 0; j < TABLE; j++)
-		point_cmov(out, &tab[j], mask_zero(j + 1 - abs_d));
+		point_cmov(out, &tab[j], mask_zero(barrier(j + 1) ^ abs_d));
 	fe_neg(ny, out->Y);
 	fe_cmov(out->Y, ny, barrier(0 - (uint64_t)neg));
 }
