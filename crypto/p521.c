@@ -7,10 +7,13 @@
  *   v = Σ f[i]·2^(58·i). Products go into 9 unsigned __int128 columns; the
  *   part at or above 2^522 folds back doubled because 2^522 ≡ 2 (mod p), the
  *   carry out of 2^521 folds back into limb 0 because 2^521 ≡ 1.
- *   Limb bounds (checked in the comments of each function):
- *     loose   every limb < 2^59: what every function returns and accepts;
- *     fe_mul and fe_sqr also accept limbs < 2^61 (each column then stays
- *     below 17·2^122 < 2^127: 9 products, 8 of them possibly doubled).
+ *   Limb bounds (each function's comment states its own):
+ *     loose    every limb < 2^60: what fe_mul/fe_sqr return (2^60) and
+ *              fe_add/fe_sub/fe_carry return (< 2^58 + 2^6); every function
+ *              accepts it;
+ *     mul-in   every limb < 2^61.9: what the _nc ("no carry") helpers return
+ *              and only fe_mul/fe_sqr accept (each 128-bit column sums ≤ 17
+ *              products counted with their ×2 wraps, 17·2^123.8 < 2^128).
  *   Only fe_canon gives the unique representative < p (for bytes and tests).
  * Points: Jacobian (X, Y, Z) ↔ (X/Z², Y/Z³), infinity has Z = 0. Doubling
  *   is dbl-2001-b (a = −3), addition add-2007-bl (hyperelliptic.org/EFD);
@@ -65,8 +68,8 @@ static void fe_cmov(fe out, const fe a, uint64_t mask)
 		out[i] ^= mask & (out[i] ^ a[i]);
 }
 
-/* Weak reduction. In: limbs < 2^63. Out: limbs 1..7 < 2^58, limb 8 < 2^57,
- * limb 0 < 2^58 + 2^7 (the carry out of limb 8 is ≤ 2^6): loose. */
+/* Weak reduction. In: limbs < 2^63.5. Out: limbs 1..7 < 2^58, limb 8 <
+ * 2^57, limb 0 < 2^58 + 2^7 (the carry out of limb 8 is < 2^7): loose. */
 static void fe_carry(fe a)
 {
 	uint64_t c;
@@ -81,29 +84,42 @@ static void fe_carry(fe a)
 	a[0] += c;
 }
 
-/* loose + loose → loose */
-static void fe_add(fe out, const fe a, const fe b)
+/* loose + loose → mul-in (< 2^61) */
+static void fe_add_nc(fe out, const fe a, const fe b)
 {
 	for (int i = 0; i < LIMBS; i++)
 		out[i] = a[i] + b[i];
+}
+
+/* loose + loose → loose */
+static void fe_add(fe out, const fe a, const fe b)
+{
+	fe_add_nc(out, a, b);
 	fe_carry(out);
 }
 
-/* 8p limb by limb: every limb ≥ 2^59 + 2^58 exceeds a loose limb, so a + 8p − b
- * never underflows; the sum stays < 2^62. */
+/* 8p limb by limb: 2^61 − 8 (limb 8: 2^60 − 8) is at least any loose limb
+ * (limb 8 of a loose value is < 2^59 + 2^12), so a + 8p − b never
+ * underflows. */
 static const fe eight_p = {
 	8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M58, 8 * M57,
 };
 
-/* loose − loose → loose */
-static void fe_sub(fe out, const fe a, const fe b)
+/* loose − loose → mul-in (< 2^60 + 2^61 < 2^61.6) */
+static void fe_sub_nc(fe out, const fe a, const fe b)
 {
 	for (int i = 0; i < LIMBS; i++)
 		out[i] = a[i] + eight_p[i] - b[i];
+}
+
+/* loose − loose → loose */
+static void fe_sub(fe out, const fe a, const fe b)
+{
+	fe_sub_nc(out, a, b);
 	fe_carry(out);
 }
 
-/* loose · s (s ≤ 8) → loose */
+/* loose · s (s ≤ 8, so < 2^63) → loose */
 static void fe_mul_small(fe out, const fe a, uint64_t s)
 {
 	for (int i = 0; i < LIMBS; i++)
@@ -111,48 +127,58 @@ static void fe_mul_small(fe out, const fe a, uint64_t s)
 	fe_carry(out);
 }
 
-/* Columns (< 2^127, see the header) to a loose element. The carry out of
- * column 8 is < 2^70 and lands in limb 0; limb 1 takes the last carry. */
-static void fe_reduce(fe out, u128 c[LIMBS])
+/* Columns (< 2^127, see the header) to limbs, with no serial carry chain:
+ * column k = l + m·2^58 + h·2^116 (l, m < 2^58, h < 2^12) adds l to limb k,
+ * m to limb k+1 and h to limb k+2; weight 2^522 and up comes back doubled
+ * (2^522 ≡ 2). Out: limb 0 < 2^58 + 2^59 + 2^13, the others < 2^59 + 2^12
+ * (limb 8 too): loose. */
+static inline __attribute__((always_inline)) void fe_reduce(fe out, const u128 c[LIMBS])
 {
-	for (int i = 0; i < LIMBS - 1; i++) {
-		c[i + 1] += c[i] >> 58;
-		out[i] = (uint64_t)c[i] & M58;
+	uint64_t l[LIMBS], m[LIMBS], h[LIMBS];
+
+	for (int i = 0; i < LIMBS; i++) {
+		l[i] = (uint64_t)c[i] & M58;
+		m[i] = (uint64_t)(c[i] >> 58) & M58;
+		h[i] = (uint64_t)(c[i] >> 116);
 	}
-	out[8] = (uint64_t)c[8] & M57;
-	uint64_t t = out[0] + (uint64_t)(c[8] >> 57);
-	out[0] = t & M58;
-	out[1] += t >> 58;
+	out[0] = l[0] + 2 * m[8] + 2 * h[7];
+	out[1] = l[1] + m[0] + 2 * h[8];
+	for (int i = 2; i < LIMBS; i++)
+		out[i] = l[i] + m[i - 1] + h[i - 2];
 }
 
-/* out = a·b. In: limbs < 2^61. Out: loose. Products whose weight reaches
- * 2^522 (i + j ≥ 9) are taken with 2·b[j] and land in column i + j − 9. The
- * branch is on loop indices only and unrolls away. */
+/* out = a·b. In: mul-in. Out: loose. Column by column (one 128-bit
+ * accumulator live, so nothing spills): column k sums a[i]·b[k−i] and, for
+ * the products whose weight reaches 2^522 (i > k), a[i]·2·b[k+9−i]. The
+ * branches are on loop indices only and unroll away. */
 static void fe_mul(fe out, const fe a, const fe b)
 {
-	u128 c[LIMBS] = { 0 };
+	u128 c[LIMBS];
 	uint64_t b2[LIMBS];
 
 	for (int j = 0; j < LIMBS; j++)
 		b2[j] = b[j] << 1;
 #pragma GCC unroll 9
-	for (int i = 0; i < LIMBS; i++) {
+	for (int k = 0; k < LIMBS; k++) {
+		u128 acc = 0;
 #pragma GCC unroll 9
-		for (int j = 0; j < LIMBS; j++) {
-			if (i + j < LIMBS)
-				c[i + j] += (u128)a[i] * b[j];
+		for (int i = 0; i < LIMBS; i++) {
+			if (i <= k)
+				acc += (u128)a[i] * b[k - i];
 			else
-				c[i + j - LIMBS] += (u128)a[i] * b2[j];
+				acc += (u128)a[i] * b2[k + LIMBS - i];
 		}
+		c[k] = acc;
 	}
 	fe_reduce(out, c);
 }
 
-/* out = a². In: limbs < 2^61 (so 4·a[j] < 2^63). Out: loose. The cross
- * products a[i]·a[j], i < j, count twice, and twice more when wrapped. */
+/* out = a². In: mul-in (so 4·a[j] < 2^64). Out: loose. Column k takes
+ * each cross product a[i]·a[j] (i < j) twice, and twice more when it
+ * wraps (i + j = k + 9); squares a[i]² once, doubled when they wrap. */
 static void fe_sqr(fe out, const fe a)
 {
-	u128 c[LIMBS] = { 0 };
+	u128 c[LIMBS];
 	uint64_t a2[LIMBS], a4[LIMBS];
 
 	for (int j = 0; j < LIMBS; j++) {
@@ -160,18 +186,22 @@ static void fe_sqr(fe out, const fe a)
 		a4[j] = a[j] << 2;
 	}
 #pragma GCC unroll 9
-	for (int i = 0; i < LIMBS; i++) {
-		if (2 * i < LIMBS)
-			c[2 * i] += (u128)a[i] * a[i];
-		else
-			c[2 * i - LIMBS] += (u128)a[i] * a2[i];
+	for (int k = 0; k < LIMBS; k++) {
+		u128 acc = 0;
 #pragma GCC unroll 9
-		for (int j = i + 1; j < LIMBS; j++) {
-			if (i + j < LIMBS)
-				c[i + j] += (u128)a[i] * a2[j];
-			else
-				c[i + j - LIMBS] += (u128)a[i] * a4[j];
+		for (int i = 0; i < LIMBS; i++) {
+			int j = k - i;			/* i + j = k */
+			if (j > i && j < LIMBS)
+				acc += (u128)a[i] * a2[j];
+			else if (j == i)
+				acc += (u128)a[i] * a[i];
+			j = k + LIMBS - i;		/* i + j = k + 9 */
+			if (j > i && j < LIMBS)
+				acc += (u128)a[i] * a4[j];
+			else if (j == i)
+				acc += (u128)a[i] * a2[i];
 		}
+		c[k] = acc;
 	}
 	fe_reduce(out, c);
 }
@@ -183,8 +213,8 @@ static void fe_sqr_n(fe out, const fe a, int n)
 		fe_sqr(out, out);
 }
 
-/* Canonical form: the unique value < p, limbs < 2^58 (limb 8 < 2^57).
- * Two weak reductions leave a value < 2^521, i.e. ≤ p; it equals p only
+/* Canonical form: the unique value < p, limbs < 2^58 (limb 8 < 2^57). In:
+ * loose. Two weak reductions leave a value < 2^521, i.e. ≤ p; it equals p only
  * when a + 1 carries into bit 521, and then the answer is a + 1 − 2^521. */
 static void fe_canon(fe out, const fe a)
 {
@@ -314,7 +344,8 @@ static void point_cmov(struct jac *out, const struct jac *a, uint64_t mask)
 	fe_cmov(out->Z, a->Z, mask);
 }
 
-/* dbl-2001-b, a = −3: 3M + 5S. Infinity (Z = 0) stays infinity. */
+/* dbl-2001-b, a = −3: 3M + 5S. Infinity (Z = 0) stays infinity. In and
+ * out: loose coordinates; out may alias p. */
 static void point_dbl(struct jac *out, const struct jac *p)
 {
 	fe delta, gamma, beta, alpha, t, u;
@@ -322,12 +353,14 @@ static void point_dbl(struct jac *out, const struct jac *p)
 	fe_sqr(delta, p->Z);
 	fe_sqr(gamma, p->Y);
 	fe_mul(beta, p->X, gamma);
-	fe_sub(t, p->X, delta);
-	fe_add(u, p->X, delta);
+	/* α = 3(X − δ)(X + δ), kept mul-in: it only enters products */
+	fe_sub_nc(t, p->X, delta);
+	fe_add_nc(u, p->X, delta);
 	fe_mul(alpha, t, u);
-	fe_mul_small(alpha, alpha, 3);
+	for (int i = 0; i < LIMBS; i++)
+		alpha[i] *= 3;	/* < 2^61.6 */
 	/* Z3 = (Y + Z)² − γ − δ, before X3 overwrites anything out aliases */
-	fe_add(t, p->Y, p->Z);
+	fe_add_nc(t, p->Y, p->Z);
 	fe_sqr(t, t);
 	fe_sub(t, t, gamma);
 	fe_sub(out->Z, t, delta);
@@ -337,17 +370,19 @@ static void point_dbl(struct jac *out, const struct jac *p)
 	fe_sub(out->X, t, u);
 	/* Y3 = α(4β − X3) − 8γ² */
 	fe_mul_small(beta, beta, 4);
-	fe_sub(beta, beta, out->X);
+	fe_sub_nc(beta, beta, out->X);
 	fe_mul(t, alpha, beta);
 	fe_sqr(gamma, gamma);
 	fe_mul_small(gamma, gamma, 8);
 	fe_sub(out->Y, t, gamma);
 }
 
-/* add-2007-bl: 11M + 5S. Correct unless p == q (then it returns Z = 0 and
- * *same is all-ones). Infinity on either side is selected by mask. out may
- * alias p or q. */
-static void point_add_raw(struct jac *out, const struct jac *p, const struct jac *q, uint64_t *same)
+/* add-2007-bl: 11M + 5S, for p ≠ q. p_inf and q_inf (all-ones when that
+ * side is infinity) select the other side. H and R (H = R = 0 iff p == q,
+ * both finite) go to h and r when the caller wants them. Loose in and out;
+ * out may alias p or q. */
+static void point_add_core(struct jac *out, const struct jac *p, uint64_t p_inf, const struct jac *q,
+			   uint64_t q_inf, fe h_out, fe r_out)
 {
 	fe z1z1, z2z2, u1, u2, s1, s2, h, i, j, r, v, t;
 	struct jac res;
@@ -361,11 +396,13 @@ static void point_add_raw(struct jac *out, const struct jac *p, const struct jac
 	fe_mul(s2, q->Y, p->Z);
 	fe_mul(s2, s2, z1z1);
 	fe_sub(h, u2, u1);
-	fe_add(i, h, h);
-	fe_sqr(i, i);
+	fe_add_nc(i, h, h);
+	fe_sqr(i, i);		/* I = (2H)² */
 	fe_mul(j, h, i);
 	fe_sub(r, s2, s1);
-	fe_add(r, r, r);
+	if (r_out)
+		fe_copy(r_out, r);
+	fe_add_nc(r, r, r);	/* r = 2(S2 − S1), mul-in */
 	fe_mul(v, u1, i);
 	/* X3 = r² − J − 2V */
 	fe_sqr(t, r);
@@ -373,40 +410,42 @@ static void point_add_raw(struct jac *out, const struct jac *p, const struct jac
 	fe_sub(t, t, v);
 	fe_sub(res.X, t, v);
 	/* Y3 = r(V − X3) − 2·S1·J */
-	fe_sub(t, v, res.X);
+	fe_sub_nc(t, v, res.X);
 	fe_mul(t, r, t);
 	fe_mul(s1, s1, j);
 	fe_add(s1, s1, s1);
 	fe_sub(res.Y, t, s1);
 	/* Z3 = ((Z1 + Z2)² − Z1Z1 − Z2Z2)·H */
-	fe_add(t, p->Z, q->Z);
+	fe_add_nc(t, p->Z, q->Z);
 	fe_sqr(t, t);
 	fe_sub(t, t, z1z1);
-	fe_sub(t, t, z2z2);
+	fe_sub_nc(t, t, z2z2);
 	fe_mul(res.Z, t, h);
+	if (h_out)
+		fe_copy(h_out, h);
 
-	uint64_t p_inf = fe_is_zero(p->Z), q_inf = fe_is_zero(q->Z);
-	*same = fe_is_zero(h) & fe_is_zero(r) & ~p_inf & ~q_inf;
 	point_cmov(&res, q, p_inf);
 	point_cmov(&res, p, q_inf);
 	*out = res;
 }
 
-static void point_add(struct jac *out, const struct jac *p, const struct jac *q)
+/* p + q where p ≠ ±q is known and so is which side is infinity (see
+ * mul_window) */
+static void point_add(struct jac *out, const struct jac *p, uint64_t p_inf, const struct jac *q, uint64_t q_inf)
 {
-	uint64_t same;
-	point_add_raw(out, p, q, &same);
+	point_add_core(out, p, p_inf, q, q_inf, NULL, NULL);
 }
 
 /* Complete addition: also right when p == q, at the price of one doubling. */
 static void point_add_full(struct jac *out, const struct jac *p, const struct jac *q)
 {
 	struct jac d;
-	uint64_t same;
+	fe h, r;
+	uint64_t p_inf = fe_is_zero(p->Z), q_inf = fe_is_zero(q->Z);
 
 	point_dbl(&d, p);
-	point_add_raw(out, p, q, &same);
-	point_cmov(out, &d, same);
+	point_add_core(out, p, p_inf, q, q_inf, h, r);
+	point_cmov(out, &d, fe_is_zero(h) & fe_is_zero(r) & ~p_inf & ~q_inf);
 }
 
 static void point_from_bytes(struct jac *out, const unsigned char in[P521_POINT_BYTES])
@@ -520,7 +559,10 @@ static void table_select(struct jac *out, const struct jac tab[TABLE], uint8_t a
  * accumulator is 32·K·P with K = ⌊k / 32^(i+1)⌋ + (a bit) ≥ 0, so for i ≥ 1,
  * 0 ≤ 32·K < n/32 + 32 and |digit| ≤ 16: 32·K ≡ ±digit (mod n) forces K = 0,
  * i.e. an accumulator at infinity, which the masks handle. The table entries
- * (j+1)·P, j < 16, are never equal or opposite either. */
+ * (j+1)·P, j < 16, are never equal or opposite either, and none is infinity:
+ * n is prime and far larger than 16. So which side of an addition is
+ * infinity is known from the digits alone; only the last addition is
+ * complete (point_add_full). */
 static uint64_t mul_window(unsigned char out[P521_POINT_BYTES], const unsigned char scalar[P521_BYTES],
 			   const struct jac *P)
 {
@@ -533,20 +575,24 @@ static uint64_t mul_window(unsigned char out[P521_POINT_BYTES], const unsigned c
 		if (j & 1)	/* (j+1)·P = 2·((j+1)/2·P) */
 			point_dbl(&tab[j], &tab[j / 2]);
 		else		/* (j+1)·P = j·P + P */
-			point_add(&tab[j], &tab[j - 1], &tab[0]);
+			point_add(&tab[j], &tab[j - 1], 0, &tab[0], 0);
 	}
 	sc_from_bytes(k, scalar);
 	sc_recode(abs_d, neg_d, k);
 
+	/* acc is infinity exactly while every digit so far is 0 */
 	table_select(&acc, tab, abs_d[DIGITS - 1], neg_d[DIGITS - 1]);
+	uint64_t acc_inf = mask_zero(abs_d[DIGITS - 1]);
 	for (int i = DIGITS - 2; i >= 0; i--) {
 		for (int w = 0; w < WINDOW; w++)
 			point_dbl(&acc, &acc);
 		table_select(&q, tab, abs_d[i], neg_d[i]);
+		uint64_t q_inf = mask_zero(abs_d[i]);
 		if (i > 0)
-			point_add(&acc, &acc, &q);
+			point_add(&acc, &acc, acc_inf, &q, q_inf);
 		else
 			point_add_full(&acc, &acc, &q);
+		acc_inf &= q_inf;
 	}
 	inf = point_to_bytes(out, &acc);
 
