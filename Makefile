@@ -54,10 +54,6 @@ $(M)/%.o: %.c $(wildcard */*.h) cmd/applets.def build/deps-musl.mk
 	@mkdir -p $(dir $@)
 	$(MUSL_CC) $(MUSL_CFLAGS) -c $< -o $@
 
-# p521.c's field loops must unroll: at plain -O2 gcc leaves them rolled and
-# the P-521 multiply runs at about 2/3 of the speed.
-$(M)/crypto/p521.o: MUSL_CFLAGS += -funroll-loops
-
 $(M)/nbde.unstripped: $(NBDE_SRC:%.c=$(M)/%.o)
 	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
 
@@ -89,8 +85,8 @@ $(S)/%.o: %.c $(wildcard */*.h) cmd/applets.def build/deps-glibc.mk
 	@mkdir -p $(dir $@)
 	gcc $(SAN_CFLAGS) -c $< -o $@
 
-# the same unrolling keeps the P-521 differential test quick under ASan
-$(S)/crypto/p521.o: SAN_CFLAGS += -O2 -funroll-loops
+# -O2 (not -O1) for the P-521 field code keeps test/unit_p521 quick under ASan
+$(S)/crypto/p521.o: SAN_CFLAGS += -O2
 
 $(S)/nbde: $(NBDE_SRC:%.c=$(S)/%.o)
 	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)

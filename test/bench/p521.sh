@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # p521.sh - builds test/bench/p521_speed.c against the static musl objects
-# (crypto/p521.c with the Makefile's -funroll-loops) and runs it:
+# (crypto/p521.c as make builds it) and runs it:
 # P-521 multiplications per CPU second, nbde vs Mbed TLS vs openssl speed.
 #   usage: test/bench/p521.sh [SECONDS [ROUNDS]]    (from the repository root)
 set -euo pipefail
