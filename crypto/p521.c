@@ -634,7 +634,7 @@ static uint64_t mul_window(unsigned char out[P521_POINT_BYTES], const unsigned c
 	return inf;
 }
 
-static int result(unsigned char out[P521_POINT_BYTES], uint64_t inf)
+static int result(uint64_t inf)
 {
 	/* the value is only whether the result is infinity, which the caller
 	 * learns anyway */
@@ -647,7 +647,7 @@ int p521_mul(unsigned char out[P521_POINT_BYTES], const unsigned char k[P521_BYT
 	struct jac p;
 
 	point_from_bytes(&p, P);
-	return result(out, mul_window(out, k, &p));
+	return result(mul_window(out, k, &p));
 }
 
 /* the standard generator, in limbs */
@@ -661,7 +661,7 @@ static const struct jac base_point = {
 
 int p521_mul_base(unsigned char out[P521_POINT_BYTES], const unsigned char k[P521_BYTES])
 {
-	return result(out, mul_window(out, k, &base_point));
+	return result(mul_window(out, k, &base_point));
 }
 
 int p521_add(unsigned char out[P521_POINT_BYTES], const unsigned char A[P521_POINT_BYTES],
@@ -677,7 +677,7 @@ int p521_add(unsigned char out[P521_POINT_BYTES], const unsigned char A[P521_POI
 	wipe(&a, sizeof(a));
 	wipe(&b, sizeof(b));
 	wipe(&s, sizeof(s));
-	return result(out, inf);
+	return result(inf);
 }
 
 void p521_field_op_for_test(uint64_t out[9], char op, const uint64_t a[9], const uint64_t b[9])
