@@ -442,6 +442,48 @@ static void point_add(struct jac *out, const struct jac *p, uint64_t p_inf, cons
 	point_add_core(out, p, p_inf, q, q_inf, NULL, NULL);
 }
 
+/* madd-2007-bl, p + q for q with Z = 1 (affine): 7M + 4S. As point_add:
+ * p ≠ ±q is known, and so is which side is infinity. Loose in and out; out
+ * may alias p. */
+static void point_add_affine(struct jac *out, const struct jac *p, uint64_t p_inf, const struct jac *q,
+			     uint64_t q_inf)
+{
+	fe z1z1, u2, s2, h, hh, i, j, r, v, t;
+	struct jac res;
+
+	fe_sqr(z1z1, p->Z);
+	fe_mul(u2, q->X, z1z1);
+	fe_mul(s2, q->Y, p->Z);
+	fe_mul(s2, s2, z1z1);
+	fe_sub(h, u2, p->X);
+	fe_sqr(hh, h);
+	fe_mul_small(i, hh, 4);
+	fe_mul(j, h, i);
+	fe_sub(r, s2, p->Y);
+	fe_add_nc(r, r, r);	/* r = 2(S2 − Y1), mul-in */
+	fe_mul(v, p->X, i);
+	/* X3 = r² − J − 2V */
+	fe_sqr(t, r);
+	fe_sub(t, t, j);
+	fe_sub(t, t, v);
+	fe_sub(res.X, t, v);
+	/* Y3 = r(V − X3) − 2·Y1·J */
+	fe_sub_nc(t, v, res.X);
+	fe_mul(t, r, t);
+	fe_mul(j, p->Y, j);
+	fe_add(j, j, j);
+	fe_sub(res.Y, t, j);
+	/* Z3 = (Z1 + H)² − Z1Z1 − HH */
+	fe_add_nc(t, p->Z, h);
+	fe_sqr(t, t);
+	fe_sub(t, t, z1z1);
+	fe_sub(res.Z, t, hh);
+
+	point_cmov(&res, q, p_inf);
+	point_cmov(&res, p, q_inf);
+	*out = res;
+}
+
 /* Complete addition: also right when p == q, at the price of one doubling. */
 static void point_add_full(struct jac *out, const struct jac *p, const struct jac *q)
 {
@@ -653,7 +695,8 @@ int p521_mul(unsigned char out[P521_POINT_BYTES], const unsigned char k[P521_BYT
 /* ---- k·G: a comb with 4 teeth 131 bits apart ----
  * k's bits k[i], k[i+131], k[i+262], k[i+393] (i = 130 … 0) form a 4-bit
  * digit d; each step doubles once and adds comb[d] = Σ d_t·2^(131t)·G:
- * 131 doublings and 131 additions instead of 520 and 105, about 2× faster.
+ * 131 doublings and 131 mixed additions instead of 520 doublings and 105
+ * additions, about 2.3× faster.
  * No step meets equal or opposite points: after step i the accumulator is
  * P_i·G with P_i = Σ_t ⌊k_t / 2^i⌋·2^(131t) ≤ k < n (k_t: chunk t of k),
  * so 2·P_(i+1) ≡ ±comb[d] (mod n) needs 2·P_(i+1) = comb[d]'s scalar
@@ -783,7 +826,7 @@ static uint64_t mul_comb(unsigned char out[P521_POINT_BYTES], const unsigned cha
 		point_dbl(&acc, &acc);
 		comb_select(&q, d);
 		uint64_t q_inf = mask_zero(d);
-		point_add(&acc, &acc, acc_inf, &q, q_inf);
+		point_add_affine(&acc, &acc, acc_inf, &q, q_inf);
 		acc_inf &= q_inf;
 	}
 	inf = point_to_bytes(out, &acc);
