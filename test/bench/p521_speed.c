@@ -2,7 +2,10 @@
  * crypto/p521.c, Mbed TLS's generic code (crypto/p521_ref.h) and OpenSSL's
  * `openssl speed -seconds S ecdhp521` (its nistp521 code; one ECDH is one
  * multiplication plus its checks), measured alternately in one run so they
- * see the same machine load; prints each round and the medians.
+ * see the same machine load; prints each round and the medians. Also k·G
+ * (key generation and the d·G check of a loaded key): nbde's comb against
+ * Mbed TLS on a fresh group, which builds its comb table per call, as it did
+ * for every new or loaded nbde key.
  * The rates are CPU time (as openssl speed counts by default), so another
  * process on the same core lowers them less than wall time would, but a busy
  * shared machine still makes them noisy.
@@ -24,7 +27,10 @@ static double cpu_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* multiplications per CPU second for `secs`; each output is the next point */
+enum { NBDE, MBEDTLS, NBDE_G, MBEDTLS_G, KINDS };
+
+/* multiplications per CPU second for `secs`; each output is the next point
+ * (the next scalar for k·G) */
 static double rate(int which, double secs)
 {
 	unsigned char k[P521_BYTES], P[P521_POINT_BYTES], out[P521_POINT_BYTES];
@@ -36,11 +42,15 @@ static double rate(int which, double secs)
 		return -1;
 	double t0 = cpu_s(), t;
 	do {
-		int r = which ? p521_ref_mul(out, k, P) : p521_mul(out, k, P);
+		int r = which == NBDE	 ? p521_mul(out, k, P)
+			: which == MBEDTLS ? p521_ref_mul(out, k, P)
+			: which == NBDE_G  ? p521_mul_base(out, k)
+					   : p521_ref_mul(out, k, NULL);
 		if (r)
 			return -1;
 		memcpy(P, out, sizeof(P));
-		k[P521_BYTES - 1]++;
+		k[P521_BYTES - 1] ^= out[7];
+		k[P521_BYTES - 2]++;
 		n++;
 	} while ((t = cpu_s() - t0) < secs);
 	return n / t;
@@ -74,24 +84,26 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	int secs = argc > 1 ? atoi(argv[1]) : 3, rounds = argc > 2 ? atoi(argv[2]) : 3;
-	double r[3][32];
+	double r[KINDS + 1][32];
 
 	if (secs < 1 || rounds < 1 || rounds > 32) {
 		fprintf(stderr, "usage: p521_speed [SECONDS [ROUNDS ≤ 32]]\n");
 		return 2;
 	}
 	for (int i = 0; i < rounds; i++) {
-		r[0][i] = rate(0, secs);
-		r[1][i] = rate(1, secs);
-		r[2][i] = openssl_rate(secs);
-		printf("round %d: nbde p521 %.0f/s, Mbed TLS %.0f/s, openssl ecdhp521 %.0f/s\n", i + 1, r[0][i],
-		       r[1][i], r[2][i]);
+		for (int j = 0; j < KINDS; j++)
+			r[j][i] = rate(j, secs);
+		r[KINDS][i] = openssl_rate(secs);
+		printf("round %d: k·P nbde %.0f/s, Mbed TLS %.0f/s; openssl ecdhp521 %.0f/s; k·G nbde %.0f/s, Mbed TLS %.0f/s\n",
+		       i + 1, r[NBDE][i], r[MBEDTLS][i], r[KINDS][i], r[NBDE_G][i], r[MBEDTLS_G][i]);
 		fflush(stdout);
 	}
-	for (int j = 0; j < 3; j++)
+	for (int j = 0; j <= KINDS; j++)
 		qsort(r[j], rounds, sizeof(double), cmp);
-	double a = r[0][rounds / 2], b = r[1][rounds / 2], c = r[2][rounds / 2];
-	printf("median of %d: nbde p521 %.0f/s, Mbed TLS %.0f/s (%.1fx), openssl ecdhp521 %.0f/s (nbde/openssl %.2f)\n",
-	       rounds, a, b, a / b, c, c > 0 ? a / c : 0);
+	double a = r[NBDE][rounds / 2], b = r[MBEDTLS][rounds / 2], c = r[KINDS][rounds / 2];
+	double g = r[NBDE_G][rounds / 2], h = r[MBEDTLS_G][rounds / 2];
+	printf("median of %d: k·P nbde %.0f/s, Mbed TLS %.0f/s (nbde %.1fx); openssl ecdhp521 %.0f/s (nbde/openssl %.2f);"
+	       " k·G nbde %.0f/s, Mbed TLS %.0f/s (nbde %.1fx)\n",
+	       rounds, a, b, a / b, c, c > 0 ? a / c : 0, g, h, g / h);
 	return 0;
 }
