@@ -22,18 +22,20 @@
  *   equal uses (see mul_window for why the others cannot be).
  * Scalar: reduced mod n, recoded into 105 signed 5-bit digits in [−16, 16];
  *   each digit picks |d|·P from a 16-entry table by scanning all of it with
- *   masks, then negates Y by mask. No branch and no memory index depends on
- *   a secret; test/01-ct.t checks that under valgrind. */
+ *   masks, then negates Y by mask. k·G uses a fixed comb table instead (see
+ *   mul_comb). No branch and no memory index depends on a secret;
+ *   test/01-ct.t checks that under valgrind. */
 #include "p521.h"
+#include "secret.h"
+
+#include <string.h>
+
 /* The field loops must unroll: at plain -O2 gcc leaves the short ones rolled
  * and the multiply runs at ~0.8 of the speed. Here rather than in the
  * Makefile, so every build of this file (benchmarks too) gets it. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("unroll-loops")
 #endif
-#include "secret.h"
-
-#include <string.h>
 
 typedef unsigned __int128 u128;
 typedef uint64_t fe[9];
@@ -133,7 +135,7 @@ static void fe_mul_small(fe out, const fe a, uint64_t s)
 	fe_carry(out);
 }
 
-/* Columns (< 2^127, see the header) to limbs, with no serial carry chain:
+/* Columns (< 2^128, see the header) to limbs, with no serial carry chain:
  * column k = l + m·2^58 + h·2^116 (l, m < 2^58, h < 2^12) adds l to limb k,
  * m to limb k+1 and h to limb k+2; weight 2^522 and up comes back doubled
  * (2^522 ≡ 2). Out: limb 0 < 2^58 + 2^59 + 2^13, the others < 2^59 + 2^12
