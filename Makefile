@@ -20,6 +20,7 @@ LIB_SRC := $(sort $(wildcard crypto/*.c net/*.c luks/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c cmd/*/*.c))
 NBDE_SRC := nbde.c $(CMD_SRC) $(LIB_SRC)
 UNIT_SRC := $(sort $(wildcard test/unit_*.c))
+CT_SRC := $(sort $(wildcard test/ct_*.c))
 FUZZ_SRC := $(sort $(wildcard test/fuzz/fuzz_*.c))
 # library code the fuzz targets may link: the lower layers and cmd/'s
 # subfolders (cmd/ itself holds applets only); taken from an archive, so a
@@ -80,6 +81,12 @@ $(M)/tang_load: test/tang_load.c
 UNIT_PINS_CMD := cmd/pin/shape.c
 $(M)/unit_pins: $(UNIT_PINS_CMD:%.c=$(M)/%.o)
 
+# test/ct_*.c: programs test/01-ct.t runs under valgrind; they include
+# <valgrind/memcheck.h> from the system's /usr/include, searched after musl's.
+$(M)/test/ct_%.o: MUSL_CFLAGS += -idirafter /usr/include
+$(M)/ct_%: $(M)/test/ct_%.o $(LIB_SRC:%.c=$(M)/%.o)
+	$(MUSL_CC) -static -Wl,--gc-sections -o $@ $^ $(MUSL_LIBS)
+
 all: nbde
 
 # --- glibc + ASan/UBSan flavour: tests and fuzzing ---
@@ -92,6 +99,9 @@ SAN_LIBS = $(shell $(call pc,$(DEPS_glibc),--libs)) -lpthread
 $(S)/%.o: %.c $(wildcard */*.h */*/*.h) cmd/applets.def build/deps-glibc.mk
 	@mkdir -p $(dir $@)
 	gcc $(SAN_CFLAGS) -c $< -o $@
+
+# -O2 (not -O1) for the P-521 field code keeps test/unit_p521 quick under ASan
+$(S)/crypto/p521.o: SAN_CFLAGS += -O2
 
 $(S)/nbde: $(NBDE_SRC:%.c=$(S)/%.o)
 	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
@@ -133,7 +143,7 @@ fuzz: fuzz-build
 	done
 
 # --- tests ---
-TEST_PROGS := nbde $(M)/josetool $(M)/tang_load $(UNIT_SRC:test/%.c=$(M)/%) sanitize
+TEST_PROGS := nbde $(M)/josetool $(M)/tang_load $(UNIT_SRC:test/%.c=$(M)/%) $(CT_SRC:test/%.c=$(M)/%) sanitize
 TESTS := $(sort $(wildcard test/*.t))
 VM_TESTS := $(filter test/%-vm.t test/%-vm-late.t,$(TESTS))
 PROVE = NBDE=$(CURDIR)/nbde JOSETOOL=$(CURDIR)/$(M)/josetool SAN=$(CURDIR)/$(S) BUILD=$(CURDIR)/$(M) \

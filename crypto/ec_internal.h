@@ -18,7 +18,9 @@ struct curve {
 /* A key is shared read-only by tang-server's worker threads. Mbed TLS caches
  * the base-point table inside grp on the first multiplication by G, which
  * would race; ec_key_from_jwk() and key generation multiply by G before the
- * key is published (d·G check), so later use never writes to grp. Keep it so. */
+ * key is published (d·G check), so later use never writes to grp. Keep it so:
+ * a P-521 key that may sign (ECDSA still multiplies by G in Mbed TLS) gets
+ * its d·G check from Mbed TLS, see check_private(). */
 struct ec_key {
 	const struct curve *c;
 	mbedtls_ecp_group grp;
@@ -35,6 +37,13 @@ struct ec_key *ec_key_new(const struct curve *c);
 cJSON *ec_point_jwk(const struct ec_key *k, const mbedtls_ecp_point *P);
 /* Reads a point from JWK members after checking length and the curve. */
 int ec_point_from_jwk(const struct ec_key *k, const cJSON *jwk, mbedtls_ecp_point *P, const char **err);
+/* R = m·P, the checks of mbedtls_ecp_mul() included (1 ≤ m < n, P valid);
+ * P-521 runs in p521.c (ec.c says when not). R is zero for infinity. */
+int ec_mul(const struct ec_key *k, mbedtls_ecp_point *R, const mbedtls_mpi *m, const mbedtls_ecp_point *P);
+/* R = A + B (A == B allowed); R is zero for infinity. */
+int ec_add(const struct ec_key *k, mbedtls_ecp_point *R, const mbedtls_ecp_point *A, const mbedtls_ecp_point *B);
+/* A fresh private d and Q = d·G in k. */
+int ec_gen_keypair(struct ec_key *k);
 /* The f_rng callback for Mbed TLS, over getrandom(). */
 int ec_rng(void *ctx, unsigned char *buf, size_t len);
 

@@ -18,7 +18,7 @@ cJSON *ecmr_mul(const struct ec_key *priv, const cJSON *pub, const char **err)
 	mbedtls_ecp_point_init(&R);
 	if (ec_point_from_jwk(priv, pub, &P, err))
 		goto done;
-	if (mbedtls_ecp_mul((mbedtls_ecp_group *)&priv->grp, &R, &priv->d, &P, ec_rng, NULL) ||
+	if (ec_mul(priv, &R, &priv->d, &P) ||
 	    !(out = ec_point_jwk(priv, &R)))
 		*err = "EC multiplication failed";
 done:
@@ -53,18 +53,15 @@ static cJSON *add_points(const cJSON *a, const cJSON *b, bool subtract, const ch
 {
 	AUTO_EC_KEY ka = ec_key_from_jwk(a, err);
 	mbedtls_ecp_point B, R;
-	mbedtls_mpi one;
 	cJSON *out = NULL;
 
 	if (!ka)
 		return NULL;
 	mbedtls_ecp_point_init(&B);
 	mbedtls_ecp_point_init(&R);
-	mbedtls_mpi_init(&one);
 	if (ec_point_from_jwk(ka, b, &B, err))
 		goto done;
-	if (mbedtls_mpi_lset(&one, 1) || (subtract && negate(ka, &B)) ||
-	    mbedtls_ecp_muladd(&ka->grp, &R, &one, &ka->Q, &one, &B)) {
+	if ((subtract && negate(ka, &B)) || ec_add(ka, &R, &ka->Q, &B)) {
 		*err = "EC point addition failed";
 		goto done;
 	}
@@ -72,7 +69,6 @@ static cJSON *add_points(const cJSON *a, const cJSON *b, bool subtract, const ch
 	if (!out)
 		*err = "EC point addition gave the point at infinity";
 done:
-	mbedtls_mpi_free(&one);
 	mbedtls_ecp_point_free(&B);
 	mbedtls_ecp_point_free(&R);
 	return out;

@@ -133,6 +133,12 @@ int ec_point_from_jwk(const struct ec_key *k, const cJSON *jwk, mbedtls_ecp_poin
 	return 0;
 }
 
+static bool may_sign(const cJSON *jwk)
+{
+	const char *alg = json_get_str(jwk, "alg");
+	return !alg || strcmp(alg, "ECMR");
+}
+
 static int check_private(struct ec_key *k, const cJSON *jwk, const char **err)
 {
 	AUTO_BUF d = { 0 };
@@ -148,7 +154,12 @@ static int check_private(struct ec_key *k, const cJSON *jwk, const char **err)
 		return -1;
 	}
 	mbedtls_ecp_point_init(&dG);
-	r = mbedtls_ecp_mul(&k->grp, &dG, &k->d, &k->grp.G, ec_rng, NULL);
+	/* An ECMR key never signs; any other key primes Mbed TLS's G table
+	 * here, before it is shared (see struct ec_key). */
+	if (may_sign(jwk))
+		r = mbedtls_ecp_mul(&k->grp, &dG, &k->d, &k->grp.G, ec_rng, NULL);
+	else
+		r = ec_mul(k, &dG, &k->d, &k->grp.G);
 	if (!r)
 		r = mbedtls_ecp_point_cmp(&dG, &k->Q);
 	mbedtls_ecp_point_free(&dG);
@@ -237,7 +248,7 @@ static cJSON *generate_ec(const cJSON *tmpl, const struct curve *c, const char *
 	unsigned char d[66];
 	cJSON *out = NULL;
 
-	if (!k || mbedtls_ecp_gen_keypair(&k->grp, &k->d, &k->Q, ec_rng, NULL) ||
+	if (!k || ec_gen_keypair(k) ||
 	    mbedtls_mpi_write_binary(&k->d, d, c->size)) {
 		*err = "EC key generation failed";
 		goto done;

@@ -7,6 +7,7 @@ set -euo pipefail
 
 PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl strace time jq
       prometheus  # promtool checks the /metrics format
+      valgrind  # test/01-ct.t; also <valgrind/memcheck.h> for test/ct_*.c
       clang libclang-rt-14-dev
       qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm
 
