@@ -17,9 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ADDRS 16
-#define POLL_SLICE_MS 100
-#define LAST_ATTEMPT_MIN_MS 200	/* no point starting an attempt with less time left */
 /* Raw bytes accepted: a full head, a full body and generous chunk framing. */
 #define RAW_MAX (HTTP_REPLY_BODY_MAX + 2 * HTTP_REPLY_HEAD_MAX + 65536)
 
@@ -57,7 +54,7 @@ static int wait_fds(struct pollfd *fds, nfds_t n, long long until, const struct 
 			return -2;
 		if (left <= 0)
 			return 0;
-		r = poll(fds, n, (int)(left < POLL_SLICE_MS ? left : POLL_SLICE_MS));
+		r = poll(fds, n, (int)(left < HTTP_CLIENT_POLL_SLICE_MS ? left : HTTP_CLIENT_POLL_SLICE_MS));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r != 0)
@@ -147,7 +144,7 @@ static enum outcome resolution_wait(struct resolution *r, struct attempt *a, str
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->done && !cancelled(a->rq) && clock_mono_ms() < a->rq->deadline_ms) {
-		clock_cond_wait_until(&r->cv, &r->mu, clock_mono_ms() + POLL_SLICE_MS);
+		clock_cond_wait_until(&r->cv, &r->mu, clock_mono_ms() + HTTP_CLIENT_POLL_SLICE_MS);
 	}
 	if (r->done && r->rc == 0) {
 		*res = r->res;
@@ -242,13 +239,13 @@ static enum outcome pick_connected(struct pollfd *fds, nfds_t n, struct attempt 
 
 static enum outcome connect_any(struct attempt *a, const struct addrinfo *list, int *fd_out)
 {
-	struct pollfd fds[MAX_ADDRS];
+	struct pollfd fds[HTTP_CLIENT_ADDRS_MAX];
 	nfds_t n = 0;
 	int last_errno = 0;
 	enum outcome o;
 
 	*fd_out = -1;
-	for (const struct addrinfo *ai = list; ai && n < MAX_ADDRS; ai = ai->ai_next) {
+	for (const struct addrinfo *ai = list; ai && n < HTTP_CLIENT_ADDRS_MAX; ai = ai->ai_next) {
 		bool connected;
 		int fd = start_connect(ai, &connected);
 		if (fd < 0) {
@@ -435,7 +432,7 @@ static int run_attempts(struct attempt *a, struct http_reply *reply)
 		if (o != TRANSIENT || a->rq->once)
 			break;
 		/* the last pause is shortened so one more attempt fits before the deadline */
-		long long left = a->rq->deadline_ms - clock_mono_ms() - LAST_ATTEMPT_MIN_MS;
+		long long left = a->rq->deadline_ms - clock_mono_ms() - HTTP_CLIENT_LAST_ATTEMPT_MIN_MS;
 		if (left <= 0 || !backoff_sleep(a->rq, clock_mono_ms() + (delay < left ? delay : left)))
 			break;
 		delay = delay * 2 > HTTP_BACKOFF_MAX_MS ? HTTP_BACKOFF_MAX_MS : delay * 2;

@@ -12,11 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "http_reply.h"
+#include "tunables.h"
 
-#define HTTP_CONNECT_TIMEOUT_MS 3000LL	/* one connection attempt */
-#define HTTP_IDLE_TIMEOUT_MS 5000LL	/* silence while sending or receiving */
-#define HTTP_BACKOFF_FIRST_MS 100LL
-#define HTTP_BACKOFF_MAX_MS 2000LL
 
 struct http_client_request {
 	const char *method;		/* "GET" or "POST" */

@@ -7,9 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "../crypto/secret.h"
+#include "tunables.h"
 
-#define HTTP_REPLY_HEAD_MAX (16 * 1024)		/* status line + header lines */
-#define HTTP_REPLY_BODY_MAX (1024 * 1024)	/* decoded body */
 
 struct http_reply {
 	int status;		/* 100..999 */

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define CHUNK_LINE_MAX 1024	/* chunk size plus extensions */
-#define BODY_FIRST_CAP 512	/* a P-521 client JWK is under 400 bytes */
 /* method SP target SP "HTTP/1.1" CR: anything longer is too long */
 #define REQUEST_LINE_MAX (HTTP_METHOD_MAX + 1 + HTTP_TARGET_MAX + 1 + 8 + 1)
 
@@ -62,7 +60,7 @@ static size_t line_limit(const struct http_request *r)
 	case HTTP_TRAILERS:
 		return r->head_bytes < HTTP_HEAD_MAX ? HTTP_HEAD_MAX - r->head_bytes : 0;
 	case HTTP_CHUNK_SIZE:
-		return CHUNK_LINE_MAX;
+		return HTTP_CHUNK_LINE_MAX;
 	default:
 		return 1;	/* the CR after chunk data */
 	}
@@ -282,7 +280,7 @@ static bool header_line(struct http_request *r, const char *line, size_t n)
  * Doubling keeps the copies linear. */
 static bool body_reserve(struct http_request *r, size_t more)
 {
-	size_t need = r->body_len + more + 1, cap = r->body_cap ? r->body_cap : BODY_FIRST_CAP;
+	size_t need = r->body_len + more + 1, cap = r->body_cap ? r->body_cap : HTTP_BODY_FIRST_CAP;
 
 	if (need <= r->body_cap)
 		return true;

@@ -14,10 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HTTP_TARGET_MAX 4096	/* target length that gets 414 */
-#define HTTP_BODY_MAX 65536	/* body length that gets 413 */
-#define HTTP_HEAD_MAX 8192	/* header-line bytes that get 431 */
-#define HTTP_METHOD_MAX 16
+#include "tunables.h"
+
 
 enum http_phase {
 	HTTP_REQUEST_LINE,

@@ -12,6 +12,7 @@
  * (every queued connection is also on the connection list, which frees it). */
 /* accept4 needs _GNU_SOURCE, which the Makefile defines. */
 #include "server.h"
+#include "tunables.h"
 #include "clock.h"
 #include "http_response.h"
 #include "proxy_v2.h"
@@ -39,10 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK 16384
 #define PEER_MAX NET_ADDR_TEXT_MAX
-#define WORKERS_MAX 64
-#define WORKER_STACK (256 * 1024)
 
 static void count(atomic_ullong *counter)
 {
@@ -59,14 +57,11 @@ static void count(atomic_ullong *counter)
  * thread writes them out, blocking if it must. In inetd mode the one
  * thread writes directly: it only delays its own connection. */
 
-/* Room for a few hundred lines: a burst the log thread catches up with. */
-#define LOG_RING_BYTES (64 * 1024)
-#define LOG_LINE_MAX 512
 
 struct log_ring {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	char buf[LOG_RING_BYTES];
+	char buf[SERVER_LOG_RING_BYTES];
 	size_t start, len;
 	unsigned long long dropped;
 	bool on, quit;
@@ -162,7 +157,7 @@ static unsigned long long log_thread_stop(void)
 
 void server_log(const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char line[SERVER_LOG_LINE_MAX];
 	va_list ap;
 	int n;
 
@@ -179,7 +174,7 @@ void server_log(const char *fmt, ...)
 
 static void log_request(const char *peer, const struct http_request *req, int status)
 {
-	char line[LOG_LINE_MAX];
+	char line[SERVER_LOG_LINE_MAX];
 	int n;
 
 	if (req->phase == HTTP_INVALID && !req->target)
@@ -284,7 +279,7 @@ static int inetd_wait(const struct server_config *cfg, const struct http_request
  * closing does not reset the connection before it read the reply. */
 static void inetd_drain(int in_fd, int out_fd)
 {
-	char buf[READ_CHUNK];
+	char buf[SERVER_READ_CHUNK];
 	long long deadline = clock_mono_ms() + 2000;
 	long long left;
 
@@ -299,7 +294,7 @@ static void inetd_drain(int in_fd, int out_fd)
 int server_inetd(const struct server_config *cfg, int in_fd, int out_fd, const struct net_addr *addr)
 {
 	struct http_request req;
-	char buf[READ_CHUNK], peer[PEER_MAX];
+	char buf[SERVER_READ_CHUNK], peer[PEER_MAX];
 	struct server_request_info info = { .listener = 0, .addr = addr, .peer = peer };
 	long long started = 0, started_us = 0;
 	int r = 1;
@@ -351,15 +346,6 @@ enum conn_state {
 	CONN_CLOSED,		/* freed after the current batch of events */
 };
 
-/* How long a closing connection reads what the client still sends, so the
- * reply is not destroyed by a reset. */
-#define DRAIN_MS 2000
-/* Bytes all connections together may hold in request buffers. With the
- * default cap (1024) and tang's small bodies this is never reached; it
- * bounds a server run with a much larger -c. */
-#define REQUEST_MEMORY_BUDGET (16u << 20)
-/* Buckets of the per-address table (a power of two). */
-#define ADDR_BUCKETS 1024
 
 /* A client address and how many connections it has open. */
 struct addr_count {
@@ -405,7 +391,7 @@ struct loop {
 	struct conn *dead;		/* closed during this batch of events */
 	int nconns;
 	size_t held;			/* request buffer bytes of every connection */
-	struct addr_count *addrs[ADDR_BUCKETS];
+	struct addr_count *addrs[SERVER_ADDR_BUCKETS];
 	bool stopping;			/* written under lock; workers read it there */
 	long long stop_deadline;
 	pthread_mutex_t lock;		/* jobs, cheap, done, quit, stopping */
@@ -448,7 +434,7 @@ static struct addr_count **addr_bucket(struct loop *l, const struct net_addr *ke
 
 	for (size_t i = 0; i < sizeof(*key); i++)
 		h = (h ^ b[i]) * 16777619u;
-	return &l->addrs[h & (ADDR_BUCKETS - 1)];
+	return &l->addrs[h & (SERVER_ADDR_BUCKETS - 1)];
 }
 
 /* The count for the address, incremented; NULL when that address is at
@@ -607,7 +593,7 @@ static bool conn_feed(struct loop *l, struct conn *c, const char *p, size_t n)
 
 	conn_request_deadline(l, c, was_started);
 	conn_account(l, c);
-	while (l->held > REQUEST_MEMORY_BUDGET && evict_oldest_reader(l, c, &l->m->evicted_memory))
+	while (l->held > SERVER_REQUEST_MEMORY_BUDGET && evict_oldest_reader(l, c, &l->m->evicted_memory))
 		;
 	if (!http_request_done(&c->req))
 		return true;
@@ -653,7 +639,7 @@ static ssize_t sock_write(int fd, const void *buf, size_t len)
 
 static bool conn_read(struct loop *l, struct conn *c)
 {
-	char buf[READ_CHUNK];
+	char buf[SERVER_READ_CHUNK];
 
 	while (c->state == CONN_READING) {
 		ssize_t n = sock_read(c->fd, buf, sizeof(buf));
@@ -738,7 +724,7 @@ static bool conn_read_proxy(struct loop *l, struct conn *c)
 /* False at end of input, which ends a draining connection. */
 static bool conn_drain(struct conn *c)
 {
-	char buf[READ_CHUNK];
+	char buf[SERVER_READ_CHUNK];
 	ssize_t n;
 
 	while ((n = read(c->fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
@@ -770,7 +756,7 @@ static bool conn_write(struct loop *l, struct conn *c)
 	 * destroy the reply before the client read it */
 	shutdown(c->fd, SHUT_WR);
 	c->state = CONN_DRAINING;
-	conn_touch(l, c, DRAIN_MS);
+	conn_touch(l, c, SERVER_DRAIN_MS);
 	return conn_drain(c);
 }
 
@@ -839,11 +825,11 @@ static int workers_start(struct loop *l)
 	pthread_attr_t attr;
 	long n = l->cfg->workers > 0 ? l->cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
 
-	n = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : n;
+	n = n < 1 ? 1 : n > SERVER_WORKERS_MAX ? SERVER_WORKERS_MAX : n;
 	if (!(l->threads = calloc((size_t)n, sizeof(*l->threads))))
 		return -1;
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	pthread_attr_setstacksize(&attr, SERVER_WORKER_STACK);
 	for (; l->nthreads < n; l->nthreads++)
 		if (pthread_create(&l->threads[l->nthreads], &attr, worker_main, l))
 			break;
@@ -1134,7 +1120,7 @@ static void loop_free(struct loop *l)
 	while (l->conns)
 		conn_close(l, l->conns);
 	conns_bury(l);
-	for (size_t i = 0; i < ADDR_BUCKETS; i++)
+	for (size_t i = 0; i < SERVER_ADDR_BUCKETS; i++)
 		while (l->addrs[i]) {
 			struct addr_count *a = l->addrs[i];
 			l->addrs[i] = a->next;
