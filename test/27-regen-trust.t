@@ -15,11 +15,11 @@ need cryptsetup jose curl socat setsid cmp
 
 printf 'old passphrase' >"$TMP/key"
 
-# regen IMG [ARGS...] : nbde regen -q of keyslot 1 without a terminal; sets RC, ERR
+# regen IMG [ARGS...] : nbde regen -q of keyslot ${SLOT:-1} without a terminal; sets RC, ERR
 regen() {
 	local img=$1
 	shift
-	setsid -w "$NBDE" regen -q -d "$img" -s 1 -k "$TMP/key" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
+	setsid -w "$NBDE" regen -q -d "$img" -s "${SLOT:-1}" -k "$TMP/key" "$@" </dev/null >"$TMP/out" 2>"$TMP/err"
 	RC=$?
 	ERR=$(cat "$TMP/err")
 }
@@ -35,7 +35,7 @@ sig_thps() {
 # http_status URL : the status code of a GET
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time "$(t_isecs 10)" "$1"; }
 unlocks() { "$NBDE" unlock -d "$1" --test --timeout "$(t_isecs 10)" >/dev/null 2>&1; }
-reported() { "$NBDE" report -q -d "$1" -s 1 </dev/null >/dev/null 2>&1; } # 0: no rotated key in the binding
+reported() { "$NBDE" report -q -d "$1" -s "${SLOT:-1}" </dev/null >/dev/null 2>&1; } # 0: no rotated key in the binding
 
 DB=$TMP/keys
 mkdir -p "$DB" && "$NBDE" tangd-keygen "$DB" >/dev/null 2>&1 || skip_all "nbde tangd-keygen failed"
@@ -47,6 +47,10 @@ for TYPE in luks1 luks2; do
 	luks_image "$TYPE" "$IMG" "$TMP/key" || skip_all "cryptsetup luksFormat failed"
 	"$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "{\"url\":\"$URL\"}" >/dev/null 2>&1
 	ok $? "$TYPE: bind to the tang server (keyslot 1)"
+	# an sss of that server and a null pin: each tang child carries its own stored advertisement
+	"$NBDE" bind -y -d "$IMG" -k "$TMP/key" sss "{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$URL\"}],\"null\":{}}}" \
+		>/dev/null 2>&1
+	ok $? "$TYPE: bind an sss with the tang server (keyslot 2)"
 
 	regen "$IMG"
 	is "$RC" 0 "$TYPE: regen with unchanged keys, no terminal, no -y: the stored signing key signed /adv"
@@ -66,6 +70,14 @@ for TYPE in luks1 luks2; do
 	is $? 0 "$TYPE: ... the binding now holds the server's new keys"
 	unlocks "$IMG"
 	ok $? "$TYPE: ... and unlocks"
+	SLOT=2 regen "$IMG"
+	is "$RC" 0 "$TYPE: regen of the sss binding after the rotation, no terminal, no -y"
+	grep -q "signed by the old signing key $OLD" <<<"$ERR"
+	ok $? "$TYPE: ... the old key vouched for its tang child"
+	SLOT=2 reported "$IMG"
+	is $? 0 "$TYPE: ... which now holds the server's new keys"
+	"$NBDE" unbind -f -d "$IMG" -s 2 >/dev/null 2>&1
+	ok $? "$TYPE: unbind the sss keyslot"
 done
 
 # The key directory replaced entirely: no old key left, /adv/THP is 404.
