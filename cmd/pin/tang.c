@@ -3,9 +3,10 @@
  *
  * Encrypt: get the advertisement (config "adv", or GET $url/adv/$thp), check
  * every verify key signed it, decide trust (thp, adv, -y, for regen the old
- * binding's signing keys, or a /dev/tty prompt), then ECDH-ES to the first deriveKey key. Decrypt: blind the
- * ephemeral public key, POST it to $url/rec/$kid, unblind the reply. The
- * server never sees the key it helps recover. */
+ * binding's signing keys, or a /dev/tty prompt), then ECDH-ES to the first
+ * deriveKey key. Decrypt: blind the ephemeral public key, POST it to
+ * $url/rec/$kid, unblind the reply. The server never sees the key it helps
+ * recover. */
 #include "pin.h"
 #include "../runtime/runtime.h"
 
@@ -273,12 +274,14 @@ static int vouched(struct adv *a, const cJSON *stored, const char *url, const st
 		if ((r = vouch_of(k, url, a, o)) <= 0)
 			return r;
 	}
-	pin_msg(o, "%s: no signing key of the stored advertisement is left on the server to vouch for the new one", url);
+	pin_msg(o, "%s: no signing key of the stored advertisement is left on the server to vouch for the new one",
+		url);
 	return 1;
 }
 
 /* stored: the old binding's advertisement (regen only), else NULL. */
-static int check_trust(struct adv *a, const char *url, const char *thp, const cJSON *stored, const struct pin_opts *o)
+static int check_trust(struct adv *a, const char *url, const char *thp, const cJSON *stored,
+		       const struct pin_opts *o)
 {
 	AUTO_JSON ver = self_signed(a, o);
 	int r;
