@@ -5,8 +5,9 @@
 # rotation tang signs /adv/THP with the rotated key THP names. When the server
 # has no old signing key left (/adv/THP is 404) bind's rules apply: no
 # terminal and no -y is a refusal that leaves the volume byte-identical. A
-# server answering /adv/THP without that key's signature is refused outright.
-# Every regen here runs under setsid: no controlling terminal, no prompt.
+# server answering /adv/THP without that key's signature is refused outright,
+# on a terminal too. regen runs under setsid (no controlling terminal), or on
+# a pty from script(1) where the prompt is tested.
 . "$(dirname "$0")/lib.sh"
 
 need cryptsetup jose curl socat setsid cmp
@@ -34,6 +35,8 @@ sig_thps() {
 }
 # http_status URL : the status code of a GET
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time "$(t_isecs 10)" "$1"; }
+# on_tty CMD... : CMD on a pty from script(1), stdin typed into it; all output in $TMP/out
+on_tty() { script -qec "$(printf '%q ' "$@")" /dev/null >"$TMP/out" 2>&1; }
 unlocks() { "$NBDE" unlock -d "$1" --test --timeout "$(t_isecs 10)" >/dev/null 2>&1; }
 reported() { "$NBDE" report -q -d "$1" -s "${SLOT:-1}" </dev/null >/dev/null 2>&1; } # 0: no rotated key in the binding
 
@@ -94,6 +97,17 @@ grep -q "no signing key of the stored advertisement is left" <<<"$ERR" && grep -
 ok $? "... saying no old key vouches and there is no terminal to ask"
 cmp -s "$IMG" "$TMP/before.img"
 ok $? "... the volume is byte-identical"
+# with a terminal (a pty from script(1)) bind's prompt asks; "n" declines
+if command -v script >/dev/null; then
+	printf 'n\n' | on_tty "$NBDE" regen -q -d "$IMG" -s 1 -k "$TMP/key"
+	is $? 1 "regen with no old key left, on a terminal, answered n: refused"
+	grep -q "Do you wish to trust these keys?" "$TMP/out"
+	ok $? "... after bind's trust prompt"
+	cmp -s "$IMG" "$TMP/before.img"
+	ok $? "... the volume is byte-identical"
+else
+	skip "script(1) is not installed: no pty to test the prompt"
+fi
 regen "$IMG" -y
 is "$RC" 0 "regen -y trusts the new advertisement (what clevis luks regen does)"
 unlocks "$IMG"
@@ -139,5 +153,15 @@ grep -qx "GET /adv/$B_SIG HTTP/1.1" "$TMP/fake.log"
 ok $? "... after asking for /adv/$B_SIG"
 cmp -s "$FAKE" "$TMP/before.img"
 ok $? "... the volume is byte-identical"
+if command -v script >/dev/null; then
+	printf 'y\n' | on_tty "$NBDE" regen -q -d "$FAKE" -s 1 -k "$TMP/key"
+	is $? 1 "... on a terminal too: refused without a prompt to say y to"
+	grep -q "Do you wish to trust" "$TMP/out"
+	is $? 1 "... (no trust prompt)"
+	cmp -s "$FAKE" "$TMP/before.img"
+	ok $? "... the volume is byte-identical"
+else
+	skip "script(1) is not installed: no pty"
+fi
 
 done_testing
