@@ -1,12 +1,19 @@
 /* regen.c - the regen applet: `clevis luks regen`.
  *
- * usage: nbde regen -d DEV -s SLOT [-q] [-k KEYFILE|-]
+ * usage: nbde regen -d DEV -s SLOT [-q] [-y] [-k KEYFILE|-]
  *
  * Re-binds a keyslot with its own pin and configuration (tang: the URL, with
- * the advertisement fetched again and trusted, as clevis does with -y), for
- * after a server rotated its keys. The keyslot gets a new passphrase and the
- * token / LUKSMeta slot a new JWE, all in one transaction. The existing
- * passphrase comes from the old binding, else from -k / $KEY / a prompt. */
+ * the advertisement fetched again), for after a server rotated its keys. The
+ * keyslot gets a new passphrase and the token / LUKSMeta slot a new JWE, all
+ * in one transaction. The existing passphrase comes from the old binding,
+ * else from -k / $KEY / a prompt.
+ *
+ * Trust: clevis re-binds with -y, trusting whatever answers at the URL. Here a
+ * new advertisement is trusted without asking only when a signing key of the
+ * one the old binding stored signed it (tang signs url/adv/THP with the key
+ * THP names, rotated keys included, for exactly this); when the server no
+ * longer has any old signing key, bind's rules: the /dev/tty prompt, or a
+ * refusal without a terminal unless -y. */
 #include "applets.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
@@ -21,9 +28,11 @@
 
 static int usage(FILE *f, int rc)
 {
-	fprintf(f, "usage: nbde regen -d DEV -s SLOT [-q] [-k KEYFILE|-]\n\n"
+	fprintf(f, "usage: nbde regen -d DEV -s SLOT [-q] [-y] [-k KEYFILE|-]\n\n"
 		   "Regenerates the clevis binding of a keyslot, as `clevis luks regen`.\n"
 		   "  -q          do not ask for confirmation on /dev/tty\n"
+		   "  -y          trust the server's new advertisement even when no signing\n"
+		   "              key of the stored one vouches for it (clevis's behaviour)\n"
 		   "  -k KEYFILE  the existing key when the old binding cannot be decrypted\n"
 		   "Exit status: 0 regenerated, 1 error (the volume is unchanged), 2 usage.\n");
 	return rc;
@@ -39,18 +48,19 @@ static int existing_key(const char *jwe, const char *keyfile, struct buf *key)
 	return read_existing_key(keyfile, key);
 }
 
-static int regen(struct luks_dev *d, const char *dev, int slot, const char *keyfile, bool quiet)
+static int regen(struct luks_dev *d, const char *dev, int slot, const char *keyfile, bool quiet, bool yes)
 {
 	AUTO_FREE char *jwe = slot_jwe(d, slot), *pin = NULL, *cfg_text = NULL, *new_jwe = NULL;
 	AUTO_JSON cfg = NULL;
+	AUTO_JSON regen_cfg = NULL;
 	AUTO_BUF key = { 0 };
 	AUTO_BUF pass = { 0 };
-	struct pin_opts po = { .assume_yes = true };
+	struct pin_opts po = { .assume_yes = yes, .regen = true };
 	struct bind_request req = { .slot = slot, .token_id = -1, .replace = 1 };
 	const char *err = NULL;
 
 	if (!jwe || !(pin = pin_name(jwe, strlen(jwe), true)) || !(cfg = pin_list_config(jwe, strlen(jwe))) ||
-	    !(cfg_text = cJSON_PrintUnformatted(cfg))) {
+	    !(cfg_text = cJSON_PrintUnformatted(cfg)) || !(regen_cfg = pin_regen_config(jwe, strlen(jwe)))) {
 		msg("%s: keyslot %d has no clevis binding", dev, slot);
 		return 1;
 	}
@@ -65,7 +75,8 @@ static int regen(struct luks_dev *d, const char *dev, int slot, const char *keyf
 		return 1;
 	if (existing_key(jwe, keyfile, &key) || new_passphrase(&pass))
 		return 1;
-	if (!(new_jwe = pin_encrypt(pin, cfg, pass.p, pass.len, &po)))
+	/* cfg plus the stored advertisements, which vouch for the new ones */
+	if (!(new_jwe = pin_encrypt(pin, regen_cfg, pass.p, pass.len, &po)))
 		return 1;
 	req.old_pass = &key;
 	req.new_pass = &pass;
@@ -87,9 +98,9 @@ int regen_main(int argc, char **argv)
 
 	if (!util_prog || !strcmp(util_prog, "nbde"))
 		util_prog = "nbde regen";
-	if ((r = luks_parse_opts(argc, argv, "qk:", true, usage, &o)) >= 0)
+	if ((r = luks_parse_opts(argc, argv, "qyk:", true, usage, &o)) >= 0)
 		return r;
 	if (!(d = open_device(o.dev)))
 		return 1;
-	return regen(d, o.dev, o.slot, o.keyfile, o.flags & LUKS_FLAG('q'));
+	return regen(d, o.dev, o.slot, o.keyfile, o.flags & LUKS_FLAG('q'), o.flags & LUKS_FLAG('y'));
 }

@@ -155,7 +155,7 @@ char *pin_name(const char *jwe, size_t len, bool quiet)
 
 /* --- what `list` shows --- */
 
-static cJSON *list_config_of(const char *jwe, size_t len, int depth);
+static cJSON *list_config_of(const char *jwe, size_t len, int depth, bool stored);
 
 /* Appends cfg to pins[name], an array (or, for sss as clevis prints it, a
  * lone object that becomes an array when a second nested sss appears). */
@@ -185,7 +185,7 @@ static bool add_child_config(cJSON *pins_obj, const char *name, cJSON *cfg)
 /* Child pin names in clevis's order of the "pins" members, then the rest. */
 static const char *const list_order[] = { "tang", "tpm1", "tpm2", "pkcs11", "null", "sss" };
 
-static cJSON *sss_list_config(const cJSON *sss, int depth)
+static cJSON *sss_list_config(const cJSON *sss, int depth, bool stored)
 {
 	AUTO_JSON cfg = cJSON_CreateObject();
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(sss, "t"), *child;
@@ -203,7 +203,7 @@ static cJSON *sss_list_config(const cJSON *sss, int depth)
 				return NULL;
 			if (strcmp(name, list_order[k]))
 				continue;
-			cJSON *c = list_config_of(child->valuestring, strlen(child->valuestring), depth + 1);
+			cJSON *c = list_config_of(child->valuestring, strlen(child->valuestring), depth + 1, stored);
 			if (!c || !add_child_config(pins_obj, name, c))
 				return NULL;
 		}
@@ -213,31 +213,44 @@ static cJSON *sss_list_config(const cJSON *sss, int depth)
 	return r;
 }
 
-static cJSON *list_config_of(const char *jwe, size_t len, int depth)
+/* tang {"url":…}, plus the stored advertisement when stored (for regen). */
+static cJSON *tang_list_config(const cJSON *tang, bool stored)
+{
+	AUTO_JSON cfg = cJSON_CreateObject();
+	const char *url = json_get_str(tang, "url");
+	const cJSON *adv = json_get_obj(tang, "adv");
+
+	if (!cfg || (url && !cJSON_AddStringToObject(cfg, "url", url)) ||
+	    (stored && adv && !json_set(cfg, PIN_TANG_STORED_ADV, cJSON_Duplicate(adv, true))))
+		return NULL;
+	cJSON *r = cfg;
+	cfg = NULL;
+	return r;
+}
+
+static cJSON *list_config_of(const char *jwe, size_t len, int depth, bool stored)
 {
 	AUTO_JWE j = { 0 };
 	const char *err, *pin;
-	cJSON *cfg;
 
 	if (depth > 32 || jwe_parse(jwe, len, &j, &err) ||
 	    !(pin = json_get_str(json_get_obj(j.hdr, "clevis"), "pin")))
 		return NULL;
 	if (!strcmp(pin, "sss"))
-		return sss_list_config(pin_header_data(j.hdr, "sss"), depth);
-	cfg = cJSON_CreateObject();
-	if (cfg && !strcmp(pin, "tang")) {
-		const char *url = json_get_str(pin_header_data(j.hdr, "tang"), "url");
-		if (url && !cJSON_AddStringToObject(cfg, "url", url)) {
-			cJSON_Delete(cfg);
-			return NULL;
-		}
-	}
-	return cfg;
+		return sss_list_config(pin_header_data(j.hdr, "sss"), depth, stored);
+	if (!strcmp(pin, "tang"))
+		return tang_list_config(pin_header_data(j.hdr, "tang"), stored);
+	return cJSON_CreateObject();
 }
 
 cJSON *pin_list_config(const char *jwe, size_t len)
 {
-	return list_config_of(jwe, len, 0);
+	return list_config_of(jwe, len, 0, false);
+}
+
+cJSON *pin_regen_config(const char *jwe, size_t len)
+{
+	return list_config_of(jwe, len, 0, true);
 }
 
 static bool add_unique(cJSON *names, const char *name)

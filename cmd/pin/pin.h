@@ -31,6 +31,9 @@ bool pin_cancelled(const struct pin_cancel *c);
 struct pin_opts {
 	bool assume_yes;	/* -y: trust a fetched advertisement without the /dev/tty prompt */
 	bool quiet;		/* no messages at all (the caller reports failure itself) */
+	/* regen only: a tang config's PIN_TANG_STORED_ADV (the advertisement the
+	 * old binding stored) may vouch for the new one, see pin_regen_config */
+	bool regen;
 	long long deadline_ms;	/* absolute, on the clock_mono_ms() clock; every network wait ends by then */
 	const struct pin_cancel *cancel;	/* NULL: never abandoned */
 	int depth;		/* JWEs above this one in an sss tree; callers leave it 0 */
@@ -73,6 +76,15 @@ char *pin_name(const char *jwe, size_t len, bool quiet);
  * sss {"t":T,"pins":{"tang":[…],"sss":…}} rebuilt recursively (every child, null
  * ones too); null {}; other pins {}. NULL when the JWE is not a clevis one. */
 cJSON *pin_list_config(const char *jwe, size_t len);
+
+/* pin_list_config plus, in each tang config, the advertisement that tang pin
+ * stored (its clevis.tang.adv) as PIN_TANG_STORED_ADV: with o->regen set,
+ * pin_encrypt then trusts a changed advertisement without asking only when a
+ * signing key of the stored one signed it (GET url/adv/THP, which tang serves
+ * signed by that key as long as it has it, rotated or not). Otherwise bind's
+ * rules: the /dev/tty prompt, or a refusal without a terminal unless -y. */
+cJSON *pin_regen_config(const char *jwe, size_t len);
+#define PIN_TANG_STORED_ADV "nbde-stored-adv"
 
 /* Adds the names of every pin a JWE uses, nested ones included, to the JSON
  * array names, each once (`clevis luks list -p`). 0, or -1 when not clevis. */

@@ -2,10 +2,11 @@
  * byte-compatible with clevis-encrypt-tang / clevis-decrypt-tang.
  *
  * Encrypt: get the advertisement (config "adv", or GET $url/adv/$thp), check
- * every verify key signed it, decide trust (thp, adv, -y or a /dev/tty
- * prompt), then ECDH-ES to the first deriveKey key. Decrypt: blind the
- * ephemeral public key, POST it to $url/rec/$kid, unblind the reply. The
- * server never sees the key it helps recover. */
+ * every verify key signed it, decide trust (thp, adv, -y, for regen the old
+ * binding's signing keys, or a /dev/tty prompt), then ECDH-ES to the first
+ * deriveKey key. Decrypt: blind the ephemeral public key, POST it to
+ * $url/rec/$kid, unblind the reply. The server never sees the key it helps
+ * recover. */
 #include "pin.h"
 #include "../runtime/runtime.h"
 
@@ -81,16 +82,25 @@ static int adv_from_file(const char *path, struct adv *a, const struct pin_opts 
 	return 0;
 }
 
-static int adv_from_server(const char *url, const char *thp, struct adv *a, const struct pin_opts *o)
+/* 0 with a->jws, or -1 after a message; 1 (silently) on a 404 when
+ * absent_ok: tang's answer to a thp it has no signing key for. */
+static int adv_from_server(const char *url, const char *thp, struct adv *a, const struct pin_opts *o,
+			   bool absent_ok)
 {
 	struct http_reply reply;
 	AUTO_FREE char *where = NULL;
 	char err[256];
+	int r;
 
 	/* clevis fetches "$url/adv/$thp": "/adv/" with a trailing slash when no thp */
 	if (asprintf(&where, "%s/adv/%s", url, thp ? thp : "") < 0)
 		return -1;
-	if (tang_http(o, "GET", where, NULL, &reply, err, sizeof(err)) || reply.status >= 400) {
+	r = tang_http(o, "GET", where, NULL, &reply, err, sizeof(err));
+	if (!r && absent_ok && reply.status == 404) {
+		http_reply_free(&reply);
+		return 1;
+	}
+	if (r || reply.status >= 400) {
 		if (reply.status >= 400)
 			snprintf(err, sizeof(err), "HTTP status %d", reply.status);
 		pin_msg(o, "Unable to fetch advertisement: '%s'! (%s)", where, err);
@@ -113,7 +123,7 @@ static int load_adv(const cJSON *cfg, const char *url, const char *thp, struct a
 	int r;
 
 	if (!adv)
-		return adv_from_server(url, thp, a, o);
+		return adv_from_server(url, thp, a, o, false);
 	a->trusted = true;
 	if (cJSON_IsString(adv))
 		return adv_from_file(adv->valuestring, a, o);
@@ -200,14 +210,84 @@ static bool ask_trust(const cJSON *ver, const struct pin_opts *o)
 	return !strcmp(answer, "y") || !strcmp(answer, "Y");
 }
 
-static int check_trust(const struct adv *a, const char *thp, const struct pin_opts *o)
+/* An advertisement with its payload, signed by every verify key in it (and
+ * there is one): the verify keys, else NULL after a message. */
+static cJSON *self_signed(struct adv *a, const struct pin_opts *o)
 {
-	AUTO_JSON ver = verify_keys(a->jwks);
+	cJSON *ver = verify_keys(a->jwks);
 
-	if (!ver || !jws_verify_all(a->jws, ver)) {
+	if (!ver || !cJSON_GetArraySize(ver) || !jws_verify_all(a->jws, ver)) {
 		pin_msg(o, "Advertisement is missing signatures!");
+		cJSON_Delete(ver);
+		return NULL;
+	}
+	return ver;
+}
+
+/* GET url/adv/THP of the old signing key old: tang adds that key's signature
+ * to its advertisement. 0 with *a replaced by the advertisement old vouches
+ * for; 1 when the server no longer has old (404); -1 refused after a message. */
+static int vouch_of(const cJSON *old, const char *url, struct adv *a, const struct pin_opts *o)
+{
+	AUTO_FREE char *thp = jwk_thumbprint(old, "S256");
+	AUTO_JSON ver = NULL;
+	struct adv v = { 0 };
+	int r;
+
+	if (!thp) {
+		pin_msg(o, "Keys from clevis metadata are malformed");
 		return -1;
 	}
+	if ((r = adv_from_server(url, thp, &v, o, true)))
+		return r;
+	if (adv_keys(&v, o) || !(ver = self_signed(&v, o))) {
+		adv_free(&v);
+		return -1;
+	}
+	if (!jws_verify(v.jws, old)) {
+		pin_msg(o, "The advertisement at '%s/adv/%s' is not signed by that old signing key: not trusted", url,
+			thp);
+		adv_free(&v);
+		return -1;
+	}
+	pin_msg(o, "%s: the new advertisement is signed by the old signing key %s", url, thp);
+	adv_free(a);
+	*a = v;
+	return 0;
+}
+
+/* regen: trusts the fetched advertisement a when a signing key of the stored
+ * one (the keys the old binding was made to) signed it, or signs the new one
+ * at url/adv/THP after a rotation. 0 trusted (a may now be that one), 1 no
+ * old signing key is left on the server (bind's rules decide), -1 refused. */
+static int vouched(struct adv *a, const cJSON *stored, const char *url, const struct pin_opts *o)
+{
+	AUTO_JSON old = verify_keys(stored);
+	const cJSON *k;
+	int r;
+
+	cJSON_ArrayForEach(k, old) {
+		if (jws_verify(a->jws, k))
+			return 0;	/* the signing keys did not change */
+	}
+	cJSON_ArrayForEach(k, old) {
+		if ((r = vouch_of(k, url, a, o)) <= 0)
+			return r;
+	}
+	pin_msg(o, "%s: no signing key of the stored advertisement is left on the server to vouch for the new one",
+		url);
+	return 1;
+}
+
+/* stored: the old binding's advertisement (regen only), else NULL. */
+static int check_trust(struct adv *a, const char *url, const char *thp, const cJSON *stored,
+		       const struct pin_opts *o)
+{
+	AUTO_JSON ver = self_signed(a, o);
+	int r;
+
+	if (!ver)
+		return -1;
 	if (a->trusted || o->assume_yes)
 		return 0;
 	if (thp) {
@@ -216,6 +296,8 @@ static int check_trust(const struct adv *a, const char *thp, const struct pin_op
 		pin_msg(o, "Trusted JWK '%s' did not sign the advertisement!", thp);
 		return -1;
 	}
+	if (stored && (r = vouched(a, stored, url, o)) <= 0)
+		return r;
 	return ask_trust(ver, o) ? 0 : -1;
 }
 
@@ -279,6 +361,7 @@ static char *seal_to(const char *url, const cJSON *jwks, const void *pt, size_t 
 char *pin_tang_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o)
 {
 	struct adv a = { 0 };
+	const cJSON *stored;
 	const char *url, *thp;
 	char *out = NULL;
 
@@ -291,7 +374,8 @@ char *pin_tang_encrypt(const cJSON *cfg, const void *pt, size_t len, const struc
 		return NULL;
 	}
 	thp = json_get_str(cfg, "thp");
-	if (!load_adv(cfg, url, thp, &a, o) && !adv_keys(&a, o) && !check_trust(&a, thp, o))
+	stored = o->regen ? json_get_obj(cfg, PIN_TANG_STORED_ADV) : NULL;
+	if (!load_adv(cfg, url, thp, &a, o) && !adv_keys(&a, o) && !check_trust(&a, url, thp, stored, o))
 		out = seal_to(url, a.jwks, pt, len, o);
 	adv_free(&a);
 	return out;
@@ -321,7 +405,7 @@ int pin_tang_rotated(const cJSON *tang, cJSON *rotated, const struct pin_opts *o
 		pin_msg(o, "Invalid tang metadata; URL not found");
 		return -1;
 	}
-	if (adv_from_server(url, NULL, &a, o) || adv_keys(&a, o))
+	if (adv_from_server(url, NULL, &a, o, false) || adv_keys(&a, o))
 		goto out;
 	if (!(ver = verify_keys(a.jwks)) || !cJSON_GetArraySize(ver)) {
 		pin_msg(o, "Unable to validate advertisement");
