@@ -59,7 +59,6 @@ void fuzz_setup(void)
 		.metrics = &routes.metrics.server, .idle_timeout_ms = 1000,
 		.request_timeout_ms = 1000, .body_max = TANG_REC_BODY_MAX,
 	};
-	return 0;
 }
 
 /* The first reply in out[0..len) must parse whole. */
