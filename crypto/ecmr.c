@@ -30,7 +30,7 @@ done:
 /* Negates P in place: (x, y) → (x, p − y). */
 static int negate(const struct ec_key *k, mbedtls_ecp_point *P)
 {
-	unsigned char raw[1 + 2 * 66];
+	unsigned char raw[EC_POINT_MAX];
 	size_t olen, n = k->c->size;
 	mbedtls_mpi y;
 	int r;

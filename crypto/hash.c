@@ -4,7 +4,7 @@
 #include <string.h>
 #include <mbedtls/md.h>
 
-const char *const hash_names[5] = { "S1", "S224", "S256", "S384", "S512" };
+const char *const hash_names[HASH_COUNT] = { "S1", "S224", "S256", "S384", "S512" };
 
 static const struct {
 	const char *name;

@@ -4,10 +4,11 @@
 
 #include <stddef.h>
 
-#define HASH_MAX_LEN 64
+#define HASH_MAX_LEN 64	/* SHA-512's digest, the longest */
+#define HASH_COUNT 5	/* S1, S224, S256, S384, S512: tang answers a thumbprint under any */
 
 /* Names in the order tang and jose list them. */
-extern const char *const hash_names[5];
+extern const char *const hash_names[HASH_COUNT];
 
 /* Digest length for a hash name, 0 if unknown. */
 size_t hash_len(const char *name);

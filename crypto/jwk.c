@@ -103,7 +103,7 @@ int ec_point_from_jwk(const struct ec_key *k, const cJSON *jwk, mbedtls_ecp_poin
 	const char *kty = json_get_str(jwk, "kty"), *crv = json_get_str(jwk, "crv");
 	AUTO_BUF x = { 0 };
 	AUTO_BUF y = { 0 };
-	unsigned char raw[1 + 2 * 66];
+	unsigned char raw[EC_POINT_MAX];
 	size_t n = k->c->size;
 
 	if (!kty || strcmp(kty, "EC")) {
@@ -210,7 +210,7 @@ static bool put_b64(cJSON *o, const char *name, const unsigned char *p, size_t n
 
 cJSON *ec_point_jwk(const struct ec_key *k, const mbedtls_ecp_point *P)
 {
-	unsigned char raw[1 + 2 * 66];
+	unsigned char raw[EC_POINT_MAX];
 	size_t olen = 0, n = k->c->size;
 	cJSON *o;
 
@@ -245,7 +245,7 @@ static cJSON *ops_array(const char *a, const char *b)
 static cJSON *generate_ec(const cJSON *tmpl, const struct curve *c, const char **err)
 {
 	AUTO_EC_KEY k = ec_key_new(c);
-	unsigned char d[66];
+	unsigned char d[EC_COORD_MAX];
 	cJSON *out = NULL;
 
 	if (!k || ec_gen_keypair(k) ||
@@ -400,7 +400,7 @@ char *jwk_thumbprint(const cJSON *jwk, const char *hash)
 
 bool jwk_thumbprint_matches(const cJSON *jwk, const char *thp)
 {
-	for (size_t i = 0; thp && i < 5; i++) {
+	for (size_t i = 0; thp && i < HASH_COUNT; i++) {
 		AUTO_FREE char *t = jwk_thumbprint(jwk, hash_names[i]);
 		if (t && !strcmp(t, thp))
 			return true;

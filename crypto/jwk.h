@@ -12,6 +12,11 @@
 
 struct ec_key;
 
+/* Bytes of the largest coordinate nbde handles (P-521: 521 bits), and of an
+ * uncompressed point of that size (0x04, x, y). */
+#define EC_COORD_MAX 66
+#define EC_POINT_MAX (1 + 2 * EC_COORD_MAX)
+
 /* NULL on failure with *err naming what is wrong (a static string). */
 struct ec_key *ec_key_from_jwk(const cJSON *jwk, const char **err);
 void ec_key_free(struct ec_key *k);

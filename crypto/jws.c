@@ -25,7 +25,7 @@ static char *signing_input(const char *prot, const char *payload)
 
 static char *sign_one(const struct ec_key *k, const char *input)
 {
-	unsigned char md[HASH_MAX_LEN], sig[2 * 66];
+	unsigned char md[HASH_MAX_LEN], sig[2 * EC_COORD_MAX];
 	size_t mdlen = hash_compute(k->c->sig_hash, input, strlen(input), md);
 	mbedtls_mpi r, s;
 	char *out = NULL;

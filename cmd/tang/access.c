@@ -292,7 +292,7 @@ static bool rule_names(const struct rule *r, const struct tang_key *k)
 	if (!r->thps)
 		return true;
 	for (size_t i = 0; k && i < r->nthps; i++)
-		for (size_t h = 0; h < 5; h++)
+		for (size_t h = 0; h < HASH_COUNT; h++)
 			if (k->thp[h] && !strcmp(k->thp[h], r->thps[i]))
 				return true;
 	return false;

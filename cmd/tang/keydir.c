@@ -73,7 +73,7 @@ static void key_free(struct tang_key *k)
 	free(k->file);
 	json_delete_secret(k->jwk);
 	ec_key_free(k->ec);
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < HASH_COUNT; i++)
 		free(k->thp[i]);
 	free(k->adv);
 }
@@ -128,7 +128,7 @@ unsigned long long tang_keydir_reloads(struct tang_keydir *kd)
 static struct tang_key *find_key(struct tang_keyset *ks, const char *thp)
 {
 	for (size_t i = 0; thp && i < ks->n; i++)
-		for (size_t h = 0; h < 5; h++)
+		for (size_t h = 0; h < HASH_COUNT; h++)
 			if (ks->keys[i].thp[h] && !strcmp(ks->keys[i].thp[h], thp))
 				return &ks->keys[i];
 	return NULL;
@@ -299,7 +299,7 @@ static uint64_t current_fingerprint(const char *dir, bool *recent)
 
 static bool compute_thumbprints(struct tang_key *k)
 {
-	for (size_t h = 0; h < 5; h++)
+	for (size_t h = 0; h < HASH_COUNT; h++)
 		if (!(k->thp[h] = jwk_thumbprint(k->jwk, hash_names[h])))
 			return false;
 	return true;

@@ -18,13 +18,14 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "../../crypto/hash.h"
 #include "../../crypto/jwk.h"
 
 struct tang_key {
 	char *file;			/* name inside the directory */
 	cJSON *jwk;			/* as stored, private part included */
 	struct ec_key *ec;
-	char *thp[5];			/* under hash_names[0..4] */
+	char *thp[HASH_COUNT];		/* under hash_names[] */
 	bool hidden;			/* dot-prefixed: rotated out */
 	bool signs;			/* may sign the advertisement (sign+verify, has d) */
 	bool advertised;		/* in the default advertisement payload */
