@@ -18,7 +18,7 @@ is "$rc" 0 "the demo runs to its end" || tail -n 15 "$TMP/demo.out" | sed 's/^/#
 has() { grep -Eq -- "$1" "$TMP/demo.out"; }
 has '^\+ .*nbde tang-server -l -q -a 127\.0\.0\.1 -p 0 --port-file '
 ok $? "it starts nbde tang-server on 127.0.0.1 and shows the command"
-has '^server running as pid [0-9]+ on http://127\.0\.0\.1:[0-9]+$'
+has '^server running as pid [0-9]+ on http://127.0.0.1:[0-9]+$'
 ok $? "it learns the server's port from the port file"
 has '^\+ cryptsetup luksFormat .*--type luks2'
 ok $? "it makes a LUKS2 image"
