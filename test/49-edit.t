@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# 49-edit.t - `nbde edit` and `clevis luks edit` (nbde's clevis command
+# line) on LUKS1 and LUKS2 images: the binding gets the new configuration,
+# the keyslot and its passphrase stay as they are, the volume still unlocks,
+# Debian's clevis reads the result; refused edits leave the image
+# byte-identical.
+. "$(dirname "$0")/lib.sh"
+
+need cryptsetup clevis jose luksmeta socat cmp
+[ -x /usr/libexec/tangd ] || skip_all "tangd is not installed (/usr/libexec/tangd)"
+[ -x "$NBDE" ] || skip_all "no nbde binary at $NBDE"
+
+printf 'edit-test-passphrase' >"$TMP/key"
+tangd_keys "$TMP/tang-A" && tangd_start "$TMP/tang-A" || skip_all "cannot start tangd through socat"
+URL_A=$TANGD_URL
+mkdir -p "$TMP/tang-B" && "$NBDE" tangd-keygen "$TMP/tang-B" >/dev/null && tang_start "$TMP/tang-B" ||
+	skip_all "cannot start nbde tang-server"
+URL_B=$TANG_URL
+DEAD_URL="http://127.0.0.1:$(free_port)"	# nothing listens there
+CFG_A="{\"url\":\"$URL_A\"}"
+CFG_B="{\"url\":\"$URL_B\"}"
+
+# The keyslots' and digests' salts and the clevis token ids: what edit
+# must leave alone.
+keyslots() { cryptsetup luksDump "$1" | grep -Ei 'salt|^ +[0-9]+: (luks2|pbkdf2|clevis)|Key Slot'; }
+clevis_pass() { clevis luks pass -d "$1" -s "$2" </dev/null 2>/dev/null; }
+
+for TYPE in luks1 luks2; do
+	IMG="$TMP/$TYPE.img"
+	luks_image "$TYPE" "$IMG" "$TMP/key"
+	run_ok "$TYPE: nbde bind -y tang A" "$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "$CFG_A"
+	P=$(clevis_pass "$IMG" 1)
+	SLOTS=$(keyslots "$IMG")
+
+	run_ok "$TYPE: nbde edit -c with server B" "$NBDE" edit -d "$IMG" -s 1 -c "$CFG_B"
+	is "$(clevis luks list -d "$IMG" 2>&1)" "1: tang '$CFG_B'" "$TYPE: clevis 19's luks list shows the new config only"
+	is "$(clevis_pass "$IMG" 1)" "$P" "$TYPE: the binding holds the same passphrase"
+	is "$(keyslots "$IMG")" "$SLOTS" "$TYPE: keyslots, digests and token ids unchanged"
+	run_ok "$TYPE: nbde unlock --test opens with the new binding" \
+		"$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 20)"
+
+	cp "$IMG" "$TMP/before.img"
+	"$NBDE" edit -d "$IMG" -s 1 -c "$CFG_B" >/dev/null 2>"$TMP/err"
+	rc=$?
+	is "$rc:$(cat "$TMP/err")" "1:nbde edit: No changes detected; exiting" "$TYPE: an unchanged config is refused"
+	cmp -s "$IMG" "$TMP/before.img"
+	ok $? "$TYPE: ... and the image is byte-identical"
+	"$NBDE" edit -d "$IMG" -s 1 -c "{\"url\":\"$DEAD_URL\"}" >/dev/null 2>"$TMP/err"
+	rc=$?
+	ok "$([ "$rc" = 1 ] && [ -s "$TMP/err" ]; echo $?)" "$TYPE: a config whose server is down fails with a message"
+	cmp -s "$IMG" "$TMP/before.img"
+	ok $? "$TYPE: ... and the image is byte-identical"
+	"$NBDE" edit -d "$IMG" -s 0 -c "$CFG_A" >/dev/null 2>"$TMP/err"
+	rc=$?
+	is "$rc:$(cat "$TMP/err")" "1:nbde edit: Error retrieving current configuration from $IMG:0" \
+		"$TYPE: an unbound keyslot is refused"
+	cmp -s "$IMG" "$TMP/before.img"
+	ok $? "$TYPE: ... and the image is byte-identical"
+
+	run_ok "$TYPE: clevis luks edit -c back to server A (nbde clevis)" \
+		"$NBDE" clevis luks edit -d "$IMG" -s 1 -c "$CFG_A"
+	is "$(clevis luks list -d "$IMG" 2>&1)" "1: tang '$CFG_A'" "$TYPE: clevis luks list shows server A again"
+	run_ok "$TYPE: clevis luks edit -f keeps an unchanged config" \
+		"$NBDE" clevis luks edit -f -d "$IMG" -s 1 -c "$CFG_A"
+	is "$(keyslots "$IMG")" "$SLOTS" "$TYPE: keyslots still unchanged"
+	is "$(clevis_pass "$IMG" 1)" "$P" "$TYPE: clevis luks pass still gives the same passphrase"
+	run_ok "$TYPE: clevis luks unlock -t (peer) opens slot 1" clevis luks unlock -d "$IMG" -t 1
+
+	# the editor form: $EDITOR rewrites the file, stdin answers the question
+	printf '#!/bin/sh\nsed -i "s|%s|%s|" "$1"\n' "$URL_A" "$URL_B" >"$TMP/editor"
+	chmod +x "$TMP/editor"
+	echo y | EDITOR=$TMP/editor "$NBDE" clevis luks edit -d "$IMG" -s 1 >"$TMP/out" 2>"$TMP/err"
+	ok $? "$TYPE: clevis luks edit without -c runs \$EDITOR and proceeds on y"
+	grep -q "^Pin: tang" "$TMP/out"
+	ok $? "$TYPE: ... after showing the pin and the new config"
+	is "$(clevis luks list -d "$IMG" 2>&1)" "1: tang '$CFG_B'" "$TYPE: the edited config is bound"
+	cp "$IMG" "$TMP/before.img"
+	echo n | EDITOR=$TMP/editor-none "$NBDE" clevis luks edit -d "$IMG" -s 1 >/dev/null 2>"$TMP/err"
+	ok "$([ $? = 1 ] && grep -q "Editor '.*editor-none' not found" "$TMP/err"; echo $?)" \
+		"$TYPE: a missing editor is named"
+	printf '#!/bin/sh\necho "{ not json" >"$1"\n' >"$TMP/bad-editor"
+	chmod +x "$TMP/bad-editor"
+	echo n | EDITOR=$TMP/bad-editor "$NBDE" clevis luks edit -d "$IMG" -s 1 >/dev/null 2>"$TMP/err"
+	ok "$([ $? = 1 ] && grep -q "Malformed configuration" "$TMP/err"; echo $?)" \
+		"$TYPE: a malformed edit is reported and given up on n"
+	cmp -s "$IMG" "$TMP/before.img"
+	ok $? "$TYPE: ... and the image is byte-identical"
+	run_ok "$TYPE: nbde unlock --test opens after all edits" \
+		"$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 20)"
+done
+
+"$NBDE" edit -d "$TMP/luks2.img" -s 1 >/dev/null 2>"$TMP/err"
+rc=$?
+ok "$([ $rc = 2 ] && grep -q -- "-c CFG is required" "$TMP/err"; echo $?)" "nbde edit without -c is a usage error"
+"$NBDE" clevis luks edit -d "$TMP/luks2.img" -s 1 -c '{"url":' >/dev/null 2>"$TMP/err"
+is "$?:$(cat "$TMP/err")" "1:clevis: Invalid configuration given as parameter with -c" "malformed -c is refused"
+is "$("$NBDE" clevis-luks-edit --summary)" "Edit a binding from a clevis-bound slot in a LUKS device" \
+	"clevis-luks-edit --summary as clevis"
+
+done_testing
