@@ -97,4 +97,55 @@ is "$?:$(cat "$TMP/err")" "1:clevis: Invalid configuration given as parameter wi
 is "$("$NBDE" clevis-luks-edit --summary)" "Edit a binding from a clevis-bound slot in a LUKS device" \
 	"clevis-luks-edit --summary as clevis"
 
+# --- bind -e TOKEN: the existing passphrase from the kernel keyring through a
+# LUKS2 luks2-keyring token (clevis 19+), each run in a fresh session keyring ---
+# in_session CMD... : CMD in a new session keyring; keyctl's "Joined session
+# keyring" line dropped, CMD's stderr kept on fd 3
+in_session() { keyctl session - "$@" 3>&2 2>/dev/null; }
+if ! command -v keyctl >/dev/null; then
+	skip "keyctl (Debian's keyutils) is not installed"
+elif ! in_session true; then
+	skip "no kernel keyring here (keyctl session fails)"
+else
+	DESC="nbde-test-$$-$RANDOM"
+	IMG="$TMP/keyring.img"
+	luks_image luks2 "$IMG" "$TMP/key"
+	cryptsetup token add --key-description "$DESC" --key-slot 0 "$IMG" 2>>"$TMP/err"
+	ok $? "cryptsetup token add --key-description (token 0)"
+	with_key() { # with_key CMD... : CMD with the passphrase under DESC in its session keyring
+		in_session sh -c 'keyctl padd user "$0" @s <"$1" >/dev/null && shift && exec "$@" 2>&3' \
+			"$DESC" "$TMP/key" "$@"
+	}
+	cp "$IMG" "$TMP/before.img"
+	"$NBDE" bind -y -e 0 -d "$IMG" tang "$CFG_A" </dev/null >/dev/null 2>"$TMP/err"
+	rc=$?
+	is "$rc:$(cat "$TMP/err")" "1:nbde bind: $IMG: token 0: the token's key is not in the kernel keyring" \
+		"bind -e without the key in the keyring is refused by name"
+	"$NBDE" bind -y -e 0 -k "$TMP/key" -d "$IMG" tang "$CFG_A" </dev/null >/dev/null 2>"$TMP/err"
+	is "$?:$(cat "$TMP/err")" "1:nbde bind: Cannot specify kernel keyring description together with key file" \
+		"bind -e with -k is refused, as clevis"
+	with_key "$NBDE" bind -y -e 1 -d "$IMG" tang "$CFG_A" </dev/null >/dev/null 2>"$TMP/err"
+	is "$?:$(cat "$TMP/err")" "1:nbde bind: $IMG: token 1: no such token" "bind -e with a free token id is refused"
+	cmp -s "$IMG" "$TMP/before.img"
+	ok $? "... the image is byte-identical after the refusals"
+	run_ok "nbde bind -e 0 takes the passphrase from the kernel keyring" \
+		with_key "$NBDE" bind -y -e 0 -d "$IMG" tang "$CFG_A"
+	P=$(clevis_pass "$IMG" 1)
+	printf '%s' "$P" | cryptsetup open --test-passphrase --key-slot 1 --key-file - "$IMG" 2>/dev/null
+	ok $? "the new keyslot 1 opens with the passphrase clevis luks pass decrypts"
+	with_key "$NBDE" bind -y -e 1 -d "$IMG" tang "$CFG_B" </dev/null >/dev/null 2>"$TMP/err"
+	ok "$([ $? = 1 ] && grep -q "not a kernel keyring token" "$TMP/err"; echo $?)" \
+		"bind -e naming the clevis token is refused"
+	run_ok "clevis luks bind -e 0 (nbde clevis) binds keyslot 2" \
+		with_key "$NBDE" clevis luks bind -y -e 0 -s 2 -d "$IMG" tang "$CFG_B"
+	is "$(clevis luks list -d "$IMG" 2>&1)" "1: tang '$CFG_A'
+2: tang '$CFG_B'" "clevis luks list (peer) shows both bindings"
+	run_ok "clevis luks bind -e 0 (peer, Debian's clevis) agrees on the same volume" \
+		with_key clevis luks bind -y -e 0 -s 3 -d "$IMG" tang "$CFG_A"
+	IMG1="$TMP/keyring1.img"
+	luks_image luks1 "$IMG1" "$TMP/key"
+	with_key "$NBDE" bind -y -e 0 -d "$IMG1" tang "$CFG_A" </dev/null >/dev/null 2>"$TMP/err"
+	is "$?:$(cat "$TMP/err")" "1:nbde bind: $IMG1: -e needs a LUKS2 volume" "bind -e on LUKS1 is refused"
+fi
+
 done_testing
