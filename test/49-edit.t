@@ -97,6 +97,39 @@ is "$?:$(cat "$TMP/err")" "1:clevis: Invalid configuration given as parameter wi
 is "$("$NBDE" clevis-luks-edit --summary)" "Edit a binding from a clevis-bound slot in a LUKS device" \
 	"clevis-luks-edit --summary as clevis"
 
+run_ok "clevis luks unlock -t 1 (nbde clevis) tests keyslot 1's binding" \
+	"$NBDE" clevis luks unlock -d "$TMP/luks2.img" -t 1
+"$NBDE" clevis luks unlock -d "$TMP/luks2.img" -t 0 >/dev/null 2>"$TMP/err"
+is "$?:$(cat "$TMP/err")" "4:clevis: $TMP/luks2.img: keyslot 0 has no clevis binding" \
+	"clevis luks unlock -t on an unbound keyslot"
+
+# --- README's table of clevis 22's options: every example is run (DEV a file
+# that is not LUKS); an accepted option must not be a usage error, a refused
+# one must fail with one line on stderr naming it ---
+clevis() { "$NBDE" clevis "$@"; }
+truncate -s 1M "$TMP/notluks.img"
+ROWS=$(sed -n '/^<!-- clevis-options:/,/^$/p' "$TEST_DIR/../README.md" | grep -E '^\| (luks|encrypt|decrypt)')
+ok "$([ "$(wc -l <<<"$ROWS")" -ge 30 ]; echo $?)" "README's clevis option table has its rows"
+while IFS= read -r row; do
+	verdict=$(awk -F' [|] ' '{ print $3 }' <<<"$row")
+	example=$(awk -F' [|] ' '{ print $4 }' <<<"$row" | sed 's/^`//; s/` |$//')
+	cmdline=${example//DEV/$TMP/notluks.img}
+	(eval "$cmdline") </dev/null >/dev/null 2>"$TMP/err"
+	rc=$?
+	case $verdict in
+	refused*)
+		name=$(sed -n 's/.*names `\([^`]*\)`.*/\1/p' <<<"$verdict")
+		ok "$([ $rc != 0 ] && [ -n "$name" ] && [ "$(wc -l <"$TMP/err")" = 1 ] &&
+			grep -qF -- "$name" "$TMP/err"; echo $?)" "table: $example is refused naming $name"
+		;;
+	*)
+		ok "$([ $rc != 2 ] && ! grep -qi 'usage\|unknown option\|unsupported' "$TMP/err"; echo $?)" \
+			"table: $example is accepted"
+		;;
+	esac
+done <<<"$ROWS"
+unset -f clevis
+
 # --- bind -e TOKEN: the existing passphrase from the kernel keyring through a
 # LUKS2 luks2-keyring token (clevis 19+), each run in a fresh session keyring ---
 # in_session CMD... : CMD in a new session keyring; keyctl's "Joined session
