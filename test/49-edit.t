@@ -181,4 +181,22 @@ else
 	is "$?:$(cat "$TMP/err")" "1:nbde bind: $IMG1: -e needs a LUKS2 volume" "bind -e on LUKS1 is refused"
 fi
 
+# --- a person at a terminal hears once that a refused connection is retried
+# until the deadline (script(1) gives the command a pty) ---
+if ! command -v script >/dev/null; then
+	skip "script (util-linux) is not installed"
+	skip "script (util-linux) is not installed"
+else
+	SSS="{\"t\":1,\"pins\":{\"tang\":[$CFG_B,$CFG_B]}}"
+	printf 'secret' | "$NBDE" encrypt sss "$SSS" -y >"$TMP/jwe" 2>>"$TMP/err"
+	stop_pid "$TANG_PID"	# server B now refuses connections
+	script -qec "'$NBDE' decrypt --timeout $(t_isecs 2) <'$TMP/jwe'" /dev/null </dev/null >"$TMP/out" 2>&1
+	is "$(grep -c "retrying until the deadline" "$TMP/out")" 1 \
+		"decrypt on a tty: one line says a refused connection is retried until the deadline"
+	script -qec "'$NBDE' unlock -d '$TMP/luks2.img' --test --timeout $(t_isecs 2)" /dev/null </dev/null >"$TMP/out" 2>&1
+	is "$(grep -c "retrying until the deadline" "$TMP/out")" 1 "unlock --test on a tty: the same line, once"
+	"$NBDE" decrypt --timeout "$(t_isecs 2)" <"$TMP/jwe" >/dev/null 2>"$TMP/out"
+	is "$(grep -c "retrying until the deadline" "$TMP/out")" 0 "not when stderr is not a terminal"
+fi
+
 done_testing
