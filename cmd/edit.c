@@ -225,7 +225,7 @@ static int edit(struct luks_dev *d, const struct edit_opts *o)
 	AUTO_JSON current = NULL;
 	AUTO_JSON cfg = NULL;
 	AUTO_BUF pass = { 0 };
-	struct pin_opts po = { .quiet = true, .deadline_ms = clock_mono_ms() + PIN_DEFAULT_TIMEOUT_MS };
+	struct pin_opts po = { .deadline_ms = clock_mono_ms() + PIN_DEFAULT_TIMEOUT_MS };
 	struct pin_opts eo = { .assume_yes = true };
 	const char *err = NULL;
 

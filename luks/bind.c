@@ -256,15 +256,18 @@ static int rebind_steps(struct luks_dev *d, const void *arg, int slot, const cha
 	int id = -1, r;
 
 	if (luks_version(d) == 2) {
-		*err = "cannot replace the clevis token";
+		*err = "cannot remove the old clevis token";
 		if ((r = token_find(d, slot, &id, NULL)) < 0 || (r = token_remove(d, id)) < 0)
 			return r;
+		*err = "cannot store the clevis token (LUKS2 metadata full?)";
 		if ((r = token_save(d, id, slot, a->jwe)) < 0)
 			return r;
 	} else {
-		*err = "cannot rewrite the LUKSMeta slot";
-		if ((r = luksmeta_wipe(d, slot, LUKSMETA_CLEVIS_UUID)) < 0 ||
-		    (r = luksmeta_save(d, slot, LUKSMETA_CLEVIS_UUID, a->jwe, strlen(a->jwe))) < 0)
+		*err = "cannot wipe the old LUKSMeta slot";
+		if ((r = luksmeta_wipe(d, slot, LUKSMETA_CLEVIS_UUID)) < 0)
+			return r;
+		*err = "cannot store the LUKSMeta slot (LUKSMeta area full?)";
+		if ((r = luksmeta_save(d, slot, LUKSMETA_CLEVIS_UUID, a->jwe, strlen(a->jwe))) < 0)
 			return r;
 	}
 	*err = "the new binding did not read back correctly";

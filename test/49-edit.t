@@ -87,6 +87,18 @@ for TYPE in luks1 luks2; do
 	ok $? "$TYPE: ... and the image is byte-identical"
 	run_ok "$TYPE: nbde unlock --test opens after all edits" \
 		"$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 20)"
+
+	# a failure inside the transaction: the old JWE is gone, the new one does
+	# not fit (64 tang children), so the header must be restored byte for byte
+	IMG="$TMP/$TYPE-sss.img"
+	luks_image "$TYPE" "$IMG" "$TMP/key"
+	run_ok "$TYPE: nbde bind sss with one tang" "$NBDE" bind -y -d "$IMG" -k "$TMP/key" sss "{\"t\":1,\"pins\":{\"tang\":[$CFG_A]}}"
+	cp "$IMG" "$TMP/before.img"
+	BIG="{\"t\":1,\"pins\":{\"tang\":[$CFG_A$(for _ in $(seq 63); do printf ',%s' "$CFG_A"; done)]}}"
+	"$NBDE" edit -d "$IMG" -s 1 -c "$BIG" >/dev/null 2>"$TMP/err"
+	ok "$([ $? = 1 ] && grep -q "full?" "$TMP/err"; echo $?)" "$TYPE: an edit whose JWE does not fit fails inside the transaction"
+	cmp -s "$IMG" "$TMP/before.img"
+	ok $? "$TYPE: ... and the header is restored byte for byte"
 done
 
 "$NBDE" edit -d "$TMP/luks2.img" -s 1 >/dev/null 2>"$TMP/err"
