@@ -3,7 +3,10 @@
 # line) on LUKS1 and LUKS2 images: the binding gets the new configuration,
 # the keyslot and its passphrase stay as they are, the volume still unlocks,
 # Debian's clevis reads the result; refused edits leave the image
-# byte-identical.
+# byte-identical, a failure inside the transaction restores it. Also: clevis
+# luks unlock -t, every row of README's table of clevis 22's options, bind
+# -e TOKEN through a kernel keyring token (keyctl), and the one-line
+# "retrying until the deadline" notice on a terminal (script(1)).
 . "$(dirname "$0")/lib.sh"
 
 need cryptsetup clevis jose luksmeta socat cmp
