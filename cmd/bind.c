@@ -1,6 +1,6 @@
 /* bind.c - the bind applet: `clevis luks bind`.
  *
- * usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|-] [-t TOKEN] [-y] [-f] PIN CFG [IGNORED...]
+ * usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|- | -e TOKEN] [-t TOKEN] [-y] [-f] PIN CFG [IGNORED...]
  *
  * Encrypts a fresh 54-character passphrase with PIN and CFG (trust prompts
  * happen here, before the disk is touched), then adds it in a PBKDF2 keyslot
@@ -19,21 +19,24 @@
 #include "../crypto/json.h"
 #include "../luks/bind.h"
 #include "../luks/device.h"
+#include "../luks/token.h"
 
 struct bind_opts {
 	const char *dev, *keyfile, *pin, *cfg;
-	int slot, token;
+	int slot, token, existing_token;
 	bool yes;
 };
 
 static int usage(FILE *f, int rc)
 {
-	fprintf(f, "usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|-] [-t TOKEN] [-y] [-f] PIN CFG\n\n"
+	fprintf(f, "usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|- | -e TOKEN] [-t TOKEN] [-y] [-f] PIN CFG\n\n"
 		   "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, null), as `clevis luks bind`.\n"
 		   "  -d DEV      the LUKS device or image file\n"
 		   "  -s SLOT     the keyslot for the new passphrase (default: the first free one)\n"
 		   "  -k KEYFILE  the existing key from a file; -k - reads one line of stdin\n"
 		   "              (default: the file in $KEY, else a prompt without echo)\n"
+		   "  -e TOKEN    the existing key from the kernel keyring, through the LUKS2\n"
+		   "              keyring token TOKEN (cryptsetup token add --key-description)\n"
 		   "  -t TOKEN    LUKS2 token id for the binding (default: the first free one)\n"
 		   "  -y          trust tang advertisements without asking (implies -f)\n"
 		   "  -f          no questions about initialising LUKSMeta (LUKS1)\n"
@@ -47,7 +50,7 @@ static int parse(int argc, char **argv, struct bind_opts *o)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+hfyd:s:k:t:")) != -1) {
+	while ((c = getopt(argc, argv, "+hfyd:s:k:t:e:")) != -1) {
 		switch (c) {
 		case 'h': usage(stdout, 0); return -1;
 		case 'f': break;	/* LUKSMeta is initialised without asking anyway */
@@ -56,6 +59,7 @@ static int parse(int argc, char **argv, struct bind_opts *o)
 		case 'k': o->keyfile = optarg; break;
 		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
 		case 't': if (!parse_slot_arg(optarg, "token id", &o->token)) return 2; break;
+		case 'e': if (!parse_slot_arg(optarg, "existing token id", &o->existing_token)) return 2; break;
 		default:
 			return usage(stderr, 2);
 		}
@@ -63,6 +67,11 @@ static int parse(int argc, char **argv, struct bind_opts *o)
 	/* clevis ignores arguments after PIN and CFG (a deployment role passes one) */
 	if (!o->dev || argc - optind < 2)
 		return usage(stderr, 2);
+	/* clevis's words; clevis lets -k - pass and then ignores it */
+	if (o->existing_token >= 0 && o->keyfile) {
+		msg("Cannot specify kernel keyring description together with key file");
+		return 1;
+	}
 	o->pin = argv[optind];
 	o->cfg = argv[optind + 1];
 	return 0;
@@ -90,6 +99,25 @@ static int preflight(struct luks_dev *d, const struct bind_opts *o, const struct
 	return slot;
 }
 
+/* -e: through the LUKS2 keyring token (as clevis's `cryptsetup --token-id`),
+ * else -k / $KEY / stdin / a prompt. */
+static int existing_key(struct luks_dev *d, const struct bind_opts *o, struct buf *key)
+{
+	const char *err = NULL;
+
+	if (o->existing_token < 0)
+		return read_existing_key(o->keyfile, key);
+	if (luks_version(d) != 2) {
+		msg("%s: -e needs a LUKS2 volume", o->dev);
+		return -1;
+	}
+	if (token_keyring_passphrase(d, o->existing_token, key, &err) < 0) {
+		msg("%s: token %d: %s", o->dev, o->existing_token, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int bind_device(struct luks_dev *d, const struct bind_opts *o, const cJSON *cfg)
 {
 	struct pin_opts po = { .assume_yes = o->yes };
@@ -100,7 +128,7 @@ static int bind_device(struct luks_dev *d, const struct bind_opts *o, const cJSO
 	const char *err = NULL;
 	int slot;
 
-	if (read_existing_key(o->keyfile, &key) || preflight(d, o, &key) < 0 || new_passphrase(&pass))
+	if (existing_key(d, o, &key) || preflight(d, o, &key) < 0 || new_passphrase(&pass))
 		return 1;
 	if (!(jwe = pin_encrypt(o->pin, cfg, pass.p, pass.len, &po)))
 		return 1;
@@ -117,7 +145,7 @@ static int bind_device(struct luks_dev *d, const struct bind_opts *o, const cJSO
 
 int bind_main(int argc, char **argv)
 {
-	struct bind_opts o = { .slot = -1, .token = -1 };
+	struct bind_opts o = { .slot = -1, .token = -1, .existing_token = -1 };
 	AUTO_LUKS d = NULL;
 	AUTO_JSON cfg = NULL;
 	int r;

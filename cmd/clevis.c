@@ -3,9 +3,9 @@
  * named clevis, or run as `nbde clevis ...`).
  *
  * usage: clevis encrypt PIN CFG [-y] | clevis decrypt
- *        clevis luks bind|unbind|list|unlock|pass|regen|report ARGS...
+ *        clevis luks bind|edit|unbind|list|unlock|pass|regen|report ARGS...
  *        clevis-encrypt-PIN CFG [-y] | clevis-decrypt[-PIN]
- *        clevis-luks-bind|unbind|list|unlock|pass|regen|report ARGS...
+ *        clevis-luks-bind|edit|unbind|list|unlock|pass|regen|report ARGS...
  *        clevis-COMMAND --summary
  *
  * The second form is clevis's per-command executables (symlinks to nbde),
@@ -34,6 +34,7 @@ static const struct clevis_command commands[] = {
 	{ "decrypt", 1, decrypt_main, "Decrypts using the policy defined at encryption time" },
 	{ "encrypt", 1, encrypt_main, "Encrypts using a pin policy (tang, sss, null)" },
 	{ "luks bind", 2, bind_main, "Binds a LUKS device using the specified policy" },
+	{ "luks edit", 2, edit_main, "Edit a binding from a clevis-bound slot in a LUKS device" },
 	{ "luks list", 2, list_main, "Lists pins bound to a LUKSv1 or LUKSv2 device" },
 	{ "luks pass", 2, pass_main, "Returns the LUKS passphrase used for binding a particular slot." },
 	{ "luks regen", 2, regen_main, "Regenerate clevis binding" },
@@ -96,6 +97,7 @@ static const struct clevis_alias {
 	{ "clevis-encrypt-sss", "encrypt sss", "Encrypts using a Shamir's Secret Sharing policy" },
 	{ "clevis-encrypt-null", "encrypt null", "" },
 	{ "clevis-luks-bind", "luks bind", NULL },
+	{ "clevis-luks-edit", "luks edit", NULL },
 	{ "clevis-luks-list", "luks list", NULL },
 	{ "clevis-luks-pass", "luks pass", NULL },
 	{ "clevis-luks-regen", "luks regen", NULL },

@@ -1,7 +1,7 @@
 /* unlock.c - the unlock applet: `clevis luks unlock`, with every binding
  * tried at once under one deadline.
  *
- * usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test] [--timeout SEC]
+ * usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test | -t SLOT] [--timeout SEC]
  *
  * Each bound keyslot's JWE is decrypted in its own thread (pin_decrypt is
  * thread-safe and honours the shared absolute deadline); the main thread
@@ -58,18 +58,20 @@ struct unlock_opts {
 	const char *dev, *name;
 	uint32_t flags;
 	bool test;
+	int only_slot;		/* -t SLOT (clevis): test that keyslot's binding only; -1: all */
 	long timeout_s;
 };
 
 static int usage(FILE *f, int rc)
 {
-	fprintf(f, "usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test] [--timeout SEC]\n\n"
+	fprintf(f, "usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test | -t SLOT] [--timeout SEC]\n\n"
 		   "Unlocks a LUKS volume with its clevis bindings, all tried at once.\n"
 		   "  -n NAME        device-mapper name (default: luks-<LUKS UUID>)\n"
 		   "  -o OPTS        cryptsetup open options: --readonly, --allow-discards,\n"
 		   "                 --perf-same_cpu_crypt, --perf-submit_from_crypt_cpus,\n"
 		   "                 --perf-no_read_workqueue, --perf-no_write_workqueue\n"
 		   "  --test         only check that a binding opens a keyslot; activate nothing\n"
+		   "  -t SLOT        --test with keyslot SLOT's binding only (clevis's -t)\n"
 		   "  --timeout SEC  overall deadline in seconds (default %d)\n"
 		   "Exit status: 0 unlocked (or --test passed), 1 no binding opened the volume\n"
 		   "within the deadline, 2 usage, 3 the device cannot be read or is not LUKS,\n"
@@ -107,12 +109,17 @@ static int parse(int argc, char **argv, struct unlock_opts *o)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hd:n:o:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hd:n:o:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout, 0); return -1;
 		case 'd': o->dev = optarg; break;
 		case 'n': o->name = optarg; break;
 		case 'T': o->test = true; break;
+		case 't':
+			if (!parse_slot_arg(optarg, "keyslot", &o->only_slot))
+				return EXIT_USAGE;
+			o->test = true;
+			break;
 		case 'o':
 			if (parse_open_options(optarg, &o->flags))
 				return EXIT_USAGE;
@@ -145,13 +152,13 @@ static void *decrypt_one(void *arg)
 	return NULL;
 }
 
-static int start_attempts(struct luks_dev *d, struct race *r)
+static int start_attempts(struct luks_dev *d, struct race *r, int only_slot)
 {
 	for (int i = 0; i < luks_slot_count(d) && r->n < 32; i++) {
 		struct attempt *a = &r->a[r->n];
 		pthread_t t;
 
-		if (!(a->jwe = slot_jwe(d, i)))
+		if ((only_slot >= 0 && i != only_slot) || !(a->jwe = slot_jwe(d, i)))
 			continue;
 		a->slot = i;
 		a->race = r;
@@ -227,7 +234,7 @@ static int report(const struct unlock_opts *o, int result, int tried)
 
 int unlock_main(int argc, char **argv)
 {
-	struct unlock_opts o = { .timeout_s = DEFAULT_TIMEOUT_S };
+	struct unlock_opts o = { .timeout_s = DEFAULT_TIMEOUT_S, .only_slot = -1 };
 	AUTO_LUKS d = NULL;
 	char name[128];
 	struct race *r;
@@ -248,8 +255,8 @@ int unlock_main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	r->deadline_ms = clock_mono_ms() + o.timeout_s * 1000;
-	if (!start_attempts(d, r)) {
-		msg("%s: no clevis binding on this device", o.dev);
+	if (!start_attempts(d, r, o.only_slot)) {
+		msg(o.only_slot < 0 ? "%s: no clevis binding on this device" : "%s: keyslot %d has no clevis binding", o.dev, o.only_slot);
 		free(r);
 		return EXIT_UNBOUND;
 	}

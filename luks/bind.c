@@ -242,6 +242,55 @@ int bind_luks(struct luks_dev *d, const struct bind_request *req, const char **e
 	return r < 0 ? r : slot;
 }
 
+/* ---- replacing only the JWE of a binding (edit) ---- */
+
+struct rebind_args {
+	const struct buf *pass;
+	const char *jwe;
+};
+
+static int rebind_steps(struct luks_dev *d, const void *arg, int slot, const char **err)
+{
+	const struct rebind_args *a = arg;
+	struct bind_request req = { .slot = slot, .new_pass = a->pass, .jwe = a->jwe };
+	int id = -1, r;
+
+	if (luks_version(d) == 2) {
+		*err = "cannot remove the old clevis token";
+		if ((r = token_find(d, slot, &id, NULL)) < 0 || (r = token_remove(d, id)) < 0)
+			return r;
+		*err = "cannot store the clevis token (LUKS2 metadata full?)";
+		if ((r = token_save(d, id, slot, a->jwe)) < 0)
+			return r;
+	} else {
+		*err = "cannot wipe the old LUKSMeta slot";
+		if ((r = luksmeta_wipe(d, slot, LUKSMETA_CLEVIS_UUID)) < 0)
+			return r;
+		*err = "cannot store the LUKSMeta slot (LUKSMeta area full?)";
+		if ((r = luksmeta_save(d, slot, LUKSMETA_CLEVIS_UUID, a->jwe, strlen(a->jwe))) < 0)
+			return r;
+	}
+	*err = "the new binding did not read back correctly";
+	return verify_binding(d, &req, slot);
+}
+
+int rebind_jwe_luks(struct luks_dev *d, int slot, const struct buf *pass, const char *jwe, const char **err)
+{
+	struct rebind_args a = { pass, jwe };
+	AUTO_FREE char *old_jwe = NULL;
+
+	rescue_path[0] = 0;
+	if (bind_read_jwe(d, slot, &old_jwe) < 0) {
+		*err = "the keyslot is not bound";
+		return -ENOENT;
+	}
+	if (luks_check_passphrase(d, slot, pass->p, pass->len) != slot) {
+		*err = "the passphrase does not open the keyslot";
+		return -EPERM;
+	}
+	return transaction(d, rebind_steps, &a, slot, err);
+}
+
 static int unbind_steps(struct luks_dev *d, const void *arg, int slot, const char **err)
 {
 	const int *token_id = arg;

@@ -38,6 +38,13 @@ int bind_luks(struct luks_dev *d, const struct bind_request *req, const char **e
  * the slot is not bound. */
 int bind_read_jwe(struct luks_dev *d, int slot, char **jwe);
 
+/* Replaces the JWE bound to slot by jwe, which holds the passphrase pass
+ * that opens slot now (clevis luks edit): the keyslot stays as it is, the
+ * LUKS2 token keeps its id, the LUKS1 LUKSMeta slot is rewritten. One
+ * transaction; -ENOENT when slot is not bound, -EPERM when pass does not
+ * open it. */
+int rebind_jwe_luks(struct luks_dev *d, int slot, const struct buf *pass, const char *jwe, const char **err);
+
 /* Removes the binding of slot: its keyslot and its token / LUKSMeta slot,
  * refusing (-EBUSY) when that keyslot is the last that opens the volume. */
 int unbind_luks(struct luks_dev *d, int slot, const char **err);

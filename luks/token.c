@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <libcryptsetup.h>
 
 #include "../crypto/json.h"
 #include "../crypto/jwe.h"
+#include "../crypto/secret.h"
 #include "device.h"
 
 #define MAX_KEYSLOTS 32
@@ -178,4 +181,60 @@ int token_remove_orphans(struct luks_dev *d)
 		removed++;
 	}
 	return removed;
+}
+
+/* ---- cryptsetup's luks2-keyring tokens ---- */
+
+#define KEYCTL_READ_OP 11	/* KEYCTL_READ of <linux/keyctl.h> */
+/* A LUKS passphrase is at most cryptsetup's 8 MiB key file; the keyring's
+ * "user" keys hold at most 32 KiB anyway. */
+#define KEYRING_PASS_MAX (32 * 1024)
+
+static int keyring_read_user_key(const char *desc, struct buf *out)
+{
+	long key = syscall(SYS_request_key, "user", desc, NULL, 0);
+	long n;
+
+	if (key < 0)
+		return -errno;
+	if (buf_alloc(out, KEYRING_PASS_MAX))
+		return -ENOMEM;
+	n = syscall(SYS_keyctl, KEYCTL_READ_OP, key, out->p, out->len);
+	if (n < 0 || (size_t)n > out->len) {
+		int e = n < 0 ? -errno : -EFBIG;
+		buf_free(out);
+		return e;
+	}
+	out->len = (size_t)n;
+	return 0;
+}
+
+int token_keyring_passphrase(struct luks_dev *d, int id, struct buf *out, const char **err)
+{
+	const char *json = NULL, *type = NULL;
+	AUTO_JSON tok = NULL;
+	const cJSON *desc;
+	int r;
+
+	if (luks_version(d) != 2) {
+		*err = "existing token ids need a LUKS2 volume";
+		return -EINVAL;
+	}
+	if (id < 0 || id >= crypt_token_max(CRYPT_LUKS2) ||
+	    crypt_token_status(luks_cd(d), id, &type) == CRYPT_TOKEN_INACTIVE) {
+		*err = "no such token";
+		return -ENOENT;
+	}
+	if (!type || strcmp(type, "luks2-keyring") || crypt_token_json_get(luks_cd(d), id, &json) < 0 || !json ||
+	    !(tok = json_parse_str(json)) || !cJSON_IsString(desc = cJSON_GetObjectItemCaseSensitive(tok, "key_description"))) {
+		*err = "the token is not a kernel keyring token (luks2-keyring with a key_description)";
+		return -EINVAL;
+	}
+	if ((r = keyring_read_user_key(desc->valuestring, out)) < 0) {
+		*err = r == -ENOKEY || r == -ENOENT ? "the token's key is not in the kernel keyring"
+			: r == -EKEYEXPIRED || r == -EKEYREVOKED ? "the token's key in the kernel keyring has expired or was revoked"
+			: "cannot read the token's key from the kernel keyring";
+		return r;
+	}
+	return 0;
 }

@@ -43,4 +43,12 @@ int token_remove(struct luks_dev *d, int id);
  * -errno. */
 int token_remove_orphans(struct luks_dev *d);
 
+/* The passphrase held in the kernel keyring for a LUKS2 token of
+ * cryptsetup's luks2-keyring type (`cryptsetup token add --key-description
+ * DESC`): the "user" key DESC, found as request_key(2) finds it from this
+ * process (thread, process, session keyrings). clevis's `bind -e` gets the
+ * existing passphrase this way through cryptsetup. -errno with *err. */
+struct buf;
+int token_keyring_passphrase(struct luks_dev *d, int id, struct buf *out, const char **err);
+
 #endif

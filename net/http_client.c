@@ -421,6 +421,7 @@ static bool backoff_sleep(const struct http_client_request *rq, long long until)
 static int run_attempts(struct attempt *a, struct http_reply *reply)
 {
 	long long delay = HTTP_BACKOFF_FIRST_MS;
+	bool told = false;
 	enum outcome o;
 
 	if (clock_mono_ms() >= a->rq->deadline_ms) {
@@ -433,7 +434,12 @@ static int run_attempts(struct attempt *a, struct http_reply *reply)
 			break;
 		/* the last pause is shortened so one more attempt fits before the deadline */
 		long long left = a->rq->deadline_ms - clock_mono_ms() - HTTP_CLIENT_LAST_ATTEMPT_MIN_MS;
-		if (left <= 0 || !backoff_sleep(a->rq, clock_mono_ms() + (delay < left ? delay : left)))
+		if (left <= 0)
+			break;
+		if (!told && a->rq->on_retry)
+			a->rq->on_retry(a->rq->retry_ctx, a->rq->url, a->err, a->rq->deadline_ms);
+		told = true;
+		if (!backoff_sleep(a->rq, clock_mono_ms() + (delay < left ? delay : left)))
 			break;
 		delay = delay * 2 > HTTP_BACKOFF_MAX_MS ? HTTP_BACKOFF_MAX_MS : delay * 2;
 	}

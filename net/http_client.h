@@ -24,6 +24,10 @@ struct http_client_request {
 	long long deadline_ms;		/* absolute, clock_mono_ms() (clock.h) */
 	bool once;			/* one attempt, no retries (a person is waiting
 					 * on a local server that is up or not) */
+	/* Called once, after the first failure that will be retried, with its
+	 * description (NULL: never): lets a waiting person know. */
+	void (*on_retry)(const void *ctx, const char *url, const char *err, long long deadline_ms);
+	const void *retry_ctx;
 	/* Polled about every 100 ms; true abandons the request (NULL: never). */
 	bool (*cancelled)(const void *ctx);
 	const void *cancel_ctx;

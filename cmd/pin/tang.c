@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "../../crypto/json.h"
 #include "../../crypto/jwk.h"
 #include "../../crypto/jws.h"
+#include "../../net/clock.h"
 #include "../../net/http_client.h"
 
 #define ADV_FILE_MAX (1024 * 1024)
@@ -44,6 +46,21 @@ static bool http_cancelled(const void *ctx)
 	return pin_abandoned(ctx);
 }
 
+/* A person at a terminal waiting on a server that refuses or does not
+ * answer hears once per process (however many servers an sss tree holds)
+ * that the wait goes on until the deadline, instead of silence. */
+static atomic_bool retry_told;
+
+static void tell_retrying(const void *ctx, const char *url, const char *err, long long deadline_ms)
+{
+	const struct pin_opts *o = ctx;
+	long long left_s = (deadline_ms - clock_mono_ms() + 999) / 1000;
+
+	if (o->quiet || pin_abandoned(o) || !isatty(STDERR_FILENO) || atomic_exchange(&retry_told, true))
+		return;
+	msg("%s: %s; retrying until the deadline (%lld s)", url, err, left_s);
+}
+
 /* An HTTP exchange with the pin's deadline; err gets the transport reason. */
 static int tang_http(const struct pin_opts *o, const char *method, const char *url, const char *body,
 		     struct http_reply *reply, char *err, size_t errlen)
@@ -51,6 +68,7 @@ static int tang_http(const struct pin_opts *o, const char *method, const char *u
 	struct http_client_request rq = {
 		.method = method, .url = url, .deadline_ms = o->deadline_ms,
 		.cancelled = http_cancelled, .cancel_ctx = o,
+		.on_retry = tell_retrying, .retry_ctx = o,
 	};
 	if (body) {
 		rq.content_type = "application/jwk+json";
