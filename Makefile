@@ -211,11 +211,13 @@ install: nbde
 
 # deb: the package of the install tree, staged with Debian's paths (units in
 # /lib/systemd/system: bookworm's place until its /usr merge is finished)
-DEB := build/nbde_$(VERSION)_amd64.deb
+# (DEB_ROOT: the staging tree, emptied first)
+DEB ?= build/nbde_$(VERSION)_amd64.deb
+DEB_ROOT ?= build/deb
 deb: nbde
-	rm -rf build/deb
-	$(MAKE) -s install DESTDIR=$(CURDIR)/build/deb PREFIX=/usr UNITDIR=/lib/systemd/system
-	scripts/deb.sh build/deb $(VERSION) $(DEB)
+	rm -rf $(DEB_ROOT)
+	$(MAKE) -s install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr UNITDIR=/lib/systemd/system
+	scripts/deb.sh $(DEB_ROOT) $(VERSION) $(DEB)
 
 clean:
 	rm -rf build nbde
