@@ -108,7 +108,10 @@ if [ ! -d "$base" ]; then
 	diag "making the bookworm chroot (once; cached in $base)"
 	"$TOP/test/vm/chroot.sh" deb "$base" 2>"$TMP/chroot.err" ||
 		chroot_skip "no bookworm chroot: debootstrap failed ($(tail -n 1 "$TMP/chroot.err"))"
-	rm -rf "$CACHE"/chroot-deb-????????????.tmp
+	# chroots made by an older chroot.sh (12-digit keys) are no longer used
+	for old in "$CACHE"/chroot-deb-????????????; do
+		[ "$old" = "$base" ] || rm -rf "$old" "$old.log"
+	done
 fi
 R=$TMP/root
 cp -a "$base" "$R"
@@ -131,8 +134,8 @@ in_root "mkdir -p /lib/modules/$KV && cd /lib/modules/$KV && touch modules.order
 	touch /boot/vmlinuz-$KV && update-initramfs -c -k $KV" >"$TMP/initrd.log" 2>&1
 ok $? "an initramfs for $KV made before nbde is installed" || sed 's/^/# /' "$TMP/initrd.log" | tail -n 5 >&2
 in_initrd() { in_root "lsinitramfs /boot/initrd.img-$KV" | grep -qx "$1"; }
-in_initrd usr/bin/nbde
-is $? 1 "it holds no nbde"
+in_initrd "usr/lib/modules/$KV" && ! in_initrd usr/bin/nbde
+ok $? "it holds no nbde"
 
 cp "$DEB" "$R/tmp/nbde.deb"
 in_root "dpkg -i /tmp/nbde.deb" >"$TMP/dpkg-i.log" 2>&1
@@ -175,11 +178,11 @@ keys=$(in_root "ls /var/lib/tang")
 
 in_root "dpkg -r nbde" >"$TMP/dpkg-r.log" 2>&1
 ok $? "dpkg -r nbde" || sed 's/^/# /' "$TMP/dpkg-r.log" >&2
-in_root "test -e /usr/bin/nbde || test -e /usr/bin/clevis || test -e /lib/systemd/system/tangd.socket ||
-	test -e /usr/share/initramfs-tools/hooks/nbde"
-is $? 1 "removed: the binary, its names, the units and the hook are gone"
-in_initrd usr/bin/nbde
-is $? 1 "the trigger remade the initramfs without nbde"
+in_root "test -x /bin/sh && ! test -e /usr/bin/nbde && ! test -L /usr/bin/clevis &&
+	! test -e /lib/systemd/system/tangd.socket && ! test -e /usr/share/initramfs-tools/hooks/nbde"
+ok $? "removed: the binary, its names, the units and the hook are gone"
+in_initrd "usr/lib/modules/$KV" && ! in_initrd usr/bin/nbde
+ok $? "the trigger remade the initramfs without nbde"
 is "$(in_root "ls /var/lib/tang")" "$keys" "dpkg -r keeps the keys"
 in_root "dpkg -P nbde" >"$TMP/dpkg-p.log" 2>&1
 ok $? "dpkg -P nbde" || sed 's/^/# /' "$TMP/dpkg-p.log" >&2
