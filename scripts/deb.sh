@@ -44,6 +44,11 @@ install -m 0644 "$src/triggers" "$root/DEBIAN/"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |
 	xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/md5sums"
+# No Depends: the binary is static and the maintainer scripts use only
+# what every Debian system has (getent, groupadd/useradd, mkdir, chown).
+# Recommends: the initramfs-tools hook reads the crypttab that
+# cryptsetup-initramfs writes into the image (/cryptroot/crypttab), and the
+# dracut module pulls in dracut's network module, from dracut-network.
 size=$(du -sk --apparent-size --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@SIZE@/$size/" "$src/control.in" >"$root/DEBIAN/control"
 chmod 0644 "$root/DEBIAN/control"

@@ -175,6 +175,13 @@ else
 	skip "cannot make a bound LUKS image here"
 fi
 keys=$(in_root "ls /var/lib/tang")
+sums=$(in_root "sha256sum /var/lib/tang/*.jwk")
+
+# an upgrade (here a reinstall) runs postinst configure again: keys untouched
+in_root "dpkg -i /tmp/nbde.deb" >"$TMP/dpkg-i2.log" 2>&1
+ok $? "dpkg -i again (postinst configure on an installed version)" || sed 's/^/# /' "$TMP/dpkg-i2.log" >&2
+is "$(in_root "sha256sum /var/lib/tang/*.jwk")" "$sums" "the keys are unchanged"
+is "$(in_root "stat -c '%a %U:%G' /var/lib/tang")" "750 _tang:_tang" "/var/lib/tang is still 0750 _tang"
 
 in_root "dpkg -r nbde" >"$TMP/dpkg-r.log" 2>&1
 ok $? "dpkg -r nbde" || sed 's/^/# /' "$TMP/dpkg-r.log" >&2
