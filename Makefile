@@ -8,6 +8,7 @@
 #   make sanitize   the same sources against glibc with ASan+UBSan (build/san/)
 #   make fuzz       builds and runs each libFuzzer target for FUZZ_SECONDS
 #   make install    DESTDIR=... PREFIX=...
+#   make deb        build/nbde_VERSION_amd64.deb (scripts/deb.sh; dpkg-deb, no network)
 
 .DEFAULT_GOAL := all
 VERSION := 0.1
@@ -208,8 +209,18 @@ install: nbde
 	  chmod 0755 $(DESTDIR)$(ITOOLSDIR)/$$f; \
 	done
 
+# deb: the package of the install tree, staged with Debian's paths (units in
+# /lib/systemd/system: bookworm's place until its /usr merge is finished)
+# (DEB_ROOT: the staging tree, emptied first)
+DEB ?= build/nbde_$(VERSION)_amd64.deb
+DEB_ROOT ?= build/deb
+deb: nbde
+	rm -rf $(DEB_ROOT)
+	$(MAKE) -s install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr UNITDIR=/lib/systemd/system
+	scripts/deb.sh $(DEB_ROOT) $(VERSION) $(DEB)
+
 clean:
 	rm -rf build nbde
 
-.PHONY: all sanitize fuzz fuzz-build check check-fast demo vm-test install clean
+.PHONY: all sanitize fuzz fuzz-build check check-fast demo vm-test install deb clean
 .SECONDARY:

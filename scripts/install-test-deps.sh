@@ -10,7 +10,8 @@ PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl 
       prometheus  # promtool checks the /metrics format
       valgrind  # test/01-ct.t; also <valgrind/memcheck.h> for test/ct_*.c
       clang libclang-rt-14-dev
-      qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm
+      lintian  # test/28-deb.t
+      qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm, test/28-deb.t (debootstrap)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -4,7 +4,8 @@
 # cryptsetup-initramfs) or KIND=dracut (dracut + dracut-network + systemd,
 # so the image is a systemd initrd and the password agent is exercised;
 # dbus for its network module systemd-networkd; dhclient, pgrep and arping
-# for network-legacy in the image made without systemd).
+# for network-legacy in the image made without systemd); KIND=deb: what
+# test/28-deb.t installs the package into (initramfs-tools, cryptsetup-bin).
 # The archive is the host's own: taken from apt's configuration, never named.
 set -euo pipefail
 kind=$1 dir=$2
@@ -16,7 +17,8 @@ mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Pac
 case $kind in
 itools) pkgs=initramfs-tools,cryptsetup-initramfs,busybox,udev,kmod ;;
 dracut) pkgs=dracut,dracut-network,cryptsetup,systemd,udev,kmod,iproute2,dbus,isc-dhcp-client,procps,iputils-arping ;;
-*) echo "chroot.sh: KIND is itools or dracut" >&2; exit 2 ;;
+deb) pkgs=initramfs-tools,cryptsetup-bin,kmod ;;
+*) echo "chroot.sh: KIND is itools, dracut or deb" >&2; exit 2 ;;
 esac
 rm -rf "$dir.tmp"
 # --include resolves dependencies; minbase keeps it to ≈150 MB
