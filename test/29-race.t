@@ -91,4 +91,32 @@ ok $? "recovery-key: names the null binding's keyslot"
 mv "$TMP/rk.err" "$TMP/recovery-key.err"
 clean recovery-key
 
+# 5. the caller lives on after it left the race: askpass -l answers the
+# volume at once (null binding) while the mute server's decryption still
+# waits, then stays for a prompt that is not a volume's; the cancelled
+# thread ends meanwhile and frees the race, under ASan, before askpass exits
+rm -f "$TMP/ask/"ask.*
+socat -u UNIX-RECV:"$TMP/ask/sck2" OPEN:"$TMP/got2",creat &
+T_PIDS+=($!)
+wait_until 5 test -S "$TMP/ask/sck2"
+printf '[Ask]\nPID=%s\nSocket=%s\nNotAfter=0\nId=other:not a volume\n' $$ "$TMP/ask/sck2" >"$TMP/ask/.tmp" &&
+	mv "$TMP/ask/.tmp" "$TMP/ask/ask.other"
+printf '[Ask]\nPID=%s\nSocket=%s\nNotAfter=0\nId=cryptsetup:%s\n' $$ "$TMP/ask/sck2" "$IMG" >"$TMP/ask/.tmp" &&
+	mv "$TMP/ask/.tmp" "$TMP/ask/ask.b"
+"$SAN/nbde" askpass -l -p "$TMP/ask" --timeout 30 2>"$TMP/askpass-stays.err" &
+agent=$!
+T_PIDS+=($agent)
+wait_until 20 test -s "$TMP/got2"
+tail -c +2 "$TMP/got2" >"$TMP/got2.pass"
+cryptsetup open --test-passphrase --key-file "$TMP/got2.pass" "$IMG" 2>/dev/null
+ok $? "askpass -l: answers with the null binding while the mute server never answers"
+threads() { ls "/proc/$agent/task" 2>/dev/null | wc -l; }
+wait_until 10 eval '[ "$(threads)" -eq 1 ]'
+ok $? "askpass -l: the abandoned decryption ends while askpass still runs ($(threads) thread(s) left)"
+rm -f "$TMP/ask/ask.other" "$TMP/ask/ask.b"
+wait_until 10 eval '! kill -0 $agent 2>/dev/null'
+wait $agent
+is "$?" 0 "askpass -l: exits 0 once no prompt is left"
+clean askpass-stays
+
 done_testing
