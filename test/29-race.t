@@ -70,7 +70,7 @@ clean unlock-dead
 # 3. unlock with a mute server (accepts, never answers) in one slot and a
 # null binding in another: the null one opens at once and unlock leaves
 # while the mute slot's thread still waits; that thread frees the race
-socat_start EXEC:cat
+socat_start "SYSTEM:cat >/dev/null"	# reads the request, never answers
 "$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "{\"url\":\"http://127.0.0.1:$SOCAT_PORT\",\"adv\":\"$TMP/adv.jws\"}" >/dev/null
 "$NBDE" bind -d "$IMG" -k "$TMP/key" null '{}' >/dev/null
 t0=$SECONDS
