@@ -3,10 +3,10 @@
  *
  * usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test] [--timeout SEC]
  *
- * Each bound keyslot's JWE is decrypted in its own thread (pin_decrypt is
- * thread-safe and honours the shared absolute deadline); the main thread
- * tries each recovered passphrase on its keyslot as it arrives, and the
- * first that opens wins. Nothing secret is printed. */
+ * Each bound keyslot's JWE is decrypted in its own thread under the shared
+ * absolute deadline (volume/slot_race.h); the main thread tries each
+ * recovered passphrase on its keyslot as it arrives, and the first that
+ * opens wins. Nothing secret is printed. */
 #include "applets.h"
 #include "volume/slot_race.h"
 #include "volume/volume.h"
