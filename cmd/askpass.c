@@ -60,7 +60,7 @@ static int recover_once(struct luks_dev *d, long long deadline, bool quiet, stru
 	struct pin_opts po = { .deadline_ms = deadline, .quiet = quiet };
 	struct slot_race *r;
 	struct buf pass = { 0 };
-	int bound = slot_race_start(d, &po, &r), slot, result = -1;
+	int bound = slot_race_start(d, -1, &po, &r), slot, result = -1;
 
 	if (bound <= 0)
 		return bound ? -1 : 1;

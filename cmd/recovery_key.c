@@ -120,7 +120,7 @@ static int find_working_binding(struct luks_dev *d, struct buf *pass)
 	struct slot_race *r;
 	int slot;
 
-	if (slot_race_start(d, &po, &r) <= 0)
+	if (slot_race_start(d, -1, &po, &r) <= 0)
 		return -1;
 	while ((slot = slot_race_next(r, pass)) >= 0 && luks_check_passphrase(d, slot, pass->p, pass->len) != slot)
 		buf_free(pass);

@@ -160,7 +160,7 @@ int unlock_main(int argc, char **argv)
 		o.name = name;
 	}
 	struct pin_opts po = { .deadline_ms = clock_mono_ms() + o.timeout_s * 1000 };
-	int bound = slot_race_start(d, &po, &r);
+	int bound = slot_race_start(d, -1, &po, &r);
 	if (bound < 0) {
 		msg("out of memory");
 		return EXIT_FAILED;

@@ -33,7 +33,7 @@ mkdir -p "$TMP/lost" "$TMP/db" && "$NBDE" tangd-keygen "$TMP/lost" >/dev/null &&
 printf 'GET /adv HTTP/1.0\r\n\r\n' | "$NBDE" tangd "$TMP/lost" 2>/dev/null | sed '1,/^\r$/d' >"$TMP/adv.jws"
 tang_start "$TMP/db" || skip_all "tang-server did not start"
 cfg="{\"url\":\"$TANG_URL\",\"adv\":\"$TMP/adv.jws\"}"
-for i in 1 2; do
+for _ in 1 2; do
 	"$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "$cfg" >/dev/null
 done
 "$NBDE" bind -y -d "$IMG" -k "$TMP/key" sss "{\"t\":1,\"pins\":{\"tang\":[$cfg]}}" >/dev/null
@@ -105,7 +105,7 @@ printf '[Ask]\nPID=%s\nSocket=%s\nNotAfter=0\nId=cryptsetup:%s\n' $$ "$TMP/ask/s
 	mv "$TMP/ask/.tmp" "$TMP/ask/ask.b"
 "$SAN/nbde" askpass -l -p "$TMP/ask" --timeout 30 2>"$TMP/askpass-stays.err" &
 agent=$!
-T_PIDS+=($agent)
+T_PIDS+=("$agent")
 wait_until 20 test -s "$TMP/got2"
 tail -c +2 "$TMP/got2" >"$TMP/got2.pass"
 cryptsetup open --test-passphrase --key-file "$TMP/got2.pass" "$IMG" 2>/dev/null

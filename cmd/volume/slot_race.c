@@ -130,7 +130,7 @@ static struct slot_race *race_new(int slots, const struct pin_opts *po)
 	return r;
 }
 
-int slot_race_start(struct luks_dev *d, const struct pin_opts *po, struct slot_race **out)
+int slot_race_start(struct luks_dev *d, int only_slot, const struct pin_opts *po, struct slot_race **out)
 {
 	int slots = luks_slot_count(d);
 	struct slot_race *r = race_new(slots, po);
@@ -140,7 +140,7 @@ int slot_race_start(struct luks_dev *d, const struct pin_opts *po, struct slot_r
 		return -1;
 	for (int s = 0; s < slots; s++) {
 		struct race_entry *e = &r->e[r->n];
-		if (!(e->jwe = slot_jwe(d, s)))
+		if ((only_slot >= 0 && s != only_slot) || !(e->jwe = slot_jwe(d, s)))
 			continue;
 		e->race = r;
 		e->slot = s;

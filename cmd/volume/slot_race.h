@@ -6,7 +6,7 @@
  *
  *	struct slot_race *r;
  *	struct buf pass = { 0 };
- *	int slot, n = slot_race_start(d, &po, &r);	// n bound slots, 0: none
+ *	int slot, n = slot_race_start(d, -1, &po, &r);	// n bound slots, 0: none
  *	while (n > 0 && (slot = slot_race_next(r, &pass)) >= 0) {
  *		... try pass on slot; stop when it opens ...
  *		buf_free(&pass);
@@ -28,12 +28,13 @@ struct luks_dev;
 struct pin_opts;
 struct slot_race;
 
-/* Starts one decrypt thread per keyslot with a binding (slot_jwe). po gives
+/* Starts one decrypt thread per keyslot with a binding (slot_jwe), or for
+ * keyslot only_slot alone when it is not -1 (clevis luks unlock -t). po gives
  * the deadline (absolute, clock_mono_ms(); 0 = PIN_DEFAULT_TIMEOUT_MS from
  * now) and quiet; its cancel is ignored (the race has its own). Returns the
  * number of bound keyslots with *out set, 0 with *out NULL when none has a
  * binding, -1 with *out NULL when out of memory. */
-int slot_race_start(struct luks_dev *d, const struct pin_opts *po, struct slot_race **out);
+int slot_race_start(struct luks_dev *d, int only_slot, const struct pin_opts *po, struct slot_race **out);
 
 /* The next recovered passphrase, in arrival order: returns its keyslot and
  * moves the passphrase into pass (the caller wipes it with buf_free). -1
