@@ -24,6 +24,7 @@
  * to the person at the prompt. A passphrase is sent only after it opened its
  * keyslot, so a wrong one never costs a cryptsetup attempt. */
 #include "applets.h"
+#include "volume/slot_race.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
 #include "runtime/runtime.h"
@@ -34,7 +35,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,103 +48,31 @@
 
 #include "../luks/device.h"
 
-#define MAX_SLOTS 32
 /* An ask file is a few hundred bytes; more is not systemd's. */
 #define ASK_FILE_MAX 65536
 
 /* --- recovering a verified passphrase --- */
 
-struct try {
-	char *jwe;
-	struct buf pt;
-	int rc;
-	bool done;
-	struct race *r;
-};
-
-/* Never freed: decrypt threads may outlive the caller's interest (they end
- * by the deadline or on cancel). */
-struct race {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pin_cancel cancel;
-	struct pin_opts po;
-	struct try t[MAX_SLOTS];
-	int slot[MAX_SLOTS];
-};
-
-static void *decrypt_thread(void *arg)
-{
-	struct try *t = arg;
-	struct buf pt = { 0 };
-	int rc = pin_decrypt(t->jwe, strlen(t->jwe), &pt, &t->r->po);
-
-	pthread_mutex_lock(&t->r->mu);
-	t->pt = pt;
-	t->rc = rc;
-	t->done = true;
-	pthread_cond_broadcast(&t->r->cv);
-	pthread_mutex_unlock(&t->r->mu);
-	return NULL;
-}
-
 /* One round: every bound slot at once; the first passphrase that opens its
  * keyslot wins. 0 with out set, 1 no binding at all, -1 none opened. */
 static int recover_once(struct luks_dev *d, long long deadline, bool quiet, struct buf *out)
 {
-	struct race *r = calloc(1, sizeof(*r));
-	int n = 0, result = -1;
+	struct pin_opts po = { .deadline_ms = deadline, .quiet = quiet };
+	struct slot_race *r;
+	struct buf pass = { 0 };
+	int bound = slot_race_start(d, -1, &po, &r), slot, result = -1;
 
-	if (!r || pthread_mutex_init(&r->mu, NULL) || clock_cond_init(&r->cv))
-		return -1;
-	r->po = (struct pin_opts){ .deadline_ms = deadline, .quiet = quiet, .cancel = &r->cancel };
-	for (int s = 0; s < luks_slot_count(d) && n < MAX_SLOTS; s++) {
-		pthread_t th;
-		if (!(r->t[n].jwe = slot_jwe(d, s)))
-			continue;
-		r->t[n].r = r;
-		r->slot[n] = s;
-		if (pthread_create(&th, NULL, decrypt_thread, &r->t[n])) {
-			r->t[n].done = true;
-			r->t[n].rc = -1;
-		} else {
-			pthread_detach(th);
+	if (bound <= 0)
+		return bound ? -1 : 1;
+	while (result && (slot = slot_race_next(r, &pass)) >= 0) {
+		if (luks_check_passphrase(d, slot, pass.p, pass.len) >= 0) {
+			*out = pass;
+			pass = (struct buf){ 0 };
+			result = 0;
 		}
-		n++;
+		buf_free(&pass);
 	}
-	if (!n)
-		return 1;
-	pthread_mutex_lock(&r->mu);
-	for (bool pending = true; result && pending;) {
-		pending = false;
-		for (int i = 0; i < n && result; i++) {
-			struct try *t = &r->t[i];
-			if (!t->done) {
-				pending = true;
-				continue;
-			}
-			if (t->rc || !t->pt.p)
-				continue;
-			struct buf pt = t->pt;
-			t->pt = (struct buf){ 0 };
-			pthread_mutex_unlock(&r->mu);	/* PBKDF: do not block the workers */
-			if (luks_check_passphrase(d, r->slot[i], pt.p, pt.len) >= 0) {
-				*out = pt;
-				result = 0;
-			} else {
-				buf_free(&pt);
-			}
-			pthread_mutex_lock(&r->mu);
-		}
-		if (result && pending) {
-			/* re-check the deadline every 200 ms */
-			clock_cond_wait_until(&r->cv, &r->mu, clock_mono_ms() + 200);
-			if (clock_mono_ms() > deadline + 500)
-				break;
-		}
-	}
-	atomic_store(&r->cancel.stop, true);
-	pthread_mutex_unlock(&r->mu);
+	slot_race_release(r);
 	return result;
 }
 

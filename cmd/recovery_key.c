@@ -9,6 +9,7 @@
  * unlock cannot work. The key gets the volume's normal key derivation
  * because people type it; the binding's own keyslot is left alone. */
 #include "applets.h"
+#include "volume/slot_race.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
 #include "runtime/runtime.h"
@@ -110,20 +111,21 @@ static int parse(int argc, char **argv, struct rk_opts *o)
 	return -1;
 }
 
-/* The first keyslot whose binding decrypts to a passphrase that opens it. */
+/* A keyslot whose binding decrypts to a passphrase that opens it (every
+ * binding decrypted at once, the first that opens wins), with that
+ * passphrase in pass; -1 when none does. */
 static int find_working_binding(struct luks_dev *d, struct buf *pass)
 {
 	struct pin_opts po = { .quiet = true };
+	struct slot_race *r;
+	int slot;
 
-	for (int slot = 0; slot < luks_slot_count(d); slot++) {
-		AUTO_FREE char *jwe = slot_jwe(d, slot);
-		if (!jwe || pin_decrypt(jwe, strlen(jwe), pass, &po))
-			continue;
-		if (luks_check_passphrase(d, slot, pass->p, pass->len) == slot)
-			return slot;
+	if (slot_race_start(d, -1, &po, &r) <= 0)
+		return -1;
+	while ((slot = slot_race_next(r, pass)) >= 0 && luks_check_passphrase(d, slot, pass->p, pass->len) != slot)
 		buf_free(pass);
-	}
-	return -1;
+	slot_race_release(r);
+	return slot;
 }
 
 /* 8 groups of 8 modhex characters, '-' between them. */

@@ -3,18 +3,18 @@
  *
  * usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test | -t SLOT] [--timeout SEC]
  *
- * Each bound keyslot's JWE is decrypted in its own thread (pin_decrypt is
- * thread-safe and honours the shared absolute deadline); the main thread
- * tries each recovered passphrase on its keyslot as it arrives, and the
- * first that opens wins. Nothing secret is printed. */
+ * Each bound keyslot's JWE is decrypted in its own thread under the shared
+ * absolute deadline (volume/slot_race.h); the main thread tries each
+ * recovered passphrase on its keyslot as it arrives, and the first that
+ * opens wins. Nothing secret is printed. */
 #include "applets.h"
+#include "volume/slot_race.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,27 +32,6 @@ enum {
 };
 
 #define DEFAULT_TIMEOUT_S 30
-/* pin_decrypt ends by the deadline; this only absorbs scheduling jitter. */
-#define GRACE_MS 500
-
-struct attempt {
-	int slot;
-	char *jwe;
-	struct buf pt;
-	int rc;
-	bool done, tried;
-	struct race *race;
-};
-
-/* Shared with threads that may outlive main's interest in them: it is
- * allocated once and never freed (the process exits soon after). */
-struct race {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	long long deadline_ms;
-	int n, finished;
-	struct attempt a[32];
-};
 
 struct unlock_opts {
 	const char *dev, *name;
@@ -134,86 +113,23 @@ static int parse(int argc, char **argv, struct unlock_opts *o)
 	return !o->dev || optind != argc ? usage(stderr, EXIT_USAGE) : 0;
 }
 
-static void *decrypt_one(void *arg)
+/* Tries the recovered passphrases as they arrive until one opens its
+ * keyslot. Returns the slot, -ETIMEDOUT when none opened by the deadline,
+ * or another -errno when a keyslot opened but activating failed; *tried
+ * counts the passphrases tried. */
+static int open_first(struct slot_race *r, struct luks_dev *d, const struct unlock_opts *o, int *tried)
 {
-	struct attempt *a = arg;
-	struct race *r = a->race;
-	struct pin_opts po = { .deadline_ms = r->deadline_ms };
-	struct buf pt = { 0 };
-	int rc = pin_decrypt(a->jwe, strlen(a->jwe), &pt, &po);
+	struct buf pass = { 0 };
+	int slot, rc;
 
-	pthread_mutex_lock(&r->mu);
-	a->pt = pt;
-	a->rc = rc;
-	a->done = true;
-	r->finished++;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-static int start_attempts(struct luks_dev *d, struct race *r, int only_slot)
-{
-	for (int i = 0; i < luks_slot_count(d) && r->n < 32; i++) {
-		struct attempt *a = &r->a[r->n];
-		pthread_t t;
-
-		if ((only_slot >= 0 && i != only_slot) || !(a->jwe = slot_jwe(d, i)))
-			continue;
-		a->slot = i;
-		a->race = r;
-		r->n++;
-		if (pthread_create(&t, NULL, decrypt_one, a)) {
-			a->done = true;
-			a->rc = -1;
-			r->finished++;
-			continue;
-		}
-		pthread_detach(t);
+	while ((slot = slot_race_next(r, &pass)) >= 0) {
+		(*tried)++;
+		rc = luks_activate(d, o->test ? NULL : o->name, slot, pass.p, pass.len, o->flags);
+		buf_free(&pass);
+		if (rc != -EPERM)	/* opened, or activation itself failed */
+			return rc;
 	}
-	return r->n;
-}
-
-/* Tries one recovered passphrase (mutex held by the caller is released
- * meanwhile: libcryptsetup's PBKDF must not block the workers). Returns
- * the slot on success, -EPERM for a wrong passphrase, other -errno when
- * activation itself failed. */
-static int try_attempt(struct race *r, struct attempt *a, struct luks_dev *d, const struct unlock_opts *o)
-{
-	struct buf pt = a->pt;
-	int rc;
-
-	a->pt = (struct buf){ 0 };
-	a->tried = true;
-	pthread_mutex_unlock(&r->mu);
-	rc = a->rc ? -EPERM : luks_activate(d, o->test ? NULL : o->name, a->slot, pt.p, pt.len, o->flags);
-	buf_free(&pt);
-	pthread_mutex_lock(&r->mu);
-	return rc;
-}
-
-/* Waits for results and tries them in arrival order until one opens. */
-static int run_race(struct race *r, struct luks_dev *d, const struct unlock_opts *o)
-{
-	int result = -ETIMEDOUT, rc;
-
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		for (int i = 0; i < r->n && result == -ETIMEDOUT; i++) {
-			struct attempt *a = &r->a[i];
-			if (!a->done || a->tried)
-				continue;
-			rc = try_attempt(r, a, d, o);
-			if (rc != -EPERM)	/* opened, or activation itself failed */
-				result = rc;
-		}
-		if (result != -ETIMEDOUT || r->finished == r->n)
-			break;
-		if (clock_cond_wait_until(&r->cv, &r->mu, r->deadline_ms + GRACE_MS) == ETIMEDOUT)
-			break;
-	}
-	pthread_mutex_unlock(&r->mu);
-	return result;
+	return -ETIMEDOUT;
 }
 
 static int report(const struct unlock_opts *o, int result, int tried)
@@ -237,7 +153,7 @@ int unlock_main(int argc, char **argv)
 	struct unlock_opts o = { .timeout_s = DEFAULT_TIMEOUT_S, .only_slot = -1 };
 	AUTO_LUKS d = NULL;
 	char name[128];
-	struct race *r;
+	struct slot_race *r;
 	int result, tried = 0;
 
 	if (!util_prog || !strcmp(util_prog, "nbde"))
@@ -250,28 +166,18 @@ int unlock_main(int argc, char **argv)
 		snprintf(name, sizeof(name), "luks-%s", luks_uuid(d) ? luks_uuid(d) : "");
 		o.name = name;
 	}
-	if (!(r = calloc(1, sizeof(*r))) || pthread_mutex_init(&r->mu, NULL) || clock_cond_init(&r->cv)) {
+	struct pin_opts po = { .deadline_ms = clock_mono_ms() + o.timeout_s * 1000 };
+	int bound = slot_race_start(d, o.only_slot, &po, &r);
+	if (bound < 0) {
 		msg("out of memory");
 		return EXIT_FAILED;
 	}
-	r->deadline_ms = clock_mono_ms() + o.timeout_s * 1000;
-	if (!start_attempts(d, r, o.only_slot)) {
-		msg(o.only_slot < 0 ? "%s: no clevis binding on this device" : "%s: keyslot %d has no clevis binding", o.dev, o.only_slot);
-		free(r);
+	if (!bound) {
+		msg(o.only_slot < 0 ? "%s: no clevis binding on this device" : "%s: keyslot %d has no clevis binding", o.dev,
+		    o.only_slot);
 		return EXIT_UNBOUND;
 	}
-	result = run_race(r, d, &o);
-	pthread_mutex_lock(&r->mu);
-	for (int i = 0; i < r->n; i++) {
-		tried += r->a[i].tried && !r->a[i].rc;
-		buf_free(&r->a[i].pt);
-	}
-	bool all_done = r->finished == r->n;
-	pthread_mutex_unlock(&r->mu);
-	if (all_done) {	/* no thread touches r any more: free it (else it stays, see above) */
-		for (int i = 0; i < r->n; i++)
-			free(r->a[i].jwe);
-		free(r);
-	}
+	result = open_first(r, d, &o, &tried);
+	slot_race_release(r);
 	return report(&o, result, tried);
 }

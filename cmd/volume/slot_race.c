@@ -1,0 +1,196 @@
+/* slot_race.c - the first keyslot that opens (see slot_race.h). */
+#include "slot_race.h"
+#include "volume.h"
+#include "../pin/pin.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../luks/device.h"
+#include "../../net/clock.h"
+
+/* pin_decrypt runs EC math and JSON recursion: more than musl's 128 KiB
+ * default thread stack may hold (the sss pin gives its children as much). */
+#define DECRYPT_STACK_SIZE (512 * 1024)
+/* pin_decrypt ends by the deadline; this only absorbs scheduling jitter
+ * before the caller stops waiting for the last answers. */
+#define REPORT_SLACK_MS 500
+
+struct race_entry {
+	struct slot_race *race;
+	int slot;
+	char *jwe;
+	struct buf pass;	/* the recovered passphrase until the caller takes it */
+	bool done, taken;
+};
+
+struct slot_race {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs;		/* the caller's and one per running decrypt thread */
+	int n, finished;
+	/* The threads' cancel and options live here, not with the caller,
+	 * because the threads may outlive the caller's interest. */
+	struct pin_cancel cancel;
+	struct pin_opts po;
+	struct race_entry e[];
+};
+
+/* Drops one reference; the last one wipes and frees the race. */
+static void race_drop(struct slot_race *r)
+{
+	bool last;
+
+	pthread_mutex_lock(&r->mu);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&r->mu);
+	if (!last)
+		return;
+	for (int i = 0; i < r->n; i++) {
+		free(r->e[i].jwe);
+		buf_free(&r->e[i].pass);
+	}
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+/* Records how entry e's decryption ended and wakes the caller. */
+static void finish(struct race_entry *e, int rc, struct buf *pass)
+{
+	struct slot_race *r = e->race;
+
+	pthread_mutex_lock(&r->mu);
+	if (rc == 0 && pass->p) {
+		e->pass = *pass;
+		*pass = (struct buf){ 0 };
+	}
+	e->done = true;
+	r->finished++;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void *decrypt_thread(void *arg)
+{
+	struct race_entry *e = arg;
+	struct slot_race *r = e->race;
+	struct buf pass = { 0 };
+	int rc = pin_decrypt(e->jwe, strlen(e->jwe), &pass, &r->po);
+
+	finish(e, rc, &pass);
+	buf_free(&pass);	/* a failed decryption's leftovers, if any */
+	race_drop(r);
+	return NULL;
+}
+
+/* A detached thread decrypting e, holding its own reference. */
+static void start_decrypt(struct slot_race *r, struct race_entry *e)
+{
+	pthread_attr_t ta;
+	pthread_t th;
+	bool ok;
+
+	pthread_mutex_lock(&r->mu);
+	r->refs++;
+	pthread_mutex_unlock(&r->mu);
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&ta, DECRYPT_STACK_SIZE);
+	ok = pthread_create(&th, &ta, decrypt_thread, e) == 0;
+	pthread_attr_destroy(&ta);
+	if (!ok) {
+		finish(e, -1, NULL);
+		race_drop(r);
+	}
+}
+
+static struct slot_race *race_new(int slots, const struct pin_opts *po)
+{
+	struct slot_race *r = calloc(1, sizeof(*r) + (size_t)slots * sizeof(r->e[0]));
+
+	if (!r)
+		return NULL;
+	if (pthread_mutex_init(&r->mu, NULL)) {
+		free(r);
+		return NULL;
+	}
+	if (clock_cond_init(&r->cv)) {
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		return NULL;
+	}
+	r->refs = 1;
+	r->po = *po;
+	r->po.cancel = &r->cancel;
+	if (!r->po.deadline_ms)
+		r->po.deadline_ms = clock_mono_ms() + PIN_DEFAULT_TIMEOUT_MS;
+	return r;
+}
+
+int slot_race_start(struct luks_dev *d, int only_slot, const struct pin_opts *po, struct slot_race **out)
+{
+	int slots = luks_slot_count(d);
+	struct slot_race *r = race_new(slots, po);
+
+	*out = NULL;
+	if (!r)
+		return -1;
+	for (int s = 0; s < slots; s++) {
+		struct race_entry *e = &r->e[r->n];
+		if ((only_slot >= 0 && s != only_slot) || !(e->jwe = slot_jwe(d, s)))
+			continue;
+		e->race = r;
+		e->slot = s;
+		r->n++;	/* only the caller reads n until the last reference goes */
+		start_decrypt(r, e);
+	}
+	if (!r->n) {
+		race_drop(r);
+		return 0;
+	}
+	*out = r;
+	return r->n;
+}
+
+/* A passphrase that arrived and was not handed out yet; -1 when none. */
+static int take_arrived(struct slot_race *r, struct buf *pass)
+{
+	for (int i = 0; i < r->n; i++) {
+		struct race_entry *e = &r->e[i];
+		if (!e->done || e->taken)
+			continue;
+		e->taken = true;
+		if (e->pass.p) {
+			*pass = e->pass;
+			e->pass = (struct buf){ 0 };
+			return e->slot;
+		}
+	}
+	return -1;
+}
+
+int slot_race_next(struct slot_race *r, struct buf *pass)
+{
+	long long until = r->po.deadline_ms + REPORT_SLACK_MS;
+	int slot;
+
+	pthread_mutex_lock(&r->mu);
+	while ((slot = take_arrived(r, pass)) < 0 && r->finished < r->n &&
+	       clock_cond_wait_until(&r->cv, &r->mu, until) != ETIMEDOUT)
+		;
+	if (slot < 0)
+		slot = take_arrived(r, pass);	/* one may have come with the timeout */
+	pthread_mutex_unlock(&r->mu);
+	return slot;
+}
+
+void slot_race_release(struct slot_race *r)
+{
+	if (!r)
+		return;
+	atomic_store(&r->cancel.stop, true);
+	race_drop(r);
+}
