@@ -36,3 +36,13 @@ int clock_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, long long dea
 
 	return pthread_cond_timedwait(cv, mu, &ts);
 }
+
+bool shared_release(pthread_mutex_t *mu, int *refs)
+{
+	bool last;
+
+	pthread_mutex_lock(mu);
+	last = --*refs == 0;
+	pthread_mutex_unlock(mu);
+	return last;
+}

@@ -82,11 +82,7 @@ static const struct addrinfo stream_hints = {
  * leaves a slow getaddrinfo() running without waiting for it. */
 static void resolution_release(struct resolution *r)
 {
-	bool last;
-	pthread_mutex_lock(&r->mu);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&r->mu);
-	if (!last)
+	if (!shared_release(&r->mu, &r->refs))
 		return;
 	if (r->res)
 		freeaddrinfo(r->res);

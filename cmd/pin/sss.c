@@ -165,11 +165,7 @@ struct child {
 
 static void round_release(struct round *r)
 {
-	bool last;
-	pthread_mutex_lock(&r->mu);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&r->mu);
-	if (!last)
+	if (!shared_release(&r->mu, &r->refs))
 		return;
 	wipe(r->shares, r->need * SSS_SHARE_LEN);
 	pthread_cond_destroy(&r->cv);

@@ -41,12 +41,7 @@ struct slot_race {
 /* Drops one reference; the last one wipes and frees the race. */
 static void race_drop(struct slot_race *r)
 {
-	bool last;
-
-	pthread_mutex_lock(&r->mu);
-	last = --r->refs == 0;
-	pthread_mutex_unlock(&r->mu);
-	if (!last)
+	if (!shared_release(&r->mu, &r->refs))
 		return;
 	for (int i = 0; i < r->n; i++) {
 		free(r->e[i].jwe);
