@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 long long clock_mono_ms(void);
 /* The same in microseconds (request durations for metrics). */
@@ -23,5 +24,8 @@ int clock_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, long long dea
  * what a waiter and its threads share: a waiter that gives up at its
  * deadline leaves, and the last thread to finish frees. */
 bool shared_release(pthread_mutex_t *mu, int *refs);
+/* Starts fn(arg) on a detached thread (stack bytes of stack; 0: the
+ * default), for such a shared object: nobody joins it. False on failure. */
+bool thread_start_detached(void *(*fn)(void *), void *arg, size_t stack);
 
 #endif

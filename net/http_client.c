@@ -110,10 +110,6 @@ static void *resolve_thread(void *arg)
 static struct resolution *resolution_start(const struct url *u)
 {
 	struct resolution *r = calloc(1, sizeof(*r));
-	pthread_attr_t ta;
-	pthread_t t;
-	bool started;
-
 	if (!r)
 		return NULL;
 	clock_cond_init(&r->cv);
@@ -121,11 +117,7 @@ static struct resolution *resolution_start(const struct url *u)
 	strcpy(r->host, u->host);
 	strcpy(r->port, u->port);
 	r->refs = 2;
-	pthread_attr_init(&ta);
-	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	started = pthread_create(&t, &ta, resolve_thread, r) == 0;
-	pthread_attr_destroy(&ta);
-	if (!started) {
+	if (!thread_start_detached(resolve_thread, r, 0)) {
 		r->refs = 1;
 		resolution_release(r);
 		return NULL;

@@ -231,9 +231,6 @@ static struct round *round_new(size_t need)
 static bool start_child(struct round *r, const char *jwe, const struct pin_opts *o)
 {
 	struct child *c = calloc(1, sizeof(*c));
-	pthread_attr_t ta;
-	pthread_t th;
-	bool ok;
 
 	if (!c || !(c->jwe = str_dup(jwe))) {
 		free(c);
@@ -246,18 +243,13 @@ static bool start_child(struct round *r, const char *jwe, const struct pin_opts 
 	pthread_mutex_lock(&r->mu);
 	r->refs++, r->running++;
 	pthread_mutex_unlock(&r->mu);
-	pthread_attr_init(&ta);
-	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&ta, CHILD_STACK_SIZE);
-	ok = pthread_create(&th, &ta, child_thread, c) == 0;
-	pthread_attr_destroy(&ta);
-	if (!ok) {
-		record_answer(r, -1, NULL, NULL);
-		round_release(r);
-		free(c->jwe);
-		free(c);
-	}
-	return ok;
+	if (thread_start_detached(child_thread, c, CHILD_STACK_SIZE))
+		return true;
+	record_answer(r, -1, NULL, NULL);
+	round_release(r);
+	free(c->jwe);
+	free(c);
+	return false;
 }
 
 /* Waits until t shares are in, or cannot be any more, or time is up. */

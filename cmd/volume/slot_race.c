@@ -84,19 +84,10 @@ static void *decrypt_thread(void *arg)
 /* A detached thread decrypting e, holding its own reference. */
 static void start_decrypt(struct slot_race *r, struct race_entry *e)
 {
-	pthread_attr_t ta;
-	pthread_t th;
-	bool ok;
-
 	pthread_mutex_lock(&r->mu);
 	r->refs++;
 	pthread_mutex_unlock(&r->mu);
-	pthread_attr_init(&ta);
-	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&ta, DECRYPT_STACK_SIZE);
-	ok = pthread_create(&th, &ta, decrypt_thread, e) == 0;
-	pthread_attr_destroy(&ta);
-	if (!ok) {
+	if (!thread_start_detached(decrypt_thread, e, DECRYPT_STACK_SIZE)) {
 		finish(e, -1, NULL);
 		race_drop(r);
 	}
