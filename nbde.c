@@ -38,22 +38,24 @@ static void usage(FILE *f)
 		   "usage: nbde APPLET [ARGS...]   (or call a symlink named APPLET)\n"
 		   "       nbde --help | --version\n\n"
 		   "applets (each answers -h):\n", NBDE_VERSION);
-	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(applets); i++)
 		if (applets[i].summary)
 			fprintf(f, "  %-18s %s\n", applets[i].name, applets[i].summary);
 }
 
 static const struct applet *find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(applets); i++)
 		if (!strcmp(applets[i].name, name))
 			return &applets[i];
 	return NULL;
 }
 
-/* The one place an applet starts: hardened first when it holds secrets. */
-static int run(const struct applet *a, int argc, char **argv)
+/* The one place an applet starts: named as it was called (messages and
+ * usage codes follow), hardened first when it holds secrets. */
+static int run(const struct applet *a, bool via_symlink, int argc, char **argv)
 {
+	applet_name_from_call(a->name, via_symlink);
 	if (a->secrets && secret_process_harden()) {
 		fprintf(stderr, "nbde: %s: cannot keep secrets out of core dumps\n", a->name);
 		return 1;
@@ -72,7 +74,7 @@ int main(int argc, char **argv)
 
 	base = base ? base + 1 : argc > 0 ? argv[0] : "nbde";
 	if ((a = find(base)))
-		return run(a, argc, argv);
+		return run(a, true, argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -86,7 +88,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if ((a = find(argv[1])))
-		return run(a, argc - 1, argv + 1);
+		return run(a, false, argc - 1, argv + 1);
 	fprintf(stderr, "nbde: unknown applet '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -1,7 +1,5 @@
 /* bind.c - the bind applet: `clevis luks bind`.
  *
- * usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|- | -e TOKEN] [-t TOKEN] [-y] [-f] PIN CFG [IGNORED...]
- *
  * Encrypts a fresh 54-character passphrase with PIN and CFG (trust prompts
  * happen here, before the disk is touched), then adds it in a PBKDF2 keyslot
  * and stores the JWE as clevis does (LUKS2 token, LUKS1 LUKSMeta slot) in
@@ -9,10 +7,10 @@
 #include "applets.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,46 +25,47 @@ struct bind_opts {
 	bool yes;
 };
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|- | -e TOKEN] [-t TOKEN] [-y] [-f] PIN CFG\n\n"
-		   "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, null), as `clevis luks bind`.\n"
-		   "  -d DEV      the LUKS device or image file\n"
-		   "  -s SLOT     the keyslot for the new passphrase (default: the first free one)\n"
-		   "  -k KEYFILE  the existing key from a file; -k - reads one line of stdin\n"
-		   "              (default: the file in $KEY, else a prompt without echo)\n"
-		   "  -e TOKEN    the existing key from the kernel keyring, through the LUKS2\n"
-		   "              keyring token TOKEN (cryptsetup token add --key-description)\n"
-		   "  -t TOKEN    LUKS2 token id for the binding (default: the first free one)\n"
-		   "  -y          trust tang advertisements without asking (implies -f)\n"
-		   "  -f          no questions about initialising LUKSMeta (LUKS1)\n"
-		   "Exit status: 0 bound, 1 failed (the volume is unchanged), 2 usage.\n");
-	return rc;
-}
+static const struct applet_help help = {
+	.usage = "-d DEV [-s SLOT] [-k KEYFILE|- | -e TOKEN] [-t TOKEN] [-y] [-f] PIN CFG",
+	.about = "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, null), as `clevis luks bind`.",
+	.opts = (const struct option_spec[]){
+		{ 'd', NULL, "DEV", "the LUKS device or image file" },
+		{ 's', NULL, "SLOT", "the keyslot for the new passphrase (default: the first free one)" },
+		{ 'k', NULL, "KEYFILE", "the existing key from a file; -k - reads one line of stdin\n"
+					"(default: the file in $KEY, else a prompt without echo)" },
+		{ 'e', NULL, "TOKEN", "the existing key from the kernel keyring, through the LUKS2\n"
+				      "keyring token TOKEN (cryptsetup token add --key-description)" },
+		{ 't', NULL, "TOKEN", "LUKS2 token id for the binding (default: the first free one)" },
+		{ 'y', NULL, NULL, "trust tang advertisements without asking (implies -f)" },
+		{ 'f', NULL, NULL, "no questions about initialising LUKSMeta (LUKS1)" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 bound, 1 failed (the volume is unchanged), 2 usage.",
+	.in_order = true,
+};
 
+/* 0 to go on, -1 when -h was answered, else the exit status. */
 static int parse(int argc, char **argv, struct bind_opts *o)
 {
 	int c;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "+hfyd:s:k:t:e:")) != -1) {
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
 		switch (c) {
-		case 'h': usage(stdout, 0); return -1;
+		case OPTIONS_HELP: return -1;
+		case OPTIONS_ERROR: return exit_usage();
 		case 'f': break;	/* LUKSMeta is initialised without asking anyway */
 		case 'y': o->yes = true; break;
 		case 'd': o->dev = optarg; break;
 		case 'k': o->keyfile = optarg; break;
-		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
-		case 't': if (!parse_slot_arg(optarg, "token id", &o->token)) return 2; break;
-		case 'e': if (!parse_slot_arg(optarg, "existing token id", &o->existing_token)) return 2; break;
-		default:
-			return usage(stderr, 2);
+		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return exit_usage(); break;
+		case 't': if (!parse_slot_arg(optarg, "token id", &o->token)) return exit_usage(); break;
+		case 'e': if (!parse_slot_arg(optarg, "existing token id", &o->existing_token)) return exit_usage(); break;
 		}
 	}
+	if (!o->dev)
+		return usage_error(&help, "-d DEV is required");
 	/* clevis ignores arguments after PIN and CFG (a deployment role passes one) */
-	if (!o->dev || argc - optind < 2)
-		return usage(stderr, 2);
+	if (argc - optind < 2)
+		return usage_error(&help, "PIN and CFG are required");
 	/* clevis's words; clevis lets -k - pass and then ignores it */
 	if (o->existing_token >= 0 && o->keyfile) {
 		msg("Cannot specify kernel keyring description together with key file");
@@ -150,8 +149,6 @@ int bind_main(int argc, char **argv)
 	AUTO_JSON cfg = NULL;
 	int r;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde bind";
 	if ((r = parse(argc, argv, &o)))
 		return r < 0 ? 0 : r;
 	if (!(cfg = json_parse_str(o.cfg)) || !cJSON_IsObject(cfg)) {

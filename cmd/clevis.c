@@ -27,23 +27,24 @@ struct clevis_command {
 	const char *words;	/* after "clevis" */
 	int nwords;
 	int (*main)(int argc, char **argv);
+	int usage_rc;		/* clevis's own script exits with it on a usage error */
 	const char *summary;
 };
 
 static const struct clevis_command commands[] = {
-	{ "decrypt", 1, decrypt_main, "Decrypts using the policy defined at encryption time" },
-	{ "encrypt", 1, encrypt_main, "Encrypts using a pin policy (tang, sss, null)" },
-	{ "luks bind", 2, bind_main, "Binds a LUKS device using the specified policy" },
-	{ "luks edit", 2, edit_main, "Edit a binding from a clevis-bound slot in a LUKS device" },
-	{ "luks list", 2, list_main, "Lists pins bound to a LUKSv1 or LUKSv2 device" },
-	{ "luks pass", 2, pass_main, "Returns the LUKS passphrase used for binding a particular slot." },
-	{ "luks regen", 2, regen_main, "Regenerate clevis binding" },
-	{ "luks report", 2, report_main, "Report tang keys' rotations" },
-	{ "luks unbind", 2, unbind_main, "Unbinds a pin bound to a LUKS volume" },
-	{ "luks unlock", 2, unlock_main, "Unlocks a LUKS volume" },
+	{ "decrypt", 1, decrypt_main, 2, "Decrypts using the policy defined at encryption time" },
+	{ "encrypt", 1, encrypt_main, 1, "Encrypts using a pin policy (tang, sss, null)" },
+	{ "luks bind", 2, bind_main, 2, "Binds a LUKS device using the specified policy" },
+	{ "luks edit", 2, edit_main, 1, "Edit a binding from a clevis-bound slot in a LUKS device" },
+	{ "luks list", 2, list_main, 1, "Lists pins bound to a LUKSv1 or LUKSv2 device" },
+	{ "luks pass", 2, pass_main, 1, "Returns the LUKS passphrase used for binding a particular slot." },
+	{ "luks regen", 2, regen_main, 1, "Regenerate clevis binding" },
+	{ "luks report", 2, report_main, 1, "Report tang keys' rotations" },
+	{ "luks unbind", 2, unbind_main, 2, "Unbinds a pin bound to a LUKS volume" },
+	{ "luks unlock", 2, unlock_main, 2, "Unlocks a LUKS volume" },
 };
 
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+#define NCOMMANDS ARRAY_SIZE(commands)
 
 /* argv[1..n] spell the command's words exactly. */
 static bool matches(const struct clevis_command *c, int argc, char **argv)
@@ -144,10 +145,11 @@ static int run_alias(const struct clevis_alias *a, int argc, char **argv)
 
 int clevis_main(int argc, char **argv)
 {
+	static char usage_name[32];
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 
 	base = base ? base + 1 : argc > 0 ? argv[0] : "clevis";
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
 		if (!strcmp(base, aliases[i].name))
 			return run_alias(&aliases[i], argc, argv);
 
@@ -160,7 +162,8 @@ int clevis_main(int argc, char **argv)
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (!matches(&commands[i], argc, argv))
 			continue;
-		util_prog = "clevis";
+		snprintf(usage_name, sizeof(usage_name), "clevis %s", commands[i].words);
+		applet_name("clevis", usage_name, commands[i].usage_rc);
 		/* the last command word becomes the applet's argv[0] */
 		return commands[i].main(argc - commands[i].nwords, argv + commands[i].nwords);
 	}

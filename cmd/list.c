@@ -1,7 +1,5 @@
 /* list.c - the list applet: `clevis luks list`.
  *
- * usage: nbde list -d DEV [-s SLOT] [-p]
- *
  * One line per bound keyslot in clevis's format, `1: tang '{"url":"…"}'`
  * (sss rebuilt recursively), or with -p the pins used, `1: sss tang`. With
  * -s on a keyslot that is not bound: exit 1 and no output (deployment
@@ -19,16 +17,17 @@
 #include "../luks/device.h"
 #include "../luks/luksmeta.h"
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde list -d DEV [-s SLOT] [-p]\n\n"
-		   "Lists the clevis bindings of a LUKS volume, as `clevis luks list`:\n"
-		   "  SLOT: PIN 'CONFIG'    or with -p    SLOT: PIN PIN...\n"
-		   "  -s SLOT   only that keyslot\n"
-		   "  -p        only the pins used (nested ones included)\n"
-		   "Exit status: 0 listed, 1 error or (with -s) the keyslot is not bound, 2 usage.\n");
-	return rc;
-}
+static const struct applet_help help = {
+	.usage = "-d DEV [-s SLOT] [-p]",
+	.about = "Lists the clevis bindings of a LUKS volume, as `clevis luks list`:\n"
+		 "  SLOT: PIN 'CONFIG'    or with -p    SLOT: PIN PIN...",
+	.opts = (const struct option_spec[]){
+		LUKS_OPTION_DEV,
+		LUKS_OPTION_SLOT("only that keyslot"),
+		{ 'p', NULL, NULL, "only the pins used (nested ones included)" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 listed, 1 error or (with -s) the keyslot is not bound, 2 usage.",
+};
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -94,9 +93,7 @@ int list_main(int argc, char **argv)
 	AUTO_LUKS d = NULL;
 	struct luksmeta lm;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde list";
-	if ((r = luks_parse_opts(argc, argv, "p", false, usage, &o)) >= 0)
+	if ((r = luks_parse_opts(argc, argv, &help, false, &o)) >= 0)
 		return r;
 	dev = o.dev;
 	slot = o.slot;

@@ -1,7 +1,5 @@
 /* regen.c - the regen applet: `clevis luks regen`.
  *
- * usage: nbde regen -d DEV -s SLOT [-q] [-y] [-k KEYFILE|-]
- *
  * Re-binds a keyslot with its own pin and configuration (tang: the URL, with
  * the advertisement fetched again), for after a server rotated its keys. The
  * keyslot gets a new passphrase and the token / LUKSMeta slot a new JWE, all
@@ -26,17 +24,19 @@
 #include "../luks/bind.h"
 #include "../luks/device.h"
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde regen -d DEV -s SLOT [-q] [-y] [-k KEYFILE|-]\n\n"
-		   "Regenerates the clevis binding of a keyslot, as `clevis luks regen`.\n"
-		   "  -q          do not ask for confirmation on /dev/tty\n"
-		   "  -y          trust the server's new advertisement even when no signing\n"
-		   "              key of the stored one vouches for it (clevis's behaviour)\n"
-		   "  -k KEYFILE  the existing key when the old binding cannot be decrypted\n"
-		   "Exit status: 0 regenerated, 1 error (the volume is unchanged), 2 usage.\n");
-	return rc;
-}
+static const struct applet_help help = {
+	.usage = "-d DEV -s SLOT [-q] [-y] [-k KEYFILE|-]",
+	.about = "Regenerates the clevis binding of a keyslot, as `clevis luks regen`.",
+	.opts = (const struct option_spec[]){
+		LUKS_OPTION_DEV,
+		LUKS_OPTION_SLOT("the bound keyslot"),
+		{ 'q', NULL, NULL, "do not ask for confirmation on /dev/tty" },
+		{ 'y', NULL, NULL, "trust the server's new advertisement even when no signing\n"
+				   "key of the stored one vouches for it (clevis's behaviour)" },
+		{ 'k', NULL, "KEYFILE", "the existing key when the old binding cannot be decrypted" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 regenerated, 1 error (the volume is unchanged), 2 usage.",
+};
 
 /* The old binding's passphrase, else one from the user. */
 static int existing_key(const char *jwe, const char *keyfile, struct buf *key)
@@ -96,9 +96,7 @@ int regen_main(int argc, char **argv)
 	AUTO_LUKS d = NULL;
 	int r;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde regen";
-	if ((r = luks_parse_opts(argc, argv, "qyk:", true, usage, &o)) >= 0)
+	if ((r = luks_parse_opts(argc, argv, &help, true, &o)) >= 0)
 		return r;
 	if (!(d = open_device(o.dev)))
 		return 1;

@@ -1,7 +1,5 @@
 /* report.c - the report applet: `clevis luks report`.
  *
- * usage: nbde report -d DEV -s SLOT [-q] [-r]
- *
  * Compares the advertisement each tang pin of a keyslot's binding stored
  * (nested in sss too) with what its server advertises now (signatures
  * checked). No key missing: exit 0, no output. Otherwise it lists the
@@ -21,20 +19,22 @@
 #include "../luks/device.h"
 
 /* clevis asks each server once; nbde retries refused connections, for this long in all. */
-#define REPORT_TIMEOUT_MS 10000
+#define REPORT_TIMEOUT_S 10
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde report -d DEV -s SLOT [-q] [-r]\n\n"
-		   "Reports the tang keys of a keyslot's binding that were rotated away, as\n"
-		   "`clevis luks report`.\n"
-		   "  -q   do not ask whether to regenerate the binding\n"
-		   "  -r   regenerate it (regen -q -d DEV -s SLOT) when keys were rotated\n"
-		   "Servers that do not answer are retried for 10 s in all.\n"
-		   "Exit status: 0 no key rotated (or regenerated), 1 keys rotated and not\n"
-		   "regenerated, or an error, 2 usage.\n");
-	return rc;
-}
+static const struct applet_help help = {
+	.usage = "-d DEV -s SLOT [-q] [-r]",
+	.about = "Reports the tang keys of a keyslot's binding that were rotated away, as\n"
+		 "`clevis luks report`. Servers that do not answer are retried for "
+		 STRINGIFY(REPORT_TIMEOUT_S) " s in all.",
+	.opts = (const struct option_spec[]){
+		LUKS_OPTION_DEV,
+		LUKS_OPTION_SLOT("the bound keyslot"),
+		{ 'q', NULL, NULL, "do not ask whether to regenerate the binding" },
+		{ 'r', NULL, NULL, "regenerate it (regen -q -d DEV -s SLOT) when keys were rotated" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 no key rotated (or regenerated), 1 keys rotated and not\n"
+		    "regenerated, or an error, 2 usage.",
+};
 
 /* As clevis's `read -r -p`: the prompt only when stdin is a terminal. */
 static bool ask_regen(const char *dev, int slot)
@@ -66,13 +66,11 @@ int report_main(int argc, char **argv)
 	AUTO_LUKS d = NULL;
 	AUTO_FREE char *jwe = NULL;
 	AUTO_JSON rotated = cJSON_CreateArray();
-	struct pin_opts po = { .deadline_ms = clock_mono_ms() + REPORT_TIMEOUT_MS };
+	struct pin_opts po = { .deadline_ms = clock_mono_ms() + REPORT_TIMEOUT_S * 1000LL };
 	const cJSON *k;
 	int r;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde report";
-	if ((r = luks_parse_opts(argc, argv, "qr", true, usage, &o)) >= 0)
+	if ((r = luks_parse_opts(argc, argv, &help, true, &o)) >= 0)
 		return r;
 	if (!(d = open_device(o.dev)))
 		return 1;

@@ -1,7 +1,5 @@
 /* unbind.c - the unbind applet: `clevis luks unbind`.
  *
- * usage: nbde unbind -d DEV -s SLOT [-f]
- *
  * Removes a clevis binding: its keyslot and its LUKS2 token or LUKSMeta
  * slot, in one all-or-nothing transaction. Refuses when that keyslot is the
  * last one able to open the volume. Asks on /dev/tty unless -f. */
@@ -18,15 +16,17 @@
 #include "../luks/bind.h"
 #include "../luks/device.h"
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde unbind -d DEV -s SLOT [-f]\n\n"
-		   "Removes the clevis binding of a keyslot, as `clevis luks unbind`.\n"
-		   "  -f   do not ask for confirmation on /dev/tty\n"
-		   "Exit status: 0 removed (or declined at the prompt), 1 error (the volume\n"
-		   "is unchanged), 2 usage.\n");
-	return rc;
-}
+static const struct applet_help help = {
+	.usage = "-d DEV -s SLOT [-f]",
+	.about = "Removes the clevis binding of a keyslot, as `clevis luks unbind`.",
+	.opts = (const struct option_spec[]){
+		LUKS_OPTION_DEV,
+		LUKS_OPTION_SLOT("the bound keyslot"),
+		{ 'f', NULL, NULL, "do not ask for confirmation on /dev/tty" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 removed (or declined at the prompt), 1 error (the volume\n"
+		    "is unchanged), 2 usage.",
+};
 
 static bool have_tty(void)
 {
@@ -55,9 +55,7 @@ int unbind_main(int argc, char **argv)
 	bool force;
 	AUTO_LUKS d = NULL;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde unbind";
-	if ((r = luks_parse_opts(argc, argv, "f", true, usage, &o)) >= 0)
+	if ((r = luks_parse_opts(argc, argv, &help, true, &o)) >= 0)
 		return r;
 	dev = o.dev;
 	slot = o.slot;

@@ -1,8 +1,6 @@
 /* unlock.c - the unlock applet: `clevis luks unlock`, with every binding
  * tried at once under one deadline.
  *
- * usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test | -t SLOT] [--timeout SEC]
- *
  * Each bound keyslot's JWE is decrypted in its own thread under the shared
  * absolute deadline (volume/slot_race.h); the main thread tries each
  * recovered passphrase on its keyslot as it arrives, and the first that
@@ -11,27 +9,16 @@
 #include "volume/slot_race.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../luks/device.h"
-
-enum {
-	EXIT_UNLOCKED = 0,
-	EXIT_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_DEVICE = 3,
-	EXIT_UNBOUND = 4,
-	EXIT_ACTIVATE = 5,
-};
-
-#define DEFAULT_TIMEOUT_S 30
 
 struct unlock_opts {
 	const char *dev, *name;
@@ -41,24 +28,26 @@ struct unlock_opts {
 	long timeout_s;
 };
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde unlock -d DEV [-n NAME] [-o OPTS] [--test | -t SLOT] [--timeout SEC]\n\n"
-		   "Unlocks a LUKS volume with its clevis bindings, all tried at once.\n"
-		   "  -n NAME        device-mapper name (default: luks-<LUKS UUID>)\n"
-		   "  -o OPTS        cryptsetup open options: --readonly, --allow-discards,\n"
-		   "                 --perf-same_cpu_crypt, --perf-submit_from_crypt_cpus,\n"
-		   "                 --perf-no_read_workqueue, --perf-no_write_workqueue\n"
-		   "  --test         only check that a binding opens a keyslot; activate nothing\n"
-		   "  -t SLOT        --test with keyslot SLOT's binding only (clevis's -t)\n"
-		   "  --timeout SEC  overall deadline in seconds (default %d)\n"
-		   "Exit status: 0 unlocked (or --test passed), 1 no binding opened the volume\n"
-		   "within the deadline, 2 usage, 3 the device cannot be read or is not LUKS,\n"
-		   "4 no clevis binding on the device, 5 a binding opened a keyslot but\n"
-		   "activating the volume failed.\n",
-		DEFAULT_TIMEOUT_S);
-	return rc;
-}
+enum { OPT_TEST = OPTION_LONG(0), OPT_TIMEOUT };
+
+static const struct applet_help help = {
+	.usage = "-d DEV [-n NAME] [-o OPTS] [--test | -t SLOT] [--timeout SEC]",
+	.about = "Unlocks a LUKS volume with its clevis bindings, all tried at once.",
+	.opts = (const struct option_spec[]){
+		{ 'd', NULL, "DEV", "the LUKS device or image file" },
+		{ 'n', NULL, "NAME", "device-mapper name (default: luks-<LUKS UUID>)" },
+		{ 'o', NULL, "OPTS", "cryptsetup open options: --readonly, --allow-discards,\n"
+				     "--perf-same_cpu_crypt, --perf-submit_from_crypt_cpus,\n"
+				     "--perf-no_read_workqueue, --perf-no_write_workqueue" },
+		{ OPT_TEST, "test", NULL, "only check that a binding opens a keyslot; activate nothing" },
+		{ 't', NULL, "SLOT", "--test with keyslot SLOT's binding only (clevis's -t)" },
+		{ OPT_TIMEOUT, "timeout", "SEC", "overall deadline in seconds (default " STRINGIFY(PIN_DEFAULT_TIMEOUT_S) ")" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 unlocked (or --test passed), 1 no binding opened the volume\n"
+		    "within the deadline, 2 usage, 3 the device cannot be read or is not LUKS,\n"
+		    "4 no clevis binding on the device, 5 a binding opened a keyslot but\n"
+		    "activating the volume failed.",
+};
 
 static int parse_open_options(const char *opts, uint32_t *flags)
 {
@@ -76,41 +65,36 @@ static int parse_open_options(const char *opts, uint32_t *flags)
 	return 0;
 }
 
+/* 0 to go on, -1 when -h was answered, else the exit status. */
 static int parse(int argc, char **argv, struct unlock_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "test", no_argument, NULL, 'T' },
-		{ "timeout", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	int c;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hd:n:o:t:", longopts, NULL)) != -1) {
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
 		switch (c) {
-		case 'h': usage(stdout, 0); return -1;
+		case OPTIONS_HELP: return -1;
+		case OPTIONS_ERROR: return exit_usage();
 		case 'd': o->dev = optarg; break;
 		case 'n': o->name = optarg; break;
-		case 'T': o->test = true; break;
+		case OPT_TEST: o->test = true; break;
 		case 't':
 			if (!parse_slot_arg(optarg, "keyslot", &o->only_slot))
-				return EXIT_USAGE;
+				return exit_usage();
 			o->test = true;
 			break;
 		case 'o':
 			if (parse_open_options(optarg, &o->flags))
-				return EXIT_USAGE;
+				return exit_usage();
 			break;
-		case 'W':
+		case OPT_TIMEOUT:
 			if (!parse_seconds(optarg, "--timeout", &o->timeout_s))
-				return EXIT_USAGE;
+				return exit_usage();
 			break;
-		default: return usage(stderr, EXIT_USAGE);
 		}
 	}
-	return !o->dev || optind != argc ? usage(stderr, EXIT_USAGE) : 0;
+	if (!o->dev)
+		return usage_error(&help, "-d DEV is required");
+	return optind != argc ? usage_error(&help, "unexpected argument '%s'", argv[optind]) : 0;
 }
 
 /* Tries the recovered passphrases as they arrive until one opens its
@@ -135,7 +119,7 @@ static int open_first(struct slot_race *r, struct luks_dev *d, const struct unlo
 static int report(const struct unlock_opts *o, int result, int tried)
 {
 	if (result >= 0)
-		return EXIT_UNLOCKED;
+		return 0;
 	if (result == -ETIMEDOUT && tried)
 		msg("%s: no clevis binding opened it within %lds", o->dev, o->timeout_s);
 	else if (result == -ETIMEDOUT)
@@ -143,25 +127,23 @@ static int report(const struct unlock_opts *o, int result, int tried)
 	else {
 		msg("%s: a binding opened keyslot but activating '%s' failed: %s", o->dev, o->name,
 		    strerror(-result));
-		return EXIT_ACTIVATE;
+		return EXIT_UNLOCK_ACTIVATE;
 	}
-	return EXIT_FAILED;
+	return 1;
 }
 
 int unlock_main(int argc, char **argv)
 {
-	struct unlock_opts o = { .timeout_s = DEFAULT_TIMEOUT_S, .only_slot = -1 };
+	struct unlock_opts o = { .timeout_s = PIN_DEFAULT_TIMEOUT_S, .only_slot = -1 };
 	AUTO_LUKS d = NULL;
 	char name[128];
 	struct slot_race *r;
 	int result, tried = 0;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde unlock";
 	if ((result = parse(argc, argv, &o)))
 		return result < 0 ? 0 : result;
 	if (!(d = open_device(o.dev)))
-		return EXIT_DEVICE;
+		return EXIT_UNLOCK_DEVICE;
 	if (!o.name) {
 		snprintf(name, sizeof(name), "luks-%s", luks_uuid(d) ? luks_uuid(d) : "");
 		o.name = name;
@@ -170,12 +152,12 @@ int unlock_main(int argc, char **argv)
 	int bound = slot_race_start(d, o.only_slot, &po, &r);
 	if (bound < 0) {
 		msg("out of memory");
-		return EXIT_FAILED;
+		return 1;
 	}
 	if (!bound) {
 		msg(o.only_slot < 0 ? "%s: no clevis binding on this device" : "%s: keyslot %d has no clevis binding", o.dev,
 		    o.only_slot);
-		return EXIT_UNBOUND;
+		return EXIT_UNLOCK_UNBOUND;
 	}
 	result = open_first(r, d, &o, &tried);
 	slot_race_release(r);

@@ -17,7 +17,8 @@
 #include "../../crypto/secret.h"
 
 /* Used when deadline_ms is 0: clock_mono_ms() + this, fixed when the call starts. */
-#define PIN_DEFAULT_TIMEOUT_MS 30000LL
+#define PIN_DEFAULT_TIMEOUT_S 30
+#define PIN_DEFAULT_TIMEOUT_MS (PIN_DEFAULT_TIMEOUT_S * 1000LL)
 
 /* Lets a caller abandon a decryption it no longer needs (unlock once another
  * slot opened): its network waits end within ~100 ms and it prints nothing

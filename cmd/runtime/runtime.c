@@ -15,6 +15,52 @@
 #include <unistd.h>
 
 const char *util_prog = "nbde";
+static const char *usage_prog = "nbde";
+static int usage_status = EXIT_USAGE;
+
+void applet_name(const char *prog, const char *usage_name, int usage_rc)
+{
+	util_prog = prog;
+	usage_prog = usage_name;
+	usage_status = usage_rc;
+}
+
+/* Peers whose scripts see a usage error as exit 1 (tang's C server and
+ * shell tools); clevis's names are mapped per command in cmd/clevis.c. */
+static const char *const peer_names_usage_1[] = { "tangd", "tangd-keygen", "tangd-rotate-keys", "tang-show-keys" };
+
+void applet_name_from_call(const char *name, bool via_symlink)
+{
+	static char nbde_name[64];
+
+	if (via_symlink) {
+		int rc = EXIT_USAGE;
+		for (size_t i = 0; i < ARRAY_SIZE(peer_names_usage_1); i++)
+			if (!strcmp(name, peer_names_usage_1[i]))
+				rc = 1;
+		applet_name(name, name, rc);
+		return;
+	}
+	snprintf(nbde_name, sizeof(nbde_name), "nbde %s", name);
+	applet_name(nbde_name, nbde_name, EXIT_USAGE);
+}
+
+const char *applet_usage_name(void)
+{
+	return usage_prog;
+}
+
+int exit_usage(void)
+{
+	return usage_status;
+}
+
+const char *str_after_prefix(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) ? NULL : s + n;
+}
 
 /* Length of the UTF-8 character at s when it is valid and no control
  * character (U+0020..U+007E, U+00A0 and up, no surrogates); else 0. */
@@ -57,12 +103,18 @@ void fput_escaped(FILE *f, const char *s)
 
 void msg(const char *fmt, ...)
 {
-	char line[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vmsg(fmt, ap);
 	va_end(ap);
+}
+
+void vmsg(const char *fmt, va_list ap)
+{
+	char line[4096];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
 	/* one line even when pin threads report at the same time */
 	flockfile(stderr);
 	fprintf(stderr, "%s: ", util_prog);

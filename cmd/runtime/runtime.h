@@ -11,12 +11,51 @@
 #include "../../crypto/secret.h"
 #include "../../net/clock.h"	/* clock_mono_ms: the one clock for deadlines */
 
-/* Program name for messages ("nbde bind", "clevis", ...); set by applets. */
+/* Program name for messages ("nbde bind", "clevis", "tangd-keygen"). */
 extern const char *util_prog;
+
+/* Exit statuses. Called as `nbde APPLET` (or a symlink of nbde's own
+ * name): 0 done, 1 failed, EXIT_USAGE for a usage error; the codes an
+ * applet adds are named here, in one place. Called through a peer's name
+ * (clevis..., tangd..., tang-show-keys) usage errors exit with the peer's
+ * code instead, because scripts written for the peer test it. */
+enum {
+	EXIT_USAGE = 2,
+	EXIT_UNLOCK_DEVICE = 3,		/* unlock: the device is unreadable or not LUKS */
+	EXIT_UNLOCK_UNBOUND = 4,	/* unlock: no clevis binding on the device */
+	EXIT_UNLOCK_ACTIVATE = 5,	/* unlock: a keyslot opened, activation failed */
+};
+
+/* Names the running applet: prog prefixes msg(), usage_name starts usage
+ * lines ("clevis luks bind"), usage_rc is what exit_usage() returns. The
+ * dispatcher calls it before the applet runs; clevis's again per command. */
+void applet_name(const char *prog, const char *usage_name, int usage_rc);
+/* Names an applet called as NAME (a symlink: peers' names keep the peer's
+ * usage code) or as `nbde NAME`. */
+void applet_name_from_call(const char *name, bool via_symlink);
+const char *applet_usage_name(void);
+/* The usage error status of the applet as it was called. */
+int exit_usage(void);
+
+/* A macro's value as a string literal, for help texts that name defaults. */
+#define STRINGIFY(x) STRINGIFY_(x)
+#define STRINGIFY_(x) #x
+
+/* Number of elements of an array (not of a pointer). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]) + \
+	0 * sizeof(struct { int not_an_array : !__builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0])); }))
+
+/* Hands an owned pointer over: yields p and leaves NULL behind, so the
+ * giver's cleanup (AUTO_*) no longer frees it (systemd's TAKE_PTR). */
+#define TAKE_PTR(p) ({ __typeof__(p) taken_ = (p); (p) = NULL; taken_; })
+
+/* s starts with prefix: the rest of s, else NULL (no hand-counted lengths). */
+const char *str_after_prefix(const char *s, const char *prefix);
 
 /* "PROG: message\n" on stderr, escaped as fput_escaped() does: messages
  * name URLs, kids and pins from JWEs, tokens and servers. */
 void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vmsg(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Writes s with what a terminal would act on made visible: C0 controls, DEL,
  * C1 controls (U+0080..U+009F) and bytes that are not UTF-8 become \xNN.

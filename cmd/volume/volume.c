@@ -3,7 +3,6 @@
 #include "../runtime/runtime.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,33 +48,27 @@ bool parse_slot_arg(const char *arg, const char *what, int *out)
 	return false;
 }
 
-int luks_parse_opts(int argc, char **argv, const char *flags, bool need_slot, int (*usage)(FILE *, int),
-		    struct luks_opts *o)
+int luks_parse_opts(int argc, char **argv, const struct applet_help *h, bool need_slot, struct luks_opts *o)
 {
-	char spec[32];
 	int c;
 
 	*o = (struct luks_opts){ .slot = -1 };
-	if (snprintf(spec, sizeof(spec), "hd:s:%s", flags) >= (int)sizeof(spec))
-		return 2;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt(argc, argv, spec)) != -1) {
+	while ((c = options_next(argc, argv, h)) != OPTIONS_END) {
 		switch (c) {
-		case 'h': return usage(stdout, 0);
+		case OPTIONS_HELP: return 0;
+		case OPTIONS_ERROR: return exit_usage();
 		case 'd': o->dev = optarg; break;
 		case 'k': o->keyfile = optarg; break;
-		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
-		default:
-			if (c >= 'a' && c <= 'z') {
-				o->flags |= LUKS_FLAG(c);
-				break;
-			}
-			return usage(stderr, 2);
+		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return exit_usage(); break;
+		default: o->flags |= LUKS_FLAG(c); break;	/* the table holds only letters */
 		}
 	}
-	if (!o->dev || (need_slot && o->slot < 0) || optind != argc)
-		return usage(stderr, 2);
+	if (!o->dev)
+		return usage_error(h, "-d DEV is required");
+	if (need_slot && o->slot < 0)
+		return usage_error(h, "-s SLOT is required");
+	if (optind != argc)
+		return usage_error(h, "unexpected argument '%s'", argv[optind]);
 	return -1;
 }
 

@@ -5,6 +5,7 @@
 #define NBDE_LUKS_UTIL_H
 
 #include "../../crypto/secret.h"
+#include "../runtime/options.h"
 
 struct luks_dev;
 
@@ -23,11 +24,16 @@ struct luks_opts {
 };
 #define LUKS_FLAG(c) (1u << ((c) - 'a'))
 
-/* Parses argv into o; need_slot makes -s mandatory. Returns -1 when the
- * applet goes on, else its exit status: 0 after -h printed usage(stdout, 0),
- * 2 after a usage error (a message or usage(stderr, 2)). */
-int luks_parse_opts(int argc, char **argv, const char *flags, bool need_slot, int (*usage)(FILE *, int),
-		    struct luks_opts *o);
+/* Parses argv into o with the applet's option table h, whose -d DEV,
+ * -s SLOT and -k KEYFILE fill their fields and whose other letters set
+ * LUKS_FLAG bits; need_slot makes -s mandatory. Returns -1 when the applet
+ * goes on, else its exit status: 0 after -h, exit_usage() after a usage
+ * error said on stderr. */
+int luks_parse_opts(int argc, char **argv, const struct applet_help *h, bool need_slot, struct luks_opts *o);
+
+/* The options every LUKS applet has, for its option table. */
+#define LUKS_OPTION_DEV { 'd', NULL, "DEV", "the LUKS device or image file" }
+#define LUKS_OPTION_SLOT(what) { 's', NULL, "SLOT", what }
 
 /* Opens a LUKS1/LUKS2 volume; NULL after "PROG: DEV: reason". */
 struct luks_dev *open_device(const char *path);
