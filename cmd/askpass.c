@@ -27,12 +27,12 @@
 #include "volume/slot_race.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -48,8 +48,6 @@
 
 #include "../luks/device.h"
 
-/* An ask file is a few hundred bytes; more is not systemd's. */
-#define ASK_FILE_MAX 65536
 
 /* --- recovering a verified passphrase --- */
 
@@ -445,7 +443,6 @@ static int answer_fifo(const char *fifo, const struct buf *pass)
 
 static _Noreturn void cryptroot(const char *fifo, const char *askpass_exe, long timeout_s)
 {
-	signal(SIGPIPE, SIG_IGN);
 	for (;;) {	/* until local-bottom ends us */
 		DIR *dp = opendir("/proc");
 		struct dirent *e;
@@ -475,73 +472,69 @@ static _Noreturn void cryptroot(const char *fifo, const char *askpass_exe, long 
 	}
 }
 
-/* nbde.timeout=SEC on the kernel command line, else 30. */
+/* nbde.timeout=SEC on the kernel command line (the last one that is a
+ * valid timeout), else the pins' default. */
 static long boot_timeout(void)
 {
 	AUTO_BUF c = { 0 };
-	long t = 30;
+	long t = PIN_DEFAULT_TIMEOUT_S, v;
+	const char *arg;
 
-	if (!read_file("/proc/cmdline", 65536, &c) && c.len) {
+	if (!read_file("/proc/cmdline", CMDLINE_MAX, &c) && c.len) {
 		c.p[c.len - 1] = '\0';
 		for (char *save = NULL, *w = strtok_r((char *)c.p, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
-			if (!strncmp(w, "nbde.timeout=", 13) && atol(w + 13) > 0)
-				t = atol(w + 13);
+			if ((arg = str_after_prefix(w, "nbde.timeout=")) && parse_number_quiet(arg, 1, TIMEOUT_MAX_S, &v))
+				t = v;
 	}
 	return t;
 }
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde askpass [-l] [-p DIR] [--timeout SEC]\n"
-		   "       nbde askpass -c [-f FIFO] [-a ASKPASS] [--timeout SEC]\n\n"
-		   "Answers boot passphrase prompts with what the volume's clevis bindings\n"
-		   "recover; the prompt stays usable as the fallback.\n"
-		   "  -p DIR         systemd password agent on DIR (default /run/systemd/ask-password);\n"
-		   "                 only root's ask files and sockets in it, and only if no one\n"
-		   "                 but root can write it\n"
-		   "  -l             keep watching while any ask file is pending\n"
-		   "  -c             initramfs-tools: answer cryptsetup's askpass through its FIFO\n"
-		   "  -f FIFO        that FIFO (default /lib/cryptsetup/passfifo)\n"
-		   "  -a ASKPASS     cryptsetup's askpass executable: only root processes running\n"
-		   "                 it are answered (default /lib/cryptsetup/askpass)\n"
-		   "  --timeout SEC  per volume (default: nbde.timeout= on the kernel command line, else 30)\n");
-	return rc;
-}
+enum { OPT_TIMEOUT = OPTION_LONG(0) };
+
+static const struct applet_help help = {
+	.usage = "[-l] [-p DIR] [--timeout SEC]\n"
+		 "       nbde askpass -c [-f FIFO] [-a ASKPASS] [--timeout SEC]",
+	.about = "Answers boot passphrase prompts with what the volume's clevis bindings\n"
+		 "recover; the prompt stays usable as the fallback.",
+	.opts = (const struct option_spec[]){
+		{ 'p', NULL, "DIR", "systemd password agent on DIR (default /run/systemd/ask-password);\n"
+				    "only root's ask files and sockets in it, and only if no one\n"
+				    "but root can write it" },
+		{ 'l', NULL, NULL, "keep watching while any ask file is pending" },
+		{ 'c', NULL, NULL, "initramfs-tools: answer cryptsetup's askpass through its FIFO" },
+		{ 'f', NULL, "FIFO", "that FIFO (default /lib/cryptsetup/passfifo)" },
+		{ 'a', NULL, "ASKPASS", "cryptsetup's askpass executable: only root processes running\n"
+					"it are answered (default /lib/cryptsetup/askpass)" },
+		{ OPT_TIMEOUT, "timeout", "SEC", "per volume (default: nbde.timeout= on the kernel command\n"
+						 "line, else " STRINGIFY(PIN_DEFAULT_TIMEOUT_S) ")" },
+		{ 0 } },
+};
 
 int askpass_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "timeout", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	const char *dir = "/run/systemd/ask-password", *fifo = "/lib/cryptsetup/passfifo";
 	const char *askpass = "/lib/cryptsetup/askpass";
 	bool loop = false, fifo_mode = false;
 	long timeout_s = 0;
 	int c;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde askpass";
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hlp:cf:a:", longopts, NULL)) != -1) {
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
 		switch (c) {
-		case 'h': return usage(stdout, 0);
+		case OPTIONS_HELP: return 0;
+		case OPTIONS_ERROR: return exit_usage();
 		case 'l': loop = true; break;
 		case 'p': dir = optarg; break;
 		case 'c': fifo_mode = true; break;
 		case 'f': fifo = optarg; break;
 		case 'a': askpass = optarg; break;
-		case 'W':
+		case OPT_TIMEOUT:
 			if (!parse_seconds(optarg, "--timeout", &timeout_s))
-				return 2;
+				return exit_usage();
 			break;
-		default: return usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		return usage(stderr, 2);
+		return usage_error(&help, "unexpected argument '%s'", argv[optind]);
 	if (!timeout_s)
 		timeout_s = boot_timeout();
 	if (fifo_mode) {
@@ -559,8 +552,7 @@ int askpass_main(int argc, char **argv)
 	while (dl > 1 && dir[dl - 1] == '/')
 		dl--;
 	if (dl >= sizeof(d)) {
-		msg("%s: path too long", dir);
-		return 2;
+		return usage_error(&help, "%s: path too long", dir);
 	}
 	memcpy(d, dir, dl);
 	d[dl] = '\0';

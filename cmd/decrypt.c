@@ -1,30 +1,48 @@
 /* decrypt.c - the decrypt applet: `clevis decrypt` for JWEs made by the
  * tang, sss and null pins (by nbde or clevis).
  *
- * usage: nbde decrypt [--timeout SEC] < JWE > PLAINTEXT
- *
  * Every network exchange (tang servers, sss children in parallel) ends
- * within the timeout (default 30 s); the plaintext is written only after its
+ * within the timeout; the plaintext is written only after its
  * authentication tag verified. */
 #include "applets.h"
 #include "pin/pin.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define JWE_MAX (4 * 1024 * 1024)
 
-static int usage(FILE *f, int rc)
+enum { OPT_TIMEOUT = OPTION_LONG(0) };
+
+static const struct applet_help help = {
+	.usage = "[--timeout SEC] < JWE > PLAINTEXT",
+	.about = "Decrypts a compact JWE made by the tang, sss or null pin (nbde or clevis).",
+	.opts = (const struct option_spec[]){
+		{ OPT_TIMEOUT, "timeout", "SEC", "give up on servers after SEC seconds (default "
+						 STRINGIFY(PIN_DEFAULT_TIMEOUT_S) ")" },
+		{ 0 } },
+};
+
+/* 0 to go on, -1 when -h was answered, else the exit status. */
+static int parse(int argc, char **argv, long *timeout_s)
 {
-	fprintf(f, "usage: nbde decrypt [--timeout SEC] < JWE > PLAINTEXT\n\n"
-		   "Decrypts a compact JWE made by the tang, sss or null pin (nbde or clevis).\n"
-		   "  --timeout SEC   give up on servers after SEC seconds (default %lld)\n",
-		PIN_DEFAULT_TIMEOUT_MS / 1000);
-	return rc;
+	int c;
+
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
+		switch (c) {
+		case OPTIONS_HELP: return -1;
+		case OPTIONS_ERROR: return exit_usage();
+		case OPT_TIMEOUT: if (!parse_seconds(optarg, "--timeout", timeout_s)) return exit_usage(); break;
+		}
+	}
+	if (optind != argc)
+		return usage_error(&help, "unexpected argument '%s'", argv[optind]);
+	if (isatty(0))
+		return usage_error(&help, "the JWE comes on stdin, not from a terminal");
+	return 0;
 }
 
 int decrypt_main(int argc, char **argv)
@@ -32,21 +50,14 @@ int decrypt_main(int argc, char **argv)
 	struct pin_opts o = { 0 };
 	AUTO_BUF jwe = { 0 };
 	AUTO_BUF pt = { 0 };
-	long timeout_s = PIN_DEFAULT_TIMEOUT_MS / 1000;
+	long timeout_s = PIN_DEFAULT_TIMEOUT_S;
+	int r;
 
-	util_prog = "nbde decrypt";
-	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-		return usage(stdout, 0);
-	if (argc == 3 && !strcmp(argv[1], "--timeout")) {
-		if (!parse_seconds(argv[2], "--timeout", &timeout_s))
-			return 2;
-	} else if (argc != 1 || isatty(0)) {
-		return usage(stderr, 2);
-	}
+	if ((r = parse(argc, argv, &timeout_s)))
+		return r < 0 ? 0 : r;
 	o.deadline_ms = clock_mono_ms() + timeout_s * 1000LL;
 	if (read_fd_all(0, JWE_MAX, &jwe)) {
-		msg("cannot read the JWE from stdin (at most 4 MiB)");
+		msg("cannot read the JWE from stdin (at most %d MiB)", JWE_MAX >> 20);
 		return 1;
 	}
 	if (!jwe.len)

@@ -1,8 +1,5 @@
 /* edit.c - the edit applet: `clevis luks edit`.
  *
- * usage: nbde edit -d DEV -s SLOT -c CFG [-f]
- *        clevis luks edit -d DEV -s SLOT [-c CFG] [-f]
- *
  * Gives a keyslot's binding a new configuration for the same pin: the
  * binding is decrypted, its passphrase encrypted again with the new
  * configuration (tang advertisements trusted as with -y, as clevis does)
@@ -13,10 +10,10 @@
 #include "applets.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +26,6 @@
 #include "../luks/bind.h"
 #include "../luks/device.h"
 
-/* A configuration is a few URLs and keys; more is a mistake. */
-#define EDIT_CFG_MAX (256 * 1024)
 
 struct edit_opts {
 	const char *dev, *cfg;
@@ -38,54 +33,44 @@ struct edit_opts {
 	bool force, clevis;
 };
 
-static int usage(FILE *f, int rc)
-{
-	fprintf(f, "usage: nbde edit -d DEV -s SLOT -c CFG [-f]\n"
-		   "       clevis luks edit -d DEV -s SLOT [-c CFG] [-f]\n\n"
-		   "Gives a keyslot's clevis binding a new configuration for its pin, as\n"
-		   "`clevis luks edit`; the keyslot and its passphrase stay as they are.\n"
-		   "  -d DEV   the LUKS device or image file\n"
-		   "  -s SLOT  the bound keyslot\n"
-		   "  -c CFG   the new configuration (JSON); the clevis form without -c\n"
-		   "           edits the current one in $EDITOR (default vi)\n"
-		   "  -f       go on even when the configuration is unchanged\n"
-		   "Exit status: 0 edited (or not confirmed), 1 error (the volume is unchanged), 2 usage.\n");
-	return rc;
-}
+static const struct applet_help help = {
+	.usage = "-d DEV -s SLOT [-c CFG] [-f]",
+	.about = "Gives a keyslot's clevis binding a new configuration for its pin, as\n"
+		 "`clevis luks edit`; the keyslot and its passphrase stay as they are.",
+	.opts = (const struct option_spec[]){
+		LUKS_OPTION_DEV,
+		LUKS_OPTION_SLOT("the bound keyslot"),
+		{ 'c', NULL, "CFG", "the new configuration (JSON); required, except that\n"
+				    "`clevis luks edit` without -c edits the current one in\n"
+				    "$EDITOR (default vi)" },
+		{ 'f', NULL, NULL, "go on even when the configuration is unchanged" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 edited (or not confirmed), 1 error (the volume is unchanged), 2 usage.",
+	.in_order = true,
+};
 
+/* 0 to go on, -1 when -h was answered, else the exit status. */
 static int parse(int argc, char **argv, struct edit_opts *o)
 {
 	int c;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "+hfd:s:c:")) != -1) {
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
 		switch (c) {
-		case 'h': usage(stdout, 0); return -1;
+		case OPTIONS_HELP: return -1;
+		case OPTIONS_ERROR: return exit_usage();
 		case 'f': o->force = true; break;
 		case 'd': o->dev = optarg; break;
 		case 'c': o->cfg = optarg; break;
-		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
-		default:
-			if (optopt && strchr("dsc", optopt))
-				msg("option -%c needs an argument", optopt);
-			else
-				msg("unknown option -%c", optopt ? optopt : '?');
-			return usage(stderr, 2);
+		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return exit_usage(); break;
 		}
 	}
-	if (optind != argc) {
-		msg("unexpected argument '%s'", argv[optind]);
-		return usage(stderr, 2);
-	}
-	if (!o->dev || o->slot < 0) {
-		msg(!o->dev ? "Did not specify a device!" : "Did not specify a slot!");
-		return usage(stderr, 2);
-	}
-	if (!o->cfg && !o->clevis) {
-		msg("-c CFG is required (the editor is only for `clevis luks edit`)");
-		return usage(stderr, 2);
-	}
+	if (optind != argc)
+		return usage_error(&help, "unexpected argument '%s'", argv[optind]);
+	/* clevis's words */
+	if (!o->dev || o->slot < 0)
+		return usage_error(&help, !o->dev ? "Did not specify a device!" : "Did not specify a slot!");
+	if (!o->cfg && !o->clevis)
+		return usage_error(&help, "-c CFG is required (the editor is only for `clevis luks edit`)");
 	return 0;
 }
 
@@ -161,7 +146,7 @@ static cJSON *edit_in_editor(const cJSON *current, const char *dir)
 
 		if (run_editor(path))
 			return NULL;
-		if (read_file(path, EDIT_CFG_MAX, &edited) == 0 &&
+		if (read_file(path, CONFIG_MAX, &edited) == 0 &&
 		    (cfg = json_parse((const char *)edited.p, edited.len))) {
 			if (cJSON_IsObject(cfg))
 				return cfg;
@@ -265,9 +250,7 @@ int edit_main(int argc, char **argv)
 	AUTO_LUKS d = NULL;
 	int r;
 
-	o.clevis = util_prog && !strcmp(util_prog, "clevis");
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde edit";
+	o.clevis = !strcmp(util_prog, "clevis");
 	if ((r = parse(argc, argv, &o)))
 		return r < 0 ? 0 : r;
 	if (!(d = open_device(o.dev)))

@@ -1,33 +1,50 @@
 /* encrypt.c - the encrypt applet: `clevis encrypt` for the tang, sss and
  * null pins.
  *
- * usage: nbde encrypt PIN CONFIG [-y] < PLAINTEXT > JWE
- *
  * Reads the whole of stdin (binary-safe) and writes a compact JWE without a
  * trailing newline. -y (only as the argument after CONFIG, as in clevis)
  * trusts a fetched tang advertisement without asking. */
 #include "applets.h"
 #include "pin/pin.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../crypto/json.h"
 
-#define PLAINTEXT_MAX (16 * 1024 * 1024)
 
-static int usage(FILE *f, int rc)
+static const struct applet_help help = {
+	.usage = "PIN CONFIG [-y] < PLAINTEXT > JWE",
+	.about = "Encrypts stdin to a compact JWE (clevis format) with a pin:\n"
+		 "  tang  '{\"url\":\"http://HOST[:PORT]\"[,\"thp\":\"S256 or S1 thumbprint\"][,\"adv\":FILE|{JWS}]}'\n"
+		 "  sss   '{\"t\":N,\"pins\":{\"tang\":[{...},...],\"sss\":{...},\"null\":{}}}'\n"
+		 "  null  '{}'   (no protection; for tests)",
+	.opts = (const struct option_spec[]){
+		{ 'y', NULL, NULL, "trust the tang advertisement without the prompt on /dev/tty" },
+		{ 0 } },
+};
+
+/* 0 to go on, -1 when -h was answered, else the exit status. */
+static int parse(int argc, char **argv, struct pin_opts *o)
 {
-	fprintf(f, "usage: nbde encrypt PIN CONFIG [-y] < PLAINTEXT > JWE\n\n"
-		   "Encrypts stdin to a compact JWE (clevis format) with a pin:\n"
-		   "  tang  '{\"url\":\"http://HOST[:PORT]\"[,\"thp\":\"S256 or S1 thumbprint\"][,\"adv\":FILE|{JWS}]}'\n"
-		   "  sss   '{\"t\":N,\"pins\":{\"tang\":[{...},...],\"sss\":{...},\"null\":{}}}'\n"
-		   "  null  '{}'   (no protection; for tests)\n\n"
-		   "  -y   trust the tang advertisement without the prompt on /dev/tty\n");
-	return rc;
+	int c;
+
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
+		switch (c) {
+		case OPTIONS_HELP: return -1;
+		case OPTIONS_ERROR: return exit_usage();
+		case 'y': o->assume_yes = true; break;
+		}
+	}
+	/* "" is accepted in -y's place: clevis's sss passes it along */
+	if (argc - optind < 2 || argc - optind > 3 || (argc - optind == 3 && *argv[optind + 2]))
+		return usage_error(&help, "PIN and CONFIG are the only arguments");
+	if (isatty(0))
+		return usage_error(&help, "the plaintext comes on stdin, not from a terminal");
+	return 0;
 }
 
 int encrypt_main(int argc, char **argv)
@@ -37,20 +54,16 @@ int encrypt_main(int argc, char **argv)
 	AUTO_JSON cfg = NULL;
 	AUTO_FREE char *jwe = NULL;
 
-	util_prog = "nbde encrypt";
-	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-		return usage(stdout, 0);
-	/* "" is accepted in -y's place: clevis's sss passes it along */
-	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "-y") && strcmp(argv[3], "")) || isatty(0))
-		return usage(stderr, 2);
-	o.assume_yes = argc == 4 && !strcmp(argv[3], "-y");
+	int r;
+
+	if ((r = parse(argc, argv, &o)))
+		return r < 0 ? 0 : r;
 	if (read_fd_all(0, PLAINTEXT_MAX, &pt)) {
-		msg("cannot read the plaintext from stdin (at most 16 MiB)");
+		msg("cannot read the plaintext from stdin (at most %d MiB)", PLAINTEXT_MAX >> 20);
 		return 1;
 	}
-	cfg = json_parse_str(argv[2]);	/* NULL: the pin says the config is malformed */
-	if (!(jwe = pin_encrypt(argv[1], cfg, pt.p, pt.len, &o)))
+	cfg = json_parse_str(argv[optind + 1]);	/* NULL: the pin says the config is malformed */
+	if (!(jwe = pin_encrypt(argv[optind], cfg, pt.p, pt.len, &o)))
 		return 1;
 	if (write_all(1, jwe, strlen(jwe))) {
 		msg("cannot write the JWE to stdout");

@@ -12,11 +12,11 @@
 #include "volume/slot_race.h"
 #include "volume/volume.h"
 #include "pin/pin.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,83 +31,77 @@
 /* modhex: hex digits as keys that sit in the same place on most layouts */
 static const char modhex[16] = "cbdefghijklnrtuv";
 
-static const char usage_text[] =
-	"usage: nbde recovery-key -d DEV [-k KEYFILE|-] [-s SLOT] [-o FILE] [--iter-time MS]\n"
-	"                         [--pbkdf-memory KIB] [--pbkdf-force-iterations N] [--dry-run]\n\n"
-	"Replaces a LUKS passphrase (the image's well-known one) by a random recovery key,\n"
-	"once a clevis binding is proven to open the volume. The key is printed alone on\n"
-	"one line (or written to a new file, mode 0400) before the old keyslot goes.\n"
-	"  -d DEV          the LUKS1/LUKS2 device or image file\n"
-	"  -k KEYFILE      the passphrase to retire from a file; -k - reads one line of stdin\n"
-	"                  (default: the file in $KEY, else a prompt without echo)\n"
-	"  -s SLOT         retire this keyslot instead (no passphrase needed: the binding's\n"
-	"                  passphrase adds the recovery key)\n"
-	"  -o FILE         write the key to FILE (created 0400; never overwritten)\n"
-	"  --iter-time MS  key derivation work for the recovery key (default: cryptsetup's, 2000)\n"
-	"  --pbkdf-memory KIB  argon2 memory at most (LUKS2; default: cryptsetup's, 1048576)\n"
-	"  --pbkdf-force-iterations N  fixed iterations instead of --iter-time, as cryptsetup's\n"
-	"  --dry-run       say what would be done, change nothing\n"
-	"Exit status: 0 done, 1 failed (the volume is as before), 2 usage.\n";
-
 struct rk_opts {
 	const char *dev, *keyfile, *out;
 	int slot, iter_ms, memory_kib, iterations;
 	bool dry_run;
 };
 
-enum { OPT_ITER_TIME = 256, OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_DRY_RUN };
+enum { OPT_ITER_TIME = OPTION_LONG(0), OPT_PBKDF_MEMORY, OPT_PBKDF_ITERATIONS, OPT_DRY_RUN };
 
+static const struct applet_help help = {
+	.usage = "-d DEV [-k KEYFILE|-] [-s SLOT] [-o FILE] [--iter-time MS]\n"
+		 "                         [--pbkdf-memory KIB] [--pbkdf-force-iterations N] [--dry-run]",
+	.about = "Replaces a LUKS passphrase (the image's well-known one) by a random recovery key,\n"
+		 "once a clevis binding is proven to open the volume. The key is printed alone on\n"
+		 "one line (or written to a new file, mode 0400) before the old keyslot goes.",
+	.opts = (const struct option_spec[]){
+		{ 'd', NULL, "DEV", "the LUKS1/LUKS2 device or image file" },
+		{ 'k', NULL, "KEYFILE", "the passphrase to retire from a file; -k - reads one line of stdin\n"
+					"(default: the file in $KEY, else a prompt without echo)" },
+		{ 's', NULL, "SLOT", "retire this keyslot instead (no passphrase needed: the binding's\n"
+				     "passphrase adds the recovery key)" },
+		{ 'o', NULL, "FILE", "write the key to FILE (created 0400; never overwritten)" },
+		{ OPT_ITER_TIME, "iter-time", "MS", "key derivation work for the recovery key (default: cryptsetup's, 2000)" },
+		{ OPT_PBKDF_MEMORY, "pbkdf-memory", "KIB", "argon2 memory at most (LUKS2; default: cryptsetup's, 1048576)" },
+		{ OPT_PBKDF_ITERATIONS, "pbkdf-force-iterations", "N", "fixed iterations instead of --iter-time, as cryptsetup's" },
+		{ OPT_DRY_RUN, "dry-run", NULL, "say what would be done, change nothing" },
+		{ 0 } },
+	.epilogue = "Exit status: 0 done, 1 failed (the volume is as before), 2 usage.",
+	.in_order = true,
+};
+
+/* A number option into *out; false after a message. */
+static bool parse_int_option(const char *s, long min, long max, const char *what, int *out)
+{
+	long n;
+
+	if (!parse_number(s, min, max, what, &n))
+		return false;
+	*out = (int)n;
+	return true;
+}
+
+/* -1 to go on, else the exit status (0 after -h). */
 static int parse(int argc, char **argv, struct rk_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "iter-time", required_argument, NULL, OPT_ITER_TIME },
-		{ "pbkdf-memory", required_argument, NULL, OPT_PBKDF_MEMORY },
-		{ "pbkdf-force-iterations", required_argument, NULL, OPT_PBKDF_ITERATIONS },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	long n;
+	bool ok = true;
 	int c;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hd:k:s:o:", longopts, NULL)) != -1) {
+	while (ok && (c = options_next(argc, argv, &help)) != OPTIONS_END) {
 		switch (c) {
-		case 'h': fputs(usage_text, stdout); return 0;
+		case OPTIONS_HELP: return 0;
+		case OPTIONS_ERROR: return exit_usage();
 		case 'd': o->dev = optarg; break;
 		case 'k': o->keyfile = optarg; break;
 		case 'o': o->out = optarg; break;
 		case OPT_DRY_RUN: o->dry_run = true; break;
-		case 's': if (!parse_slot_arg(optarg, "keyslot", &o->slot)) return 2; break;
-		case OPT_ITER_TIME:
-			if (!parse_number(optarg, 1, 60000, "--iter-time", &n))
-				return 2;
-			o->iter_ms = (int)n;
-			break;
+		case 's': ok = parse_slot_arg(optarg, "keyslot", &o->slot); break;
+		case OPT_ITER_TIME: ok = parse_int_option(optarg, 1, 60000, "--iter-time", &o->iter_ms); break;
 		case OPT_PBKDF_ITERATIONS:
-			if (!parse_number(optarg, 4, 1 << 30, "--pbkdf-force-iterations", &n))
-				return 2;
-			o->iterations = (int)n;
+			ok = parse_int_option(optarg, 4, 1 << 30, "--pbkdf-force-iterations", &o->iterations);
 			break;
-		case OPT_PBKDF_MEMORY:
-			if (!parse_number(optarg, 32, 4194304, "--pbkdf-memory", &n))
-				return 2;
-			o->memory_kib = (int)n;
-			break;
-		default:
-			fputs(usage_text, stderr);
-			return 2;
+		case OPT_PBKDF_MEMORY: ok = parse_int_option(optarg, 32, 4194304, "--pbkdf-memory", &o->memory_kib); break;
 		}
 	}
-	if (!o->dev || optind != argc) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
-	if (o->slot >= 0 && o->keyfile) {
-		msg("-s and -k exclude each other (with -s the binding adds the key)");
-		return 2;
-	}
+	if (!ok)
+		return exit_usage();
+	if (!o->dev)
+		return usage_error(&help, "-d DEV is required");
+	if (optind != argc)
+		return usage_error(&help, "unexpected argument '%s'", argv[optind]);
+	if (o->slot >= 0 && o->keyfile)
+		return usage_error(&help, "-s and -k exclude each other (with -s the binding adds the key)");
 	return -1;
 }
 
@@ -240,8 +234,6 @@ int recovery_key_main(int argc, char **argv)
 	AUTO_LUKS d = NULL;
 	int r;
 
-	if (!util_prog || !strcmp(util_prog, "nbde"))
-		util_prog = "nbde recovery-key";
 	if ((r = parse(argc, argv, &o)) >= 0)
 		return r;
 	if (!(d = open_device(o.dev)))

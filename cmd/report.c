@@ -18,8 +18,6 @@
 #include "../crypto/json.h"
 #include "../luks/device.h"
 
-/* clevis asks each server once; nbde retries refused connections, for this long in all. */
-#define REPORT_TIMEOUT_S 10
 
 static const struct applet_help help = {
 	.usage = "-d DEV -s SLOT [-q] [-r]",

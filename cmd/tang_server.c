@@ -1,6 +1,6 @@
 /* tang_server.c - applet tang-server (alias tangd): the Tang key server.
  *
- * Three modes (usage_text says how to pick one): inetd, one connection on
+ * Three modes (the help says how to pick one): inetd, one connection on
  * stdin/stdout; systemd socket activation (LISTEN_FDS, Accept=no); and
  * standalone (-l). Routes and statuses are in tang/routes.c, the event loop
  * in net/server.c, the key store in tang_keydir.c: this file parses
@@ -9,6 +9,7 @@
 #include "tang/keydir.h"
 #include "tang/access.h"
 #include "tang/routes.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 #include "../net/server.h"
 
@@ -16,7 +17,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -26,56 +26,20 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static const char usage_text[] =
-	"usage: tang-server [OPTIONS] JWKDIR\n"
-	"Serves Tang advertisements and key recovery from the keys in JWKDIR.\n"
-	"Without -l it serves one connection on stdin/stdout (inetd, socat, systemd\n"
-	"Accept=yes), or the sockets systemd passes (LISTEN_FDS, Accept=no).\n\n"
-	"  -l, --listen               listen for connections (standalone)\n"
-	"  -p, --port PORT            port for -l (default 9090; 0: any free port)\n"
-	"      --port-file FILE       once listening, write the (first) port to FILE\n"
-	"  -a, --address ADDR         bind address for -l, repeatable (default: all)\n"
-	"  -e, --endpoint PATH        serve under /PATH/adv and /PATH/rec\n"
-	"  -u, --user USER            run as USER once the sockets are bound\n"
-	"  -c, --max-connections N    open connections kept (default 1024)\n"
-	"  -w, --workers N            threads for the key math (default: CPUs)\n"
-	"  -i, --idle-timeout SECS    wait for a next request (default 30)\n"
-	"  -r, --request-timeout SECS receive a request / send a reply (default 10)\n"
-	"      --head-timeout SECS    receive a request's head once begun (default 3)\n"
-	"      --stop-timeout SECS    after SIGTERM, finish requests in flight (default 5)\n"
-	"      --max-per-address N    open connections per client address (default 0:\n"
-	"                             no limit; behind a load balancer keep it 0\n"
-	"                             unless --proxy-protocol-from names it)\n"
-	"      --admin-address ADDR   serve /healthz and /metrics only on ADDR and\n"
-	"      --admin-port PORT      PORT (default: on the tang port, also in inetd mode)\n"
-	"      --no-admin             serve neither /healthz nor /metrics\n"
-	"      --allow CIDR           only clients in CIDR may use /rec, repeatable\n"
-	"                             (IPv4 or IPv6; default: every client may)\n"
-	"      --allow-file FILE      the same from FILE: \"CIDR\" or \"CIDR THP...\" (only\n"
-	"                             those keys) per line, # comments; re-read on change\n"
-	"      --proxy-protocol-from CIDR  connections from CIDR (a load balancer) begin\n"
-	"                             with a PROXY protocol v2 header naming the client;\n"
-	"                             repeatable\n"
-	"  -q, --quiet                no per-request log lines on stderr\n"
-	"  -v, --version              print the version\n"
-	"  -h, --help                 this text\n";
-
-#define OPT_LIST_MAX 64
-
 struct options {
 	bool listen, quiet, no_admin;
 	const char *port, *port_file, *user, *endpoint, *dir, *admin_addr, *admin_port, *allow_file;
-	const char *addrs[16];
+	const char *addrs[TANG_ADDRESSES_MAX];
 	size_t naddrs;
-	const char *allow[OPT_LIST_MAX];
+	const char *allow[TANG_OPTION_LIST_MAX];
 	size_t nallow;
 	struct cidr_list proxy_from;
 	int max_conns, workers, idle_s, request_s, head_s, stop_s, max_per_address;
 };
 
-/* Long options without a short letter. */
 enum {
-	OPT_HEAD_TIMEOUT = 256,
+	OPT_PORT_FILE = OPTION_LONG(0),
+	OPT_HEAD_TIMEOUT,
 	OPT_STOP_TIMEOUT,
 	OPT_MAX_PER_ADDRESS,
 	OPT_ADMIN_ADDRESS,
@@ -84,6 +48,44 @@ enum {
 	OPT_ALLOW,
 	OPT_ALLOW_FILE,
 	OPT_PROXY_FROM,
+};
+
+#define DEFAULT(x) " (default " STRINGIFY(x) ")"
+static const struct applet_help help = {
+	.usage = "[OPTIONS] JWKDIR",
+	.about = "Serves Tang advertisements and key recovery from the keys in JWKDIR.\n"
+		 "Without -l it serves one connection on stdin/stdout (inetd, socat, systemd\n"
+		 "Accept=yes), or the sockets systemd passes (LISTEN_FDS, Accept=no).",
+	.opts = (const struct option_spec[]){
+		{ 'l', "listen", NULL, "listen for connections (standalone)" },
+		{ 'p', "port", "PORT", "port for -l" DEFAULT(TANG_PORT_DEFAULT) "; 0: any free port" },
+		{ OPT_PORT_FILE, "port-file", "FILE", "once listening, write the (first) port to FILE" },
+		{ 'a', "address", "ADDR", "bind address for -l, repeatable (default: all)" },
+		{ 'e', "endpoint", "PATH", "serve under /PATH/adv and /PATH/rec" },
+		{ 'u', "user", "USER", "run as USER once the sockets are bound" },
+		{ 'c', "max-connections", "N", "open connections kept" DEFAULT(TANG_CONNECTIONS_DEFAULT) },
+		{ 'w', "workers", "N", "threads for the key math (default: CPUs)" },
+		{ 'i', "idle-timeout", "SECS", "wait for a next request" DEFAULT(TANG_IDLE_DEFAULT_S) },
+		{ 'r', "request-timeout", "SECS", "receive a request / send a reply" DEFAULT(TANG_REQUEST_DEFAULT_S) },
+		{ OPT_HEAD_TIMEOUT, "head-timeout", "SECS", "receive a request's head once begun" DEFAULT(TANG_HEAD_DEFAULT_S) },
+		{ OPT_STOP_TIMEOUT, "stop-timeout", "SECS",
+		  "after SIGTERM, finish requests in flight" DEFAULT(TANG_STOP_DEFAULT_S) },
+		{ OPT_MAX_PER_ADDRESS, "max-per-address", "N", "open connections per client address (default 0:\n"
+							       "no limit; behind a load balancer keep it 0\n"
+							       "unless --proxy-protocol-from names it)" },
+		{ OPT_ADMIN_ADDRESS, "admin-address", "ADDR", "serve /healthz and /metrics only on ADDR and" },
+		{ OPT_ADMIN_PORT, "admin-port", "PORT", "PORT (default: on the tang port, also in inetd mode)" },
+		{ OPT_NO_ADMIN, "no-admin", NULL, "serve neither /healthz nor /metrics" },
+		{ OPT_ALLOW, "allow", "CIDR", "only clients in CIDR may use /rec, repeatable\n"
+					      "(IPv4 or IPv6; default: every client may)" },
+		{ OPT_ALLOW_FILE, "allow-file", "FILE", "the same from FILE: \"CIDR\" or \"CIDR THP...\" (only\n"
+							"those keys) per line, # comments; re-read on change" },
+		{ OPT_PROXY_FROM, "proxy-protocol-from", "CIDR", "connections from CIDR (a load balancer) begin\n"
+								 "with a PROXY protocol v2 header naming the client;\n"
+								 "repeatable" },
+		{ 'q', "quiet", NULL, "no per-request log lines on stderr" },
+		{ 'v', "version", NULL, "print the version" },
+		{ 0 } },
 };
 
 /* ---- modes ---- */
@@ -265,7 +267,7 @@ static int parse_option(int c, struct options *o)
 	case 'l': o->listen = true; return 0;
 	case 'q': o->quiet = true; return 0;
 	case 'p': o->port = optarg; return parse_count(optarg, 0, 65535, "port", &port);
-	case 'P': o->port_file = optarg; return 0;
+	case OPT_PORT_FILE: o->port_file = optarg; return 0;
 	case 'e': o->endpoint = optarg; return 0;
 	case 'u': o->user = optarg; return 0;
 	case 'c': return parse_count(optarg, 1, 1000000, "connection limit", &o->max_conns);
@@ -280,7 +282,7 @@ static int parse_option(int c, struct options *o)
 	case OPT_NO_ADMIN: o->no_admin = true; return 0;
 	case OPT_ALLOW_FILE: o->allow_file = optarg; return 0;
 	case OPT_ALLOW:
-		if (o->nallow == OPT_LIST_MAX) {
+		if (o->nallow == ARRAY_SIZE(o->allow)) {
 			msg("too many --allow ranges (use --allow-file)");
 			return -1;
 		}
@@ -295,62 +297,38 @@ static int parse_option(int c, struct options *o)
 		return cidr_list_add(&o->proxy_from, &range) ? 0 : -1;
 	}
 	case 'a':
-		if (o->naddrs == sizeof(o->addrs) / sizeof(o->addrs[0])) {
+		if (o->naddrs == ARRAY_SIZE(o->addrs)) {
 			msg("too many -a addresses");
 			return -1;
 		}
 		o->addrs[o->naddrs++] = optarg;
 		return 0;
-	default:
-		fputs(usage_text, stderr);
-		return -1;
 	}
+	return 0;
 }
 
-/* 0 to go on, 1 for an error, 2 when -h or -v was answered. */
+/* 0 to go on, -1 when -h or -v was answered, else the exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "listen", no_argument, NULL, 'l' }, { "port", required_argument, NULL, 'p' },
-		{ "address", required_argument, NULL, 'a' }, { "endpoint", required_argument, NULL, 'e' },
-		{ "user", required_argument, NULL, 'u' }, { "max-connections", required_argument, NULL, 'c' },
-		{ "workers", required_argument, NULL, 'w' }, { "idle-timeout", required_argument, NULL, 'i' },
-		{ "request-timeout", required_argument, NULL, 'r' }, { "quiet", no_argument, NULL, 'q' },
-		{ "head-timeout", required_argument, NULL, OPT_HEAD_TIMEOUT },
-		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
-		{ "max-per-address", required_argument, NULL, OPT_MAX_PER_ADDRESS },
-		{ "admin-address", required_argument, NULL, OPT_ADMIN_ADDRESS },
-		{ "admin-port", required_argument, NULL, OPT_ADMIN_PORT },
-		{ "no-admin", no_argument, NULL, OPT_NO_ADMIN },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "allow-file", required_argument, NULL, OPT_ALLOW_FILE },
-		{ "proxy-protocol-from", required_argument, NULL, OPT_PROXY_FROM },
-		{ "version", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
-		{ "port-file", required_argument, NULL, 'P' }, { 0 }
-	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "lp:a:e:u:c:w:i:r:qvh", longopts, NULL)) != -1) {
-		if (c == 'h' || c == 'v') {
-			fputs(c == 'h' ? usage_text : "tangd (nbde " NBDE_VERSION ")\n", c == 'h' ? stdout : stderr);
-			return 2;
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
+		if (c == OPTIONS_HELP)
+			return -1;
+		if (c == 'v') {
+			fputs("tangd (nbde " NBDE_VERSION ")\n", stderr);
+			return -1;
 		}
-		if (parse_option(c, o))
-			return 1;
+		if (c == OPTIONS_ERROR || parse_option(c, o))
+			return exit_usage();
 	}
-	if (optind != argc - 1) {
-		fputs(usage_text, stderr);
-		return 1;
-	}
+	if (optind != argc - 1)
+		return usage_error(&help, optind == argc ? "JWKDIR is required" : "one JWKDIR only");
 	o->dir = argv[optind];
-	if (o->admin_addr && !o->admin_port) {
-		msg("--admin-address needs --admin-port");
-		return 1;
-	}
-	if (o->no_admin && o->admin_port) {
-		msg("--no-admin and --admin-port contradict each other");
-		return 1;
-	}
+	if (o->admin_addr && !o->admin_port)
+		return usage_error(&help, "--admin-address needs --admin-port");
+	if (o->no_admin && o->admin_port)
+		return usage_error(&help, "--no-admin and --admin-port contradict each other");
 	return 0;
 }
 
@@ -381,18 +359,17 @@ static bool inetd_compatible(const struct options *o)
 
 int tang_server_main(int argc, char **argv)
 {
-	struct options o = { .port = "9090", .max_conns = 1024, .idle_s = 30, .request_s = 10, .head_s = 3,
-			     .stop_s = 5 };
+	struct options o = { .port = STRINGIFY(TANG_PORT_DEFAULT), .max_conns = TANG_CONNECTIONS_DEFAULT,
+			     .idle_s = TANG_IDLE_DEFAULT_S, .request_s = TANG_REQUEST_DEFAULT_S,
+			     .head_s = TANG_HEAD_DEFAULT_S, .stop_s = TANG_STOP_DEFAULT_S };
 	struct tang_routes tr;
 	int *fds = NULL, r;
 	size_t nfds = 0;
 
-	util_prog = "tangd";
-	signal(SIGPIPE, SIG_IGN);
 	keep_logs_out_of_connection();
 	if ((r = parse_options(argc, argv, &o))) {
 		cidr_list_free(&o.proxy_from);
-		return r == 2 ? 0 : 1;
+		return r < 0 ? 0 : r;
 	}
 	if (!tang_routes_open(&tr, o.dir, o.endpoint)) {
 		cidr_list_free(&o.proxy_from);

@@ -1,10 +1,8 @@
 /* tang_show_keys.c - applet tang-show-keys, with tang's name and contract
  * (the shell script tang ships under it).
- *
- * usage: tang-show-keys [PORT] [ENDPOINT]
- *   S256 thumbprints of the signing keys that the server on localhost:PORT
- *   (default 80) advertises, one per line */
+ */
 #include "applets.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 #include "../crypto/json.h"
 #include "../crypto/jwk.h"
@@ -15,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,17 +99,30 @@ static int get_local(const char *port, const char *path, struct http_reply *repl
 	return -1;
 }
 
+static const struct applet_help help = {
+	.usage = "[PORT] [ENDPOINT]",
+	.about = "Prints the S256 thumbprints of the signing keys that the tang server on\n"
+		 "localhost:PORT (default 80) advertises, one per line; the advertisement's\n"
+		 "signatures are checked first.",
+};
+
 int tang_show_keys_main(int argc, char **argv)
 {
-	const char *port = argc > 1 ? argv[1] : "80";
+	const char *port = "80";
 	AUTO_FREE char *path = NULL;
 	struct http_reply reply;
+	long n;
+	int c;
 
-	util_prog = "tang-show-keys";
-	if (argc > 3 || (argc > 1 && (!strcmp(argv[1], "-h") || strspn(port, "0123456789") != strlen(port)))) {
-		fputs("usage: tang-show-keys [PORT] [ENDPOINT]\n", argc > 1 && !strcmp(argv[1], "-h") ? stdout : stderr);
-		return argc > 1 && !strcmp(argv[1], "-h") ? 0 : 1;
-	}
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END)
+		return c == OPTIONS_HELP ? 0 : exit_usage();
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc > 3)
+		return usage_error(&help, "unexpected argument '%s'", argv[3]);
+	if (argc > 1 && !parse_number(argv[1], 0, 65535, "port", &n))
+		return exit_usage();
+	port = argc > 1 ? argv[1] : port;
 	if (!(path = adv_path(argc > 2 ? argv[2] : NULL)))
 		return 1;
 	if (get_local(port, path, &reply))

@@ -1,19 +1,15 @@
 /* tangd_keygen.c - applet tangd-keygen, with tang's name and contract (the
  * shell script tang ships under it).
- *
- * usage: tangd-keygen JWKDIR [SIG EXC]
- *   a new ES512 signing and ECMR exchange key (P-521) in JWKDIR, named
- *   SIG.jwk and EXC.jwk or by their S256 thumbprints; mode 0440; an
- *   existing file is never overwritten (an error instead) */
+ * Key files are created 0440 and never overwrite an existing file. */
 /* asprintf needs _GNU_SOURCE, which the Makefile defines. */
 #include "applets.h"
 #include "tang/keydir.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,20 +31,25 @@ static bool name_taken(int dfd, const char *dir, const char *name)
 	return true;
 }
 
+static const struct applet_help help = {
+	.usage = "JWKDIR [SIG EXC]",
+	.about = "Creates a new ES512 signing and ECMR exchange key (P-521) in JWKDIR, named\n"
+		 "SIG.jwk and EXC.jwk or by their S256 thumbprints; mode 0440; an existing\n"
+		 "file is never overwritten (an error instead).",
+};
+
 int tangd_keygen_main(int argc, char **argv)
 {
-	static const char usage[] = "usage: tangd-keygen JWKDIR [SIG EXC]\n";
-	int dfd, r;
+	int dfd, r, c;
 
-	util_prog = "tangd-keygen";
-	if ((argc != 2 && argc != 4) || !is_directory(argv[1])) {
-		if (argc == 2 && !strcmp(argv[1], "-h")) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		fputs(usage, stderr);
-		return 1;
-	}
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END)
+		return c == OPTIONS_HELP ? 0 : exit_usage();
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc != 2 && argc != 4)
+		return usage_error(&help, "JWKDIR, or JWKDIR SIG EXC, are the arguments");
+	if (!is_directory(argv[1]))
+		return usage_error(&help, "not a directory: %s", argv[1]);
 	if (argc == 4 && !strcmp(argv[2], argv[3])) {
 		msg("SIG and EXC must be different names");
 		return 1;

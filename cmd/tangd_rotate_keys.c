@@ -9,12 +9,12 @@
 #include "applets.h"
 #include "tang/keyfile.h"
 #include "tang/keydir.h"
+#include "runtime/options.h"
 #include "runtime/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,30 +90,35 @@ static int rotate(const char *dir, bool verbose)
 	return r;
 }
 
+static const struct applet_help help = {
+	.usage = "[-v] -d JWKDIR",
+	.about = "Creates a new signing and exchange key pair in JWKDIR, then hides the old\n"
+		 "keys (renamed to .NAME.jwk): servers stop advertising them but still\n"
+		 "recover with them, so existing bindings keep working.",
+	.opts = (const struct option_spec[]){
+		{ 'd', NULL, "JWKDIR", "the key directory" },
+		{ 'v', NULL, NULL, "say which keys were created and hidden" },
+		{ 0 } },
+};
+
 int tangd_rotate_keys_main(int argc, char **argv)
 {
-	static const char usage[] = "usage: tangd-rotate-keys [-h] [-v] -d JWKDIR\n";
 	const char *dir = NULL;
 	bool verbose = false;
 	int c;
 
-	util_prog = "tangd-rotate-keys";
-	while ((c = getopt(argc, argv, "hvd:")) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
+	while ((c = options_next(argc, argv, &help)) != OPTIONS_END) {
+		switch (c) {
+		case OPTIONS_HELP: return 0;
+		case OPTIONS_ERROR: return exit_usage();
+		case 'v': verbose = true; break;
+		case 'd': dir = optarg; break;
 		}
-		if (c == 'v')
-			verbose = true;
-		else if (c == 'd')
-			dir = optarg;
-		else
-			return fputs(usage, stderr), 1;
 	}
-	if (!dir || optind != argc) {
-		fputs(usage, stderr);
-		return 1;
-	}
+	if (!dir)
+		return usage_error(&help, "-d JWKDIR is required");
+	if (optind != argc)
+		return usage_error(&help, "unexpected argument '%s'", argv[optind]);
 	if (!is_directory(dir)) {
 		msg("not a directory: %s", dir);
 		return 1;

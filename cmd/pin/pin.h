@@ -15,10 +15,8 @@
 #include <cjson/cJSON.h>
 #include "../../crypto/jwe.h"
 #include "../../crypto/secret.h"
+#include "../runtime/tunables.h"
 
-/* Used when deadline_ms is 0: clock_mono_ms() + this, fixed when the call starts. */
-#define PIN_DEFAULT_TIMEOUT_S 30
-#define PIN_DEFAULT_TIMEOUT_MS (PIN_DEFAULT_TIMEOUT_S * 1000LL)
 
 /* Lets a caller abandon a decryption it no longer needs (unlock once another
  * slot opened): its network waits end within ~100 ms and it prints nothing
@@ -36,6 +34,7 @@ struct pin_opts {
 	 * old binding stored) may vouch for the new one, see pin_regen_config */
 	bool regen;
 	long long deadline_ms;	/* absolute, on the clock_mono_ms() clock; every network wait ends by then */
+				/* 0: now + PIN_DEFAULT_TIMEOUT_MS, fixed when the call starts */
 	const struct pin_cancel *cancel;	/* NULL: never abandoned */
 	int depth;		/* JWEs above this one in an sss tree; callers leave it 0 */
 };

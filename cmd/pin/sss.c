@@ -19,7 +19,6 @@
 #include "../../crypto/json.h"
 #include "../../crypto/sss.h"
 
-#define CHILD_STACK_SIZE (512 * 1024)	/* EC math and JSON recursion, not musl's small default */
 #define WAIT_SLICE_MS 100
 #define DEADLINE_SLACK_MS 1000	/* children end at the deadline; allow them to report */
 
@@ -243,7 +242,7 @@ static bool start_child(struct round *r, const char *jwe, const struct pin_opts 
 	pthread_mutex_lock(&r->mu);
 	r->refs++, r->running++;
 	pthread_mutex_unlock(&r->mu);
-	if (thread_start_detached(child_thread, c, CHILD_STACK_SIZE))
+	if (thread_start_detached(child_thread, c, PIN_THREAD_STACK_SIZE))
 		return true;
 	record_answer(r, -1, NULL, NULL);
 	round_release(r);

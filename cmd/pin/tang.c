@@ -26,7 +26,6 @@
 #include "../../net/clock.h"
 #include "../../net/http_client.h"
 
-#define ADV_FILE_MAX (1024 * 1024)
 #define S256_THP_LEN 43
 
 struct adv {

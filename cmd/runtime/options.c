@@ -9,6 +9,8 @@
 /* More than any applet has; a longer table is a programming error that
  * options_next() reports instead of overrunning. */
 #define OPTIONS_MAX 40
+/* The option column of the help: "-r, --request-timeout SECS" fits. */
+#define HELP_LEFT_WIDTH 26
 
 struct getopt_tables {
 	const struct applet_help *for_help;
@@ -110,13 +112,14 @@ static void option_help_print(FILE *f, const struct option_spec *o)
 		n += snprintf(left + n, sizeof(left) - (size_t)n, "--%s", o->name);
 	if (o->arg)
 		snprintf(left + n, sizeof(left) - (size_t)n, " %s", o->arg);
-	fprintf(f, "  %-24s ", left);
-	if (strlen(left) > 24)
-		fprintf(f, "\n  %-24s ", "");
+	if (strlen(left) > HELP_LEFT_WIDTH)
+		fprintf(f, "  %s\n%*s", left, HELP_LEFT_WIDTH + 3, "");
+	else
+		fprintf(f, "  %-*s ", HELP_LEFT_WIDTH, left);
 	for (const char *s = o->help; *s; s++) {
 		fputc(*s, f);
 		if (*s == '\n')
-			fprintf(f, "  %-24s ", "");
+			fprintf(f, "%*s", HELP_LEFT_WIDTH + 3, "");
 	}
 	fputc('\n', f);
 }
@@ -131,12 +134,11 @@ void help_print(FILE *f, const struct applet_help *h)
 	synopsis_print(f, h);
 	if (h->about)
 		fprintf(f, "\n%s\n", h->about);
-	if (h->opts && h->opts->key)
-		fputc('\n', f);
+	fputc('\n', f);
 	for (const struct option_spec *o = h->opts; o && o->key; o++)
 		if (o->help)
 			option_help_print(f, o);
-	fprintf(f, "  %-24s print this help\n", "-h, --help");
+	fprintf(f, "  %-*s print this help\n", HELP_LEFT_WIDTH, "-h, --help");
 	if (h->epilogue)
 		fprintf(f, "\n%s\n", h->epilogue);
 }

@@ -324,7 +324,7 @@ bool is_directory(const char *path)
 	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
-bool parse_number(const char *s, long min, long max, const char *what, long *out)
+bool parse_number_quiet(const char *s, long min, long max, long *out)
 {
 	const char *digits = s && *s == '-' && min < 0 ? s + 1 : s;
 	char *end;
@@ -333,12 +333,18 @@ bool parse_number(const char *s, long min, long max, const char *what, long *out
 	errno = 0;
 	if (digits && *digits >= '0' && *digits <= '9')
 		v = strtol(s, &end, 10);
-	if (!digits || *digits < '0' || *digits > '9' || errno || *end || v < min || v > max) {
-		msg("invalid %s '%s' (%ld to %ld)", what, s ? s : "", min, max);
+	if (!digits || *digits < '0' || *digits > '9' || errno || *end || v < min || v > max)
 		return false;
-	}
 	*out = v;
 	return true;
+}
+
+bool parse_number(const char *s, long min, long max, const char *what, long *out)
+{
+	if (parse_number_quiet(s, min, max, out))
+		return true;
+	msg("invalid %s '%s' (%ld to %ld)", what, s ? s : "", min, max);
+	return false;
 }
 
 bool parse_seconds(const char *s, const char *what, long *out)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "../../crypto/secret.h"
+#include "tunables.h"
 #include "../../net/clock.h"	/* clock_mono_ms: the one clock for deadlines */
 
 /* Program name for messages ("nbde bind", "clevis", "tangd-keygen"). */
@@ -85,6 +86,8 @@ int secret_process_harden(void);
  * min < 0): no sign, space, base prefix or trailing garbage, no overflow.
  * False after "invalid WHAT 'S' (MIN to MAX)". */
 bool parse_number(const char *s, long min, long max, const char *what, long *out);
+/* The same without the message (a kernel command line word, say). */
+bool parse_number_quiet(const char *s, long min, long max, long *out);
 /* A timeout: whole seconds, 1 to a day; false after a message naming what. */
 #define TIMEOUT_MAX_S 86400
 bool parse_seconds(const char *s, const char *what, long *out);

@@ -12,10 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* An allow file is a list of networks, not a data set: bounding it keeps a
- * wrong path (a log, a disk image) from being read into memory. */
-#define ACCESS_FILE_MAX (1u << 20)
-#define ACCESS_LINE_MAX 4096
 /* Thumbprints one rule may name. */
 #define ACCESS_THPS_MAX 64
 /* Denied addresses remembered for the once-a-minute log line; when all are

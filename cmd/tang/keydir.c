@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KEY_FILE_MAX (64 * 1024)
 /* Timestamps of a change within this many seconds may not move again on the
  * next change (coarse file-system clocks), so such a cache is re-checked by
  * listing the directory. */
@@ -324,7 +323,7 @@ static bool parse_key(struct tang_key *k, int fd, const char *dir)
 	AUTO_BUF text = { 0 };
 	const char *err = "invalid JSON";
 
-	if (read_fd_all(fd, KEY_FILE_MAX, &text)) {
+	if (read_fd_all(fd, TANG_KEY_FILE_MAX, &text)) {
 		msg("Cannot load JSON file (%s/%s): %s; skipping", dir, k->file, strerror(errno));
 		return false;
 	}

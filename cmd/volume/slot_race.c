@@ -11,9 +11,6 @@
 #include "../../luks/device.h"
 #include "../../net/clock.h"
 
-/* pin_decrypt runs EC math and JSON recursion: more than musl's 128 KiB
- * default thread stack may hold (the sss pin gives its children as much). */
-#define DECRYPT_STACK_SIZE (512 * 1024)
 /* pin_decrypt ends by the deadline; this only absorbs scheduling jitter
  * before the caller stops waiting for the last answers. */
 #define REPORT_SLACK_MS 500
@@ -87,7 +84,7 @@ static void start_decrypt(struct slot_race *r, struct race_entry *e)
 	pthread_mutex_lock(&r->mu);
 	r->refs++;
 	pthread_mutex_unlock(&r->mu);
-	if (!thread_start_detached(decrypt_thread, e, DECRYPT_STACK_SIZE)) {
+	if (!thread_start_detached(decrypt_thread, e, PIN_THREAD_STACK_SIZE)) {
 		finish(e, -1, NULL);
 		race_drop(r);
 	}

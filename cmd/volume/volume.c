@@ -12,8 +12,6 @@
 #include "../../luks/bind.h"
 #include "../../luks/device.h"
 
-/* cryptsetup's own default limit for key files. */
-#define KEYFILE_MAX (8u << 20)
 #define LINE_MAX_LEN 8192
 
 struct luks_dev *open_device(const char *path)
