@@ -3,7 +3,7 @@
  * Every wait is bounded: name resolution, connecting (to every resolved
  * address at once, first to answer wins), sending and receiving each have a
  * per-attempt limit and all end by one absolute deadline. Replies are bounded
- * in size (http_reply.h). Transient failures (refused, unreachable, timed
+ * in size (http_reply_parse.h). Transient failures (refused, unreachable, timed
  * out, reset, 502/503/504) are retried with exponential backoff until the
  * deadline, because at boot a tang server or the network may come up late. */
 #ifndef NBDE_HTTP_CLIENT_H
@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "http_reply.h"
+#include "http_reply_parse.h"
 #include "tunables.h"
 
 

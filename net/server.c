@@ -14,7 +14,7 @@
 #include "server.h"
 #include "tunables.h"
 #include "clock.h"
-#include "http_response.h"
+#include "http_response_format.h"
 #include "proxy_v2.h"
 
 #include <arpa/inet.h>

@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 #include "cidr.h"
-#include "http_request.h"
+#include "http_request_parse.h"
 
 struct server_response {
 	int status;

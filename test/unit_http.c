@@ -1,7 +1,7 @@
 /* unit_http.c - what the request parser costs in memory: a body buffer
  * grows with the bytes that arrived, never with what a header announces,
  * and a server's lower body limit answers 413 before any body byte. */
-#include "../net/http_request.h"
+#include "../net/http_request_parse.h"
 #include "tap.h"
 
 #include <string.h>

@@ -9,7 +9,7 @@
 #include "../crypto/b64url.h"
 #include "../crypto/sss.h"
 #include "../crypto/alloc.h"
-#include "../net/http_reply.h"
+#include "../net/http_reply_parse.h"
 #include "../net/url.h"
 #include "tap.h"
 

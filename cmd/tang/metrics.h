@@ -26,7 +26,7 @@ enum tang_route_label {
 	TANG_LABELS,
 };
 
-/* Every status nbde sends (http_response.h), and one for anything else. */
+/* Every status nbde sends (http_response_format.h), and one for anything else. */
 #define TANG_METRICS_CODES 12
 /* Upper bounds of the duration histogram, in seconds: an /adv takes tens
  * of microseconds, a /rec a few milliseconds, a queue under load more. */

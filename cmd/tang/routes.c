@@ -12,7 +12,7 @@
 #include "../../crypto/ecmr.h"
 #include "../../crypto/json.h"
 #include "../../crypto/jwk.h"
-#include "../../net/http_response.h"
+#include "../../net/http_response_format.h"
 
 #include <stdio.h>
 #include <stdlib.h>

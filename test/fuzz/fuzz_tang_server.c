@@ -20,7 +20,7 @@
 
 #include "../../cmd/tang/routes.h"
 #include "../../cmd/tang/keydir.h"
-#include "../../net/http_reply.h"
+#include "../../net/http_reply_parse.h"
 #include "../../net/server.h"
 
 /* A pipe holds 64 KiB; the whole input is written before the server runs. */

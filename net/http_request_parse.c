@@ -1,10 +1,10 @@
-/* http_request.c - the incremental request parser (see http_request.h).
+/* http_request_parse.c - the incremental request parser (see http_request_parse.h).
  *
  * Line-oriented parts (request line, headers, chunk sizes, trailers) are
  * gathered in one growable line buffer whose limit depends on the phase, so
  * no input can make it grow past a few KiB; bodies are copied straight into
  * a buffer that grows as they arrive (never by what a header announces). */
-#include "http_request.h"
+#include "http_request_parse.h"
 
 #include <stdlib.h>
 #include <string.h>

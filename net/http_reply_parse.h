@@ -1,8 +1,8 @@
-/* http_reply.h - HTTP/1.x response parser for the client. Pure: no I/O, no
+/* http_reply_parse.h - HTTP/1.x response parser for the client. Pure: no I/O, no
  * state between calls. The client calls it on everything received so far
  * after each read; it says whether a whole reply is there yet. */
-#ifndef NBDE_HTTP_REPLY_H
-#define NBDE_HTTP_REPLY_H
+#ifndef NBDE_HTTP_REPLY_PARSE_H
+#define NBDE_HTTP_REPLY_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>

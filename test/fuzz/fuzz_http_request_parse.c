@@ -1,4 +1,4 @@
-/* fuzz_http_request.c - libFuzzer target for the HTTP request parser.
+/* fuzz_http_request_parse.c - libFuzzer target for the HTTP request parser.
  *
  * usage: build/fuzz/fuzz_http_request [CORPUS...]   (make fuzz)
  *
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../net/http_request.h"
+#include "../../net/http_request_parse.h"
 
 struct outcome {
 	unsigned requests;

@@ -1,9 +1,9 @@
-/* http_reply.c - HTTP/1.x response parser (see http_reply.h).
+/* http_reply_parse.c - HTTP/1.x response parser (see http_reply_parse.h).
  *
  * Stateless by design: the client re-parses the bytes it holds after every
  * read. Replies from tang are a few KiB, so the repeated work is negligible,
  * and a parser without state is simple to fuzz and hard to get wrong. */
-#include "http_reply.h"
+#include "http_reply_parse.h"
 
 #include <ctype.h>
 #include <stdlib.h>

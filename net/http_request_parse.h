@@ -1,4 +1,4 @@
-/* http_request.h - incremental, bounded HTTP/1.x request parser. No I/O:
+/* http_request_parse.h - incremental, bounded HTTP/1.x request parser. No I/O:
  * bytes go in through http_request_feed() in pieces of any size, and the
  * parser says when a whole request (head and body) has arrived or what is
  * wrong with it. Only what a Tang server needs is kept: method, target,
@@ -8,8 +8,8 @@
  * 414, body >= 65536 bytes (or the lower limit given to init) 413, more than
  * 8 KiB of header lines 431. Memory is allocated only while a request is
  * being received, and only for bytes that arrived. */
-#ifndef NBDE_HTTP_REQUEST_H
-#define NBDE_HTTP_REQUEST_H
+#ifndef NBDE_HTTP_REQUEST_PARSE_H
+#define NBDE_HTTP_REQUEST_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>

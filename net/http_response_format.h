@@ -1,9 +1,9 @@
-/* http_response.h - formats whole HTTP/1.1 responses, so each goes out in
+/* http_response_format.h - formats whole HTTP/1.1 responses, so each goes out in
  * one write (tang's two writes per response stall keep-alive clients on
  * Nagle/delayed ACK). Headers as tang sends them: Content-Type (success
  * only) and Content-Length; "Connection: close" when the server closes. */
-#ifndef NBDE_HTTP_RESPONSE_H
-#define NBDE_HTTP_RESPONSE_H
+#ifndef NBDE_HTTP_RESPONSE_FORMAT_H
+#define NBDE_HTTP_RESPONSE_FORMAT_H
 
 #include <stdbool.h>
 #include <stddef.h>

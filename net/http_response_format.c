@@ -1,5 +1,5 @@
-/* http_response.c - status lines and headers for the server's replies. */
-#include "http_response.h"
+/* http_response_format.c - status lines and headers for the server's replies. */
+#include "http_response_format.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* fuzz_http_response.c - libFuzzer target for the HTTP client's reply parser.
+/* fuzz_http_reply_parse.c - libFuzzer target for the HTTP client's reply parser.
  *
  * usage: build/fuzz/fuzz_http_response [CORPUS...]   (make fuzz)
  *
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../net/http_reply.h"
+#include "../../net/http_reply_parse.h"
 
 static void check_bounds(const struct http_reply *r)
 {
