@@ -4,6 +4,7 @@
  * recovers from a server that restarted. */
 #include "http_client.h"
 #include "clock.h"
+#include "thread.h"
 #include "url.h"
 
 #include <errno.h>

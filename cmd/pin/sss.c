@@ -18,6 +18,7 @@
 #include "../../crypto/b64url.h"
 #include "../../crypto/json.h"
 #include "../../crypto/sss.h"
+#include "../../net/thread.h"
 
 #define WAIT_SLICE_MS 100
 #define DEADLINE_SLACK_MS 1000	/* children end at the deadline; allow them to report */

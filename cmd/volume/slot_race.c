@@ -10,6 +10,7 @@
 
 #include "../../luks/device.h"
 #include "../../net/clock.h"
+#include "../../net/thread.h"
 
 /* pin_decrypt ends by the deadline; this only absorbs scheduling jitter
  * before the caller stops waiting for the last answers. */
