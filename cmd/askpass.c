@@ -183,21 +183,24 @@ static int parse_ask(int dirfd, const char *name, struct ask *a, const char **wh
 	if (*why)
 		return -1;
 	for (char *save = NULL, *l = strtok_r((char *)f.p, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		const char *v;
+		long n;
+
 		if (*l == '[') {
-			in_ask = !strncmp(l, "[Ask]", 5);
+			in_ask = !strcmp(l, "[Ask]");
 			continue;
 		}
 		if (!in_ask)
 			continue;
 		r = 0;
-		if (!strncmp(l, "Id=", 3) && (r = set_value(a->id, sizeof(a->id), l + 3)))
+		if ((v = str_after_prefix(l, "Id=")) && (r = set_value(a->id, sizeof(a->id), v)))
 			*why = "its Id= is too long";
-		else if (!strncmp(l, "Socket=", 7) && (r = set_value(a->socket, sizeof(a->socket), l + 7)))
+		else if ((v = str_after_prefix(l, "Socket=")) && (r = set_value(a->socket, sizeof(a->socket), v)))
 			*why = "its Socket= is too long for a socket address";
-		else if (!strncmp(l, "NotAfter=", 9))
-			a->not_after = atoll(l + 9);
-		else if (!strncmp(l, "PID=", 4))
-			a->pid = atol(l + 4);
+		else if ((v = str_after_prefix(l, "NotAfter=")) && parse_number_quiet(v, 0, LONG_MAX, &n))
+			a->not_after = n;
+		else if ((v = str_after_prefix(l, "PID=")) && parse_number_quiet(v, 1, INT_MAX, &n))
+			a->pid = (pid_t)n;
 		if (r)
 			return -1;
 	}
@@ -299,11 +302,10 @@ static int agent_scan(const char *dir, long timeout_s)
 	}
 	while ((e = readdir(dp))) {
 		struct ask a;
-		struct timespec now;
 		struct stat st;
 		const char *why;
 
-		if (strncmp(e->d_name, "ask.", 4))
+		if (!str_after_prefix(e->d_name, "ask."))
 			continue;
 		asks++;
 		if (parse_ask(dirfd, e->d_name, &a, &why)) {
@@ -311,11 +313,11 @@ static int agent_scan(const char *dir, long timeout_s)
 				refuse(dir, e->d_name, why);
 			continue;
 		}
-		if (strncmp(a.id, "cryptsetup:", 11))
+		const char *dev = str_after_prefix(a.id, "cryptsetup:");
+		if (!dev)
 			continue;	/* not a volume's prompt: not ours */
-		const char *dev = a.id + 11;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (a.not_after && a.not_after < now.tv_sec * 1000000LL + now.tv_nsec / 1000)
+		/* NotAfter= is CLOCK_MONOTONIC microseconds, as clock_mono_us() */
+		if (a.not_after && a.not_after < clock_mono_us())
 			continue;
 		if ((a.pid > 0 && kill(a.pid, 0) && errno == ESRCH) || stat(dev, &st) || strset_has(&done, dev))
 			continue;

@@ -85,7 +85,7 @@ static int get_local(const char *port, const char *path, struct http_reply *repl
 	static const char *const hosts[] = { "127.0.0.1", "[::1]" };
 	char url[4200], err[160] = "";
 
-	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(hosts); i++) {
 		struct http_client_request rq = { .method = "GET", .url = url, .once = true,
 						  .deadline_ms = clock_mono_ms() + 10000 };
 		if (snprintf(url, sizeof(url), "http://%s:%s%s", hosts[i], port, path) >= (int)sizeof(url)) {

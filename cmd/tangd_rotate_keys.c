@@ -1,10 +1,9 @@
 /* tangd_rotate_keys.c - applet tangd-rotate-keys, with tang's name and
  * contract (the shell script tang ships under it).
  *
- * usage: tangd-rotate-keys [-v] -d JWKDIR
- *   a new pair, then every active key hidden: renamed to .NAME.jwk, or
- *   .NAME.1.jwk, .NAME.2.jwk, ... when that exists (never over an older
- *   hidden key: clients bound to it still need it) */
+ * A new pair, then every active key hidden: renamed to .NAME.jwk, or
+ * .NAME.1.jwk, .NAME.2.jwk, ... when that exists (never over an older
+ * hidden key: clients bound to it still need it). */
 /* asprintf needs _GNU_SOURCE, which the Makefile defines. */
 #include "applets.h"
 #include "tang/keyfile.h"

@@ -2,6 +2,7 @@
  * travels in clear in the header (clevis.null.jwk); with {"fail":true} it is
  * left out, so decryption fails. Never protects anything. */
 #include "pin.h"
+#include "../runtime/runtime.h"
 
 #include "../../crypto/json.h"
 #include "../../crypto/jwk.h"
@@ -16,9 +17,7 @@ static cJSON *null_header(const cJSON *jwk, bool fail)
 		return NULL;
 	if (!fail && !json_set(data, "jwk", cJSON_Duplicate(jwk, true)))
 		return NULL;
-	cJSON *r = hdr;
-	hdr = NULL;
-	return r;
+	return TAKE_PTR(hdr);
 }
 
 char *pin_null_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o)

@@ -24,7 +24,7 @@ static const struct pin pins[] = {
 
 static const struct pin *find_pin(const char *name)
 {
-	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(pins); i++)
 		if (!strcmp(pins[i].name, name))
 			return &pins[i];
 	return NULL;
@@ -195,7 +195,7 @@ static cJSON *sss_list_config(const cJSON *sss, int depth, bool stored)
 	if (!cfg || !cJSON_IsNumber(t) || !cJSON_AddNumberToObject(cfg, "t", t->valuedouble) ||
 	    !(pins_obj = cJSON_AddObjectToObject(cfg, "pins")))
 		return NULL;
-	for (size_t k = 0; k < sizeof(list_order) / sizeof(list_order[0]); k++) {
+	for (size_t k = 0; k < ARRAY_SIZE(list_order); k++) {
 		cJSON_ArrayForEach(child, jwes) {
 			AUTO_FREE char *name = NULL;
 			if (!cJSON_IsString(child) ||
@@ -208,9 +208,7 @@ static cJSON *sss_list_config(const cJSON *sss, int depth, bool stored)
 				return NULL;
 		}
 	}
-	cJSON *r = cfg;
-	cfg = NULL;
-	return r;
+	return TAKE_PTR(cfg);
 }
 
 /* tang {"url":…}, plus the stored advertisement when stored (for regen). */
@@ -223,9 +221,7 @@ static cJSON *tang_list_config(const cJSON *tang, bool stored)
 	if (!cfg || (url && !cJSON_AddStringToObject(cfg, "url", url)) ||
 	    (stored && adv && !json_set(cfg, PIN_TANG_STORED_ADV, cJSON_Duplicate(adv, true))))
 		return NULL;
-	cJSON *r = cfg;
-	cfg = NULL;
-	return r;
+	return TAKE_PTR(cfg);
 }
 
 static cJSON *list_config_of(const char *jwe, size_t len, int depth, bool stored)

@@ -74,9 +74,7 @@ static cJSON *sss_header(long long t, const unsigned char prime[SSS_PRIME_LEN], 
 	    !json_set_str(sss, "p", p) || !cJSON_AddNumberToObject(sss, "t", (double)t) ||
 	    !(*jwes = cJSON_AddArrayToObject(sss, "jwe")))
 		return NULL;
-	cJSON *r = hdr;
-	hdr = NULL;
-	return r;
+	return TAKE_PTR(hdr);
 }
 
 static char *seal(const cJSON *hdr, const unsigned char *key, const void *pt, size_t len, const struct pin_opts *o)

@@ -349,9 +349,7 @@ static cJSON *tang_header(const char *url, const cJSON *jwks, const char *kid)
 	    !(tang = cJSON_AddObjectToObject(clevis, "tang")) || !json_set_str(tang, "url", url) ||
 	    !json_set(tang, "adv", cJSON_Duplicate(jwks, true)))
 		return NULL;
-	cJSON *r = hdr;
-	hdr = NULL;
-	return r;
+	return TAKE_PTR(hdr);
 }
 
 static char *seal_to(const char *url, const cJSON *jwks, const void *pt, size_t len, const struct pin_opts *o)

@@ -1,5 +1,6 @@
 /* metrics.c - tang-server's Prometheus metrics (see metrics.h). */
 #include "metrics.h"
+#include "../runtime/runtime.h"
 #include "keydir.h"
 
 #include <stdarg.h>
@@ -194,7 +195,7 @@ static void render_connections(struct text *t, struct tang_metrics *m)
 	put(t, "nbde_tang_connections_open %lld\n", atomic_load_explicit(&s->connections_open, memory_order_relaxed));
 	head(t, "connections_rejected_total", "counter",
 	     "Connections closed or refused, and /rec requests refused by the access rules, by reason.");
-	for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(rejected); i++)
 		put(t, "nbde_tang_connections_rejected_total{reason=\"%s\"} %llu\n", rejected[i].reason, rejected[i].n);
 }
 

@@ -32,7 +32,7 @@ static const char *skip_slashes(const char *p)
 /* The path after the endpoint prefix and its slashes; NULL if it has none.
  * Without an endpoint: one or more '/'. With one: exactly "/", the
  * endpoint, then one or more '/'. */
-static const char *after_prefix(const char *endpoint, const char *path)
+static const char *after_endpoint(const char *endpoint, const char *path)
 {
 	size_t n = strlen(endpoint);
 
@@ -64,15 +64,16 @@ static enum route route(const char *endpoint, const char *path, const char **thp
 		return ROUTE_HEALTHZ;
 	if (!strcmp(path, "/metrics"))
 		return ROUTE_METRICS;
-	const char *p = after_prefix(endpoint, path), *rest;
-	bool adv = p && !strncmp(p, "adv", 3), rec = p && !strncmp(p, "rec", 3);
+	const char *p = after_endpoint(endpoint, path);
+	const char *adv = p ? str_after_prefix(p, "adv") : NULL, *rec = p ? str_after_prefix(p, "rec") : NULL;
+	const char *end = adv ? adv : rec, *rest;
 
-	if (!adv && !rec)
+	if (!end)
 		return ROUTE_NONE;
-	rest = skip_slashes(p + 3);
+	rest = skip_slashes(end);
 	if (adv && !*rest)
 		return ROUTE_ADV;
-	if (rest == p + 3 || !is_thp(rest))	/* "/advX", "/rec", "/adv/a=b" */
+	if (rest == end || !is_thp(rest))	/* "/advX", "/rec", "/adv/a=b" */
 		return ROUTE_NONE;
 	*thp = rest;
 	return adv ? ROUTE_ADV_THP : ROUTE_REC;
