@@ -73,6 +73,11 @@ for t in tangd tangd-keygen tangd-rotate-keys tang-show-keys; do
 	ok $? "... and names itself '$t'"
 	is "$(usage_rc "$NBDE" $t -Z)" 2 "nbde $t with a bad option exits 2"
 done
+# messages name the program as it was called
+printf x | "$NBDE" clevis encrypt null nojson >/dev/null 2>"$TMP/e"
+is "$(cat "$TMP/e")" "clevis: Configuration is malformed!" "clevis encrypt's errors say 'clevis:', as clevis luks bind's"
+printf x | "$NBDE" encrypt null nojson >/dev/null 2>"$TMP/e"
+is "$(cat "$TMP/e")" "nbde encrypt: Configuration is malformed!" "nbde encrypt's errors say 'nbde encrypt:'"
 # the help is the option table: each option is listed once, with its text
 "$NBDE" unlock -h >"$TMP/o"
 is "$(grep -c -- '--timeout SEC' "$TMP/o")" 2 "unlock -h: --timeout in the synopsis and once in the table"
