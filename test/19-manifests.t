@@ -67,5 +67,9 @@ broken "compose publishing another container port" "compose publishes the image'
 	hooks/container/compose.yaml 's.replace(":-8080}:8080", ":-8080}:9090")'
 broken "an image listening elsewhere" "containerPort is the image's" hooks/container/Containerfile \
 	's.replace("\"-p\", \"8080\"", "\"-p\", \"8081\"")'
+broken "an image whose user has a name (there is no /etc/passwd)" "numeric USER" hooks/container/Containerfile \
+	's.replace("USER 65532:65532", "USER tang")'
+broken "pods running as another uid than the image's" "runAsUser 65532" hooks/kubernetes/tang-pvc.yaml \
+	's.replace("runAsUser: 65532", "runAsUser: 1000")'
 
 done_testing

@@ -34,13 +34,24 @@ def read(rel):
 
 
 # ---- the image, as its Containerfile and the Makefile make it ----
+def find(pattern, text, what):
+    """The first group of pattern in text; a failed check when absent."""
+    m = re.search(pattern, text, re.M)
+    if not m:
+        check(False, f"{what} is found")
+        print(f"# pattern {pattern}")
+        sys.exit(1)
+    return m.group(1)
+
+
 cf = read("hooks/container/Containerfile")
-entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", cf, re.M).group(1))
-PORT = int(entry[entry.index("-p") + 1])
+entry = json.loads(find(r"^ENTRYPOINT (\[.*\])$", cf, "the Containerfile's ENTRYPOINT"))
+check(entry[:3] == ["/usr/bin/nbde", "tang-server", "-l"] and "-p" in entry,
+      "the entrypoint is the standalone tang-server with its port")
+PORT = int(entry[entry.index("-p") + 1]) if "-p" in entry else None
 KEYDIR = entry[-1]
-UID = int(re.search(r"^USER (\d+)(?::\d+)?$", cf, re.M).group(1))
-IMAGE = re.search(r"^IMAGE \?= (\S+)$", read("Makefile"), re.M).group(1)
-check(entry[:3] == ["/usr/bin/nbde", "tang-server", "-l"], "the entrypoint is the standalone tang-server")
+UID = int(find(r"^USER (\d+)(?::\d+)?$", cf, "the Containerfile's numeric USER"))
+IMAGE = find(r"^IMAGE \?= (\S+)$", read("Makefile"), "the Makefile's IMAGE")
 check(re.search(rf"^EXPOSE {PORT}$", cf, re.M) is not None, f"the image exposes the port it listens on ({PORT})")
 check(re.search(rf"^VOLUME {re.escape(KEYDIR)}$", cf, re.M) is not None, f"the key folder {KEYDIR} is a volume")
 check(UID != 0, f"the image's USER is numeric and not root ({UID})")
