@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""manifests.py ROOT - checks that the container and Kubernetes files under
-ROOT/hooks agree with each other and with the image (test/19-manifests.t).
+"""manifests.py ROOT [REL EXPR] - checks that the container and Kubernetes
+files under ROOT/hooks agree with each other and with the image
+(test/19-manifests.t). With REL and EXPR it checks the files as if ROOT/REL
+were EXPR (a Python expression of its text, s): how the test breaks them.
 
 What the image is, is read from its Containerfile (the entrypoint's port and
 key folder, the USER) and the Makefile (the IMAGE default), so a change on
@@ -13,6 +15,7 @@ import sys
 import yaml
 
 ROOT = sys.argv[1]
+EDIT = sys.argv[2:4]
 failed = 0
 
 
@@ -23,14 +26,19 @@ def check(cond, what):
         failed += 1
 
 
-def docs(rel):
-    with open(f"{ROOT}/{rel}") as f:
-        return [d for d in yaml.safe_load_all(f) if d]
-
-
 def read(rel):
     with open(f"{ROOT}/{rel}") as f:
-        return f.read()
+        s = f.read()
+    if EDIT and EDIT[0] == rel:
+        edited = eval(EDIT[1], {"s": s})
+        if edited == s:
+            sys.exit(f"the edit of {rel} changed nothing")
+        return edited
+    return s
+
+
+def docs(rel):
+    return [d for d in yaml.safe_load_all(read(rel)) if d]
 
 
 # ---- the image, as its Containerfile and the Makefile make it ----
