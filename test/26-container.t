@@ -63,6 +63,8 @@ container_cleanup() {
 	# netavark turns forwarding on for compose's bridge network
 	echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward 2>/dev/null
 	awk -v t="$P/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n 1 umount -l
+	# conmon may still be writing a removed container's exit file
+	rm -rf "$P" 2>/dev/null || { sleep 1; rm -rf "$P"; }
 	t_cleanup
 }
 trap container_cleanup EXIT

@@ -53,7 +53,7 @@ cleanup() {
 	podman network prune -f >/dev/null 2>&1
 	echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
 	wait 2>/dev/null
-	rm -rf "$TMP"
+	rm -rf "$TMP" 2>/dev/null || { sleep 1; rm -rf "$TMP"; }
 }
 trap cleanup EXIT
 
