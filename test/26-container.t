@@ -6,7 +6,9 @@
 #   in the empty volume and serves clevis and nbde round trips on a port
 #   published on 127.0.0.1, and stops cleanly on SIGTERM;
 # - a kubelet-style Secret folder (NAME.jwk -> ..data/NAME.jwk) mounted
-#   read-only: a ..data swap is served without a restart;
+#   read-only: a ..data swap is served without a restart (a plain container:
+#   kube play 4.3 crashes on secret volumes, a nil pointer in
+#   VolumeFromSecret; test/19-manifests.t checks tang-secret.yaml);
 # - the PVC Deployment played by `podman kube play` (3 replicas, one key
 #   folder): one key pair made, the same keys from every replica, a JWE made
 #   through one opens through the others, the rotation Job's command (run as
