@@ -93,8 +93,8 @@ thp_of_signing() { # S256 thumbprints of the active signing keys in DIR, sorted
 }
 roundtrip() { # roundtrip ENC DEC URL : ENC encrypts through URL, DEC decrypts (both ${VIA[@]})
 	local enc=$1 dec=$2 url=$3 word=word-$RANDOM
-	[ "$(printf %s "$word" | "${VIA[@]}" $enc encrypt tang "{\"url\":\"$url\"}" -y 2>>"$TMP/err" |
-		"${VIA[@]}" $dec decrypt 2>>"$TMP/err")" = "$word" ]
+	[ "$(printf %s "$word" | "${VIA[@]}" "$enc" encrypt tang "{\"url\":\"$url\"}" -y 2>>"$TMP/err" |
+		"${VIA[@]}" "$dec" decrypt 2>>"$TMP/err")" = "$word" ]
 }
 
 # ---- the image ----
@@ -113,9 +113,9 @@ is "$(cat "$TMP/files")" "usr/ usr/bin/ usr/bin/nbde var/ var/db/ var/db/tang/ "
 is "$(pm image inspect -f '{{.Config.User}}' "$IMAGE")" "65532:65532" "USER is numeric, not root"
 
 run_published() { # run_published NAME ARGS... : the image on a free port of 127.0.0.1; sets URL
-	local name=$1 try port
+	local name=$1 port
 	shift
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=$(free_port) || return 1
 		if pm run -d --name "$name" --network slirp4netns -p "127.0.0.1:$port:8080" "$@" >/dev/null; then
 			URL=http://127.0.0.1:$port
@@ -251,7 +251,7 @@ pm run --rm --network none --read-only --cap-drop ALL --security-opt no-new-priv
 	-v "$K:/var/db/tang" --entrypoint "$entry" "$IMAGE" >/dev/null
 ok $? "the rotation Job's command ($entry) runs in the image"
 after=$(thp_of_signing "$K")
-[ -n "$after" ] && [ "$after" != "$before" ] && [ "$(ls -a "$K" | grep -c '^\..*\.jwk$')" = 2 ]
+[ -n "$after" ] && [ "$after" != "$before" ] && [ "$(find "$K" -maxdepth 1 -name '.*.jwk' | wc -l)" = 2 ]
 ok $? "... a new pair, the old one hidden"
 ok_in_time 5 "the rotation reaches every replica within 5 s" same_keys
 is "$(in_netns "${R[2]}" "$NBDE" decrypt <"$TMP/old.jwe" 2>>"$TMP/err")" "$word" \
@@ -276,7 +276,7 @@ else
 	compose() { TANG_PUBLISH=$publish podman-compose -p "$project" -f "$TOP/hooks/container/compose.yaml" "$@" \
 		>>"$TMP/compose.log" 2>&1; }
 	t_log "$TMP/compose.log"
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		publish=127.0.0.1:$(free_port)
 		compose up -d
 		[ "$(pm inspect -f '{{.State.Running}}' "${project}_tang_1")" = true ] && break
