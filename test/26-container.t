@@ -14,8 +14,9 @@
 #   through one opens through the others, the rotation Job's command (run as
 #   the Job would) reaches every replica within 5 s and old JWEs still open;
 # - compose.yaml up (published on 127.0.0.1) and down; podman-compose 1.0.3
-#   always puts a service on a bridge network, so netavark adds its iptables
-#   rules (removed with the network; ip_forward is put back afterwards).
+#   always puts a service on a bridge network, so netavark adds iptables
+#   rules: the network's go with it, netavark's base chains stay (inert
+#   without a network); ip_forward, which it turns on, is put back.
 # podman from Debian here: crun fails on these hybrid cgroups (runc is used)
 # and podman's default ulimits cannot be set, so the test has its own
 # containers.conf; its own storage (vfs: nothing mounted to clean up) and
