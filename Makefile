@@ -9,6 +9,8 @@
 #   make fuzz       builds and runs each libFuzzer target for FUZZ_SECONDS
 #   make install    DESTDIR=... PREFIX=...
 #   make deb        build/nbde_VERSION_amd64.deb (scripts/deb.sh; dpkg-deb, no network)
+#   make image      the OCI image (hooks/container/Containerfile; podman or buildah),
+#                   tagged IMAGE (default localhost/nbde:latest), whose name it prints
 
 .DEFAULT_GOAL := all
 VERSION := 0.1
@@ -220,8 +222,22 @@ deb: nbde
 	$(MAKE) -s install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr UNITDIR=/lib/systemd/system
 	scripts/deb.sh $(DEB_ROOT) $(VERSION) $(DEB)
 
+# image: FROM scratch, the binary alone; the build's chatter goes to stderr
+# so stdout is the image's name. --timestamp 0: the same binary gives the
+# same image. (IMAGE_CONTEXT: the staging folder, emptied first)
+IMAGE ?= localhost/nbde:latest
+IMAGE_CONTEXT ?= build/image
+IMAGE_BUILDER ?= $(firstword $(foreach b,podman buildah,$(if $(shell command -v $(b) 2>/dev/null),$(b))))
+image: nbde
+	@test -n "$(IMAGE_BUILDER)" || { echo "make image: needs podman or buildah" >&2; exit 1; }
+	@rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/keys/tang $(IMAGE_CONTEXT)/var/db
+	@chmod 0700 $(IMAGE_CONTEXT)/keys/tang && chmod 0755 $(IMAGE_CONTEXT)/var $(IMAGE_CONTEXT)/var/db
+	@cp nbde $(IMAGE_CONTEXT)/nbde
+	@$(IMAGE_BUILDER) build --timestamp 0 -f hooks/container/Containerfile -t $(IMAGE) $(IMAGE_CONTEXT) >&2
+	@echo $(IMAGE)
+
 clean:
 	rm -rf build nbde
 
-.PHONY: all sanitize fuzz fuzz-build check check-fast demo vm-test install deb clean
+.PHONY: all sanitize fuzz fuzz-build check check-fast demo vm-test install deb image clean
 .SECONDARY:

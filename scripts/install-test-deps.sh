@@ -11,6 +11,8 @@ PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl 
       valgrind  # test/01-ct.t; also <valgrind/memcheck.h> for test/ct_*.c
       clang libclang-rt-14-dev
       lintian  # test/28-deb.t
+      yamllint python3-yaml  # test/19-manifests.t
+      podman runc netavark aardvark-dns catatonit slirp4netns iptables podman-compose  # test/26-container.t
       qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm, test/28-deb.t (debootstrap)
 
 missing=()
