@@ -160,7 +160,7 @@ ok $? "clevis to nbde and nbde to clevis through the container"
 pm stop -t "$(t_isecs 20)" nbde-srv >/dev/null
 is "$(pm inspect -f '{{.State.ExitCode}}' nbde-srv)" 0 "SIGTERM stops it cleanly (exit 0)"
 podman logs nbde-srv >"$TMP/srv.log" 2>&1
-grep -q '^tangd: stopped: ' "$TMP/srv.log"
+grep -q '^nbde tang-server: stopped: ' "$TMP/srv.log"	# messages name the applet as called
 ok $? "... after its stop summary"
 pm rm -v nbde-srv >/dev/null
 VIA=()
