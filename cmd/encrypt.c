@@ -23,7 +23,7 @@ static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: nbde encrypt PIN CONFIG [-y] < PLAINTEXT > JWE\n\n"
 		   "Encrypts stdin to a compact JWE (clevis format) with a pin:\n"
-		   "  tang  '{\"url\":\"http://HOST[:PORT]\"[,\"thp\":\"S256 or S1 thumbprint\"][,\"adv\":FILE|{JWS}]}'\n"
+		   "  tang  '{\"url\":\"http[s]://HOST[:PORT]\"[,\"thp\":\"S256 or S1 thumbprint\"][,\"adv\":FILE|{JWS}]}'\n"
 		   "  sss   '{\"t\":N,\"pins\":{\"tang\":[{...},...],\"sss\":{...},\"null\":{}}}'\n"
 		   "  null  '{}'   (no protection; for tests)\n\n"
 		   "  -y   trust the tang advertisement without the prompt on /dev/tty\n");
