@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -49,7 +50,7 @@ static const int suites[] = {
 
 static pthread_once_t ca_once = PTHREAD_ONCE_INIT;
 static mbedtls_x509_crt ca_chain;
-static char ca_path[256];
+static char ca_path[PATH_MAX];
 static char ca_error[sizeof(ca_path) + 128];	/* empty when the bundle loaded */
 
 static const char *bundle_path(void)
@@ -105,8 +106,12 @@ static void load_ca_bundle(void)
 	size_t len = 0;
 	psa_status_t ps;
 
-	snprintf(ca_path, sizeof(ca_path), "%s", bundle_path());
 	mbedtls_x509_crt_init(&ca_chain);
+	/* a cut path would name another file */
+	if (snprintf(ca_path, sizeof(ca_path), "%s", bundle_path()) >= (int)sizeof(ca_path)) {
+		snprintf(ca_error, sizeof(ca_error), "the CA bundle's path (%s) is too long", TLS_CA_BUNDLE_ENV);
+		return;
+	}
 	/* TLS 1.3's key schedule runs in the PSA core */
 	if ((ps = psa_crypto_init()) != PSA_SUCCESS) {
 		snprintf(ca_error, sizeof(ca_error), "cannot start the TLS crypto core (PSA error %d)", (int)ps);

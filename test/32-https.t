@@ -28,15 +28,17 @@ new_ca() {
 		-addext keyUsage=critical,keyCertSign >&3 2>&1
 }
 
-# new_cert NAME CA KEYSPEC DAYS SAN : NAME.pem (certificate and key, for socat)
-# for the subject alternative names SAN, signed by CA, valid for DAYS
-# (-1: it expired yesterday)
+# new_cert NAME CA KEYSPEC DAYS CN [SAN] : NAME.pem (certificate and key, for
+# socat) for the common name CN and the subject alternative names SAN, signed
+# by CA, valid for DAYS (-1: it expired yesterday)
 new_cert() {
-	local name=$1 ca=$2 spec=$3 days=$4 san=$5
-	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" \
-		>"$PKI/$name.ext"
+	local name=$1 ca=$2 spec=$3 days=$4 cn=$5 san=${6:-}
+	{
+		[ -z "$san" ] || printf 'subjectAltName=%s\n' "$san"
+		printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n'
+	} >"$PKI/$name.ext"
 	openssl req -newkey "$spec" -nodes -keyout "$PKI/$name.key" -out "$PKI/$name.csr" \
-		-subj "/CN=${san#*:}" >&3 2>&1 &&
+		-subj "/CN=$cn" >&3 2>&1 &&
 		openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
 			-CAcreateserial -days "$days" -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" >&3 2>&1 &&
 		cat "$PKI/$name.crt" "$PKI/$name.key" >"$PKI/$name.pem"
@@ -45,11 +47,12 @@ new_cert() {
 openssl ecparam -name prime256v1 -out "$PKI/p256.pem" >&3 2>&1
 EC=ec:$PKI/p256.pem
 new_ca ca "$EC" && new_ca rsa-ca rsa:2048 && new_ca stranger "$EC" &&
-	new_cert good ca "$EC" 2 "DNS:localhost,IP:127.0.0.1" &&
-	new_cert rsa rsa-ca rsa:2048 2 "DNS:localhost" &&
-	new_cert other-name ca "$EC" 2 "DNS:tang.other.example" &&
-	new_cert expired ca "$EC" -1 "DNS:localhost" &&
-	new_cert unknown-ca stranger "$EC" 2 "DNS:localhost" ||
+	new_cert good ca "$EC" 2 localhost "DNS:localhost,IP:127.0.0.1" &&
+	new_cert rsa rsa-ca rsa:2048 2 localhost "DNS:localhost" &&
+	new_cert other-name ca "$EC" 2 tang.other.example "DNS:tang.other.example" &&
+	new_cert expired ca "$EC" -1 localhost "DNS:localhost" &&
+	new_cert unknown-ca stranger "$EC" 2 localhost "DNS:localhost" &&
+	new_cert escape ca "$EC" 2 "evil$(printf '\033')[31mred" ||
 	skip_all "openssl could not make the test certificates"
 cat "$PKI/ca.crt" "$PKI/rsa-ca.crt" >"$PKI/bundle.pem"
 export SSL_CERT_FILE=$PKI/bundle.pem CURL_CA_BUNDLE=$PKI/bundle.pem
@@ -143,6 +146,14 @@ front_refused "a certificate for another host name" other-name "" localhost \
 	"certificate of localhost refused: it is for tang.other.example, not localhost"
 refused "a certificate without the address" "https://127.0.0.1:$TLS_PORT" \
 	"certificate of 127.0.0.1 refused: it is for tang.other.example, not 127.0.0.1"
+# a name from the network reaches the terminal escaped
+if tls_front escape; then
+	printf x | "$NBDE" encrypt tang "{\"url\":\"https://localhost:$TLS_PORT\"}" -y >/dev/null 2>"$TMP/err"
+	grep -qF "it is for evil?[31mred, not localhost" "$TMP/err" && ! grep -q "$(printf '\033')" "$TMP/err"
+	ok $? "a certificate's name with a control character is printed escaped"
+else
+	ok 1 "a certificate's name with a control character is printed escaped (socat could not start)"
+fi
 front_refused "an expired certificate" expired "" localhost "certificate of localhost refused: it has expired"
 front_refused "a certificate from an unknown CA" unknown-ca "" localhost \
 	"certificate of localhost refused: it is not signed by a trusted CA (CA bundle $PKI/bundle.pem)"
