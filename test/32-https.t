@@ -63,11 +63,12 @@ mkdir -p "$TMP/keys" && "$NBDE" tangd-keygen "$TMP/keys" sig exc || skip_all "ta
 tang_start "$TMP/keys" || skip_all "cannot start nbde tang-server"
 t_log "$TMP/socat.log"
 
-# tls_front PEM [SOCAT-OPTIONS] [PORT] : a TLS terminator on 127.0.0.1 for
-# tang-server, with the certificate and key in PEM; sets TLS_PORT, TLS_PID
+# tls_front PEM [SOCAT-OPTIONS] [PORT] [BACKEND] : a TLS terminator on
+# 127.0.0.1 for tang-server (or the socat address BACKEND), with the
+# certificate and key in PEM; sets TLS_PORT, TLS_PID
 tls_front() {
 	SOCAT_LISTEN=OPENSSL-LISTEN SOCAT_LISTEN_OPTS=",cert=$PKI/$1.pem,verify=0${2:+,$2}" \
-		socat_start "TCP:127.0.0.1:$TANG_PORT" ${3:+"$3"} || return 1
+		socat_start "${4:-TCP:127.0.0.1:$TANG_PORT}" ${3:+"$3"} || return 1
 	TLS_PORT=$SOCAT_PORT TLS_PID=$SOCAT_PID
 }
 
@@ -171,12 +172,50 @@ J2=$(printf x | "$NBDE" encrypt tang "{\"url\":\"https://localhost:$SECOND_PORT\
 ok $? "a JWE bound to the second front"
 stop_pid "$SECOND_PID"
 if tls_front expired "" "$SECOND_PORT"; then
+	EXPIRED_PID=$TLS_PID
 	printf '%s' "$J2" | "$NBDE" decrypt >/dev/null 2>"$TMP/err"
 	rc=$?
 	[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "certificate of localhost refused: it has expired" "$TMP/err"
 	ok $? "nbde decrypt refuses the server's expired certificate in the /rec exchange"
 else
 	skip "cannot listen on port $SECOND_PORT again"
+fi
+
+# ---- deadlines, retries and size bounds as for http ----
+ms() { date +%s%3N; }
+# by DEADLINE-MS SLACK-MS: the latest a command with that deadline may end
+# (the deadline is under test and does not scale; the slack does)
+by() { echo $(($1 + $(t_isecs "$2"))); }
+stop_pid "${EXPIRED_PID:-}"
+# a listener that accepts and never answers the ClientHello
+if socat_start SYSTEM:"sleep $(t_isecs 30)" "$SECOND_PORT"; then
+	t0=$(ms)
+	printf '%s' "$J2" | "$NBDE" decrypt --timeout 2 >/dev/null 2>"$TMP/err"
+	rc=$? t=$(($(ms) - t0))
+	[ $rc -ne 0 ] && [ $rc -lt 128 ] && [ $t -lt "$(by 2000 1500)" ] && grep -qF "timed out in the TLS handshake" "$TMP/err"
+	ok $? "a server silent in the handshake fails by the deadline (${t} ms of 2 s), saying so"
+	stop_pid "$SOCAT_PID"
+else
+	skip "cannot listen on port $SECOND_PORT again"
+fi
+# a listener that closes every connection at once: retried until the deadline
+if socat_start SYSTEM:true "$SECOND_PORT"; then
+	t0=$(ms)
+	printf '%s' "$J2" | "$NBDE" decrypt --timeout 2 >/dev/null 2>"$TMP/err"
+	rc=$? t=$(($(ms) - t0))
+	[ $rc -ne 0 ] && [ $rc -lt 128 ] && [ $t -ge 1500 ] && [ $t -lt "$(by 2000 1500)" ] &&
+		grep -qF "TLS handshake failed: the server closed the connection" "$TMP/err"
+	ok $? "a handshake cut by the server is retried until the deadline (${t} ms of 2 s)"
+	stop_pid "$SOCAT_PID"
+else
+	skip "cannot listen on port $SECOND_PORT again"
+fi
+# a TLS server whose reply never ends
+printf '%s\n' "printf 'HTTP/1.1 200 OK\\r\\nConnection: close\\r\\n\\r\\n'" "exec cat /dev/zero" >"$TMP/endless.sh"
+if tls_front good "" "" SYSTEM:"sh $TMP/endless.sh"; then
+	refused "an endless reply over TLS stops at the size bound" "https://localhost:$TLS_PORT" "reply body larger than 1 MiB"
+else
+	ok 1 "an endless reply over TLS (socat could not start)"
 fi
 
 # ---- a LUKS volume over https ----
