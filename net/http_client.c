@@ -1,8 +1,8 @@
 /* http_client.c - HTTP/1.1 client with deadlines and retries (see
  * http_client.h), over TLS for https:// (tls_transport.h). One request per
- * connection ("Connection: close"): tang
- * exchanges are single round trips, and a fresh connection per retry is what
- * recovers from a server that restarted. */
+ * connection ("Connection: close"): tang exchanges are single round trips,
+ * and a fresh connection per retry is what recovers from a server that
+ * restarted. */
 #include "http_client.h"
 #include "clock.h"
 #include "tls_transport.h"
@@ -306,36 +306,53 @@ static enum outcome start_tls(struct attempt *a, struct conn *c)
 	return DONE;
 }
 
-/* One send (out) or recv on c, tried before any wait: TLS may hold bytes
- * already read from the socket. DONE with *n bytes moved (0 from recv: the
- * server closed), or DONE with *n = 0 and *events to wait for first; or a
- * failure. */
-static enum outcome conn_io(struct attempt *a, const struct conn *c, bool out, void *p, size_t len,
-			    size_t *n, short *events)
-{
-	const char *what = out ? "cannot send the request" : "cannot read the reply";
-	enum tls_status st;
-	ssize_t r;
+/* Sends and receives are tried before any wait (TLS may hold bytes already
+ * read from the socket): DONE with *n bytes moved (0 from a recv: the server
+ * closed), or DONE with *n = 0 and *events to wait for first; or a failure. */
 
+static enum outcome tls_io_outcome(enum tls_status st, short *events)
+{
+	if (st == TLS_WANT_READ || st == TLS_WANT_WRITE)
+		*events = st == TLS_WANT_READ ? POLLIN : POLLOUT;
+	return st == TLS_OK || *events ? DONE : tls_outcome(st);
+}
+
+static enum outcome socket_io_outcome(struct attempt *a, ssize_t r, short want, const char *what, size_t *n,
+				      short *events)
+{
+	if (r >= 0)
+		*n = (size_t)r;
+	else if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+		*events = want;
+	else
+		return fail(a, TRANSIENT, what, strerror(errno));
+	return DONE;
+}
+
+static enum outcome conn_send(struct attempt *a, const struct conn *c, const void *p, size_t len, size_t *n,
+			      short *events)
+{
 	*n = 0;
 	*events = 0;
 	if (cancelled(a->rq))
 		return fail(a, CANCELLED, "cancelled", NULL);
-	if (c->tls) {
-		st = out ? tls_send(c->tls, p, len, n, a->err, a->errlen) : tls_recv(c->tls, p, len, n, a->err, a->errlen);
-		if (st == TLS_WANT_READ || st == TLS_WANT_WRITE)
-			*events = st == TLS_WANT_READ ? POLLIN : POLLOUT;
-		return st == TLS_OK || *events ? DONE : tls_outcome(st);
-	}
+	if (c->tls)
+		return tls_io_outcome(tls_send(c->tls, p, len, n, a->err, a->errlen), events);
 	/* MSG_NOSIGNAL: a peer that went away must not kill us with SIGPIPE */
-	r = out ? send(c->fd, p, len, MSG_NOSIGNAL) : recv(c->fd, p, len, 0);
-	if (r >= 0)
-		*n = (size_t)r;
-	else if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-		*events = out ? POLLOUT : POLLIN;
-	else
-		return fail(a, TRANSIENT, what, strerror(errno));
-	return DONE;
+	return socket_io_outcome(a, send(c->fd, p, len, MSG_NOSIGNAL), POLLOUT, "cannot send the request", n,
+				 events);
+}
+
+static enum outcome conn_recv(struct attempt *a, const struct conn *c, void *p, size_t len, size_t *n,
+			      short *events)
+{
+	*n = 0;
+	*events = 0;
+	if (cancelled(a->rq))
+		return fail(a, CANCELLED, "cancelled", NULL);
+	if (c->tls)
+		return tls_io_outcome(tls_recv(c->tls, p, len, n, a->err, a->errlen), events);
+	return socket_io_outcome(a, recv(c->fd, p, len, 0), POLLIN, "cannot read the reply", n, events);
 }
 
 static enum outcome send_request(struct attempt *a, const struct conn *c)
@@ -345,7 +362,7 @@ static enum outcome send_request(struct attempt *a, const struct conn *c)
 	enum outcome o;
 
 	while (off < a->text_len) {
-		o = conn_io(a, c, true, (char *)a->text + off, a->text_len - off, &n, &events);
+		o = conn_send(a, c, a->text + off, a->text_len - off, &n, &events);
 		if (o == DONE && events)
 			o = wait_ready(a, c->fd, events, "timed out sending the request");
 		if (o != DONE)
@@ -395,7 +412,7 @@ static enum outcome receive_reply(struct attempt *a, const struct conn *c, struc
 			o = fail(a, PERMANENT, "reply too large", NULL);
 			break;
 		}
-		o = conn_io(a, c, false, raw.p + used, raw.len - used, &n, &events);
+		o = conn_recv(a, c, raw.p + used, raw.len - used, &n, &events);
 		if (o == DONE && events) {
 			if ((o = wait_ready(a, c->fd, events, "timed out waiting for the reply")) != DONE)
 				break;
