@@ -158,6 +158,13 @@ fi
 front_refused "an expired certificate" expired "" localhost "certificate of localhost refused: it has expired"
 front_refused "a certificate from an unknown CA" unknown-ca "" localhost \
 	"certificate of localhost refused: it is not signed by a trusted CA (CA bundle $PKI/bundle.pem)"
+# TLS 1.2 verifies in its own code path in Mbed TLS
+front_refused "TLS 1.2: a certificate for another host name" other-name "max-version=TLS1.2" localhost \
+	"certificate of localhost refused: it is for tang.other.example, not localhost"
+front_refused "TLS 1.2: an expired certificate" expired "max-version=TLS1.2" localhost \
+	"certificate of localhost refused: it has expired"
+front_refused "TLS 1.2: a certificate from an unknown CA" unknown-ca "max-version=TLS1.2" localhost \
+	"certificate of localhost refused: it is not signed by a trusted CA"
 refused "the test CA without SSL_CERT_FILE (the system bundle)" "$URL" \
 	"/etc/ssl/certs/ca-certificates.crt" -u SSL_CERT_FILE
 refused "a missing CA bundle" "$URL" \
