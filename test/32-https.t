@@ -110,7 +110,7 @@ front_refused() {
 }
 
 tls_front good || skip_all "socat cannot serve TLS"
-GOOD_PORT=$TLS_PORT GOOD_PID=$TLS_PID
+GOOD_PORT=$TLS_PORT
 URL=https://localhost:$GOOD_PORT
 
 # ---- both ways with clevis (curl) ----
