@@ -33,7 +33,9 @@ DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h 
 
 DEFS := -D_GNU_SOURCE -DNBDE_VERSION='"$(VERSION)"'
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
-PKGS := libcryptsetup libcjson mbedcrypto
+# mbedtls (libmbedtls + libmbedx509) only for net/tls_transport.c; the last
+# mbedcrypto comes after mbedx509, which needs it, in a static link
+PKGS := libcryptsetup libcjson mbedtls mbedcrypto
 
 # The dependency prefixes come from the build script through generated
 # makefiles, so `make clean` never triggers a library build.

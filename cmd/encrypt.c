@@ -19,7 +19,7 @@
 static const struct applet_help help = {
 	.usage = "PIN CONFIG [-y] < PLAINTEXT > JWE",
 	.about = "Encrypts stdin to a compact JWE (clevis format) with a pin:\n"
-		 "  tang  '{\"url\":\"http://HOST[:PORT]\"[,\"thp\":\"S256 or S1 thumbprint\"][,\"adv\":FILE|{JWS}]}'\n"
+		 "  tang  '{\"url\":\"http[s]://HOST[:PORT]\"[,\"thp\":\"S256 or S1 thumbprint\"][,\"adv\":FILE|{JWS}]}'\n"
 		 "  sss   '{\"t\":N,\"pins\":{\"tang\":[{...},...],\"sss\":{...},\"null\":{}}}'\n"
 		 "  null  '{}'   (no protection; for tests)",
 	.opts = (const struct option_spec[]){

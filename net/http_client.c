@@ -1,10 +1,12 @@
 /* http_client.c - HTTP/1.1 client with deadlines and retries (see
- * http_client.h). One request per connection ("Connection: close"): tang
- * exchanges are single round trips, and a fresh connection per retry is what
- * recovers from a server that restarted. */
+ * http_client.h), over TLS for https:// (tls_transport.h). One request per
+ * connection ("Connection: close"): tang exchanges are single round trips,
+ * and a fresh connection per retry is what recovers from a server that
+ * restarted. */
 #include "http_client.h"
 #include "clock.h"
 #include "thread.h"
+#include "tls_transport.h"
 #include "url.h"
 
 #include <errno.h>
@@ -255,7 +257,14 @@ static enum outcome connect_any(struct attempt *a, const struct addrinfo *list, 
 	return o;
 }
 
-/* --- one exchange on a connected socket --- */
+/* --- one exchange on a connected socket, over TLS for https --- */
+
+/* The connection an exchange runs on: the socket, and over it a TLS
+ * session for https. */
+struct conn {
+	int fd;
+	struct tls_session *tls;	/* NULL for http */
+};
 
 static long long idle_limit(const struct attempt *a)
 {
@@ -263,22 +272,103 @@ static long long idle_limit(const struct attempt *a)
 	return t < a->rq->deadline_ms ? t : a->rq->deadline_ms;
 }
 
-static enum outcome send_request(struct attempt *a, int fd)
+/* Waits until the socket is ready for events, at most the idle limit;
+ * timeout is the failure to report when it is not. */
+static enum outcome wait_ready(struct attempt *a, int fd, short events, const char *timeout)
 {
-	size_t off = 0;
+	struct pollfd p = { .fd = fd, .events = events };
+	int r = wait_fds(&p, 1, idle_limit(a), a->rq);
+
+	if (r <= 0)
+		return fail(a, r == -2 ? CANCELLED : TRANSIENT, timeout, NULL);
+	return DONE;
+}
+
+static enum outcome tls_outcome(enum tls_status st)
+{
+	return st == TLS_NETWORK_FAILED ? TRANSIENT : PERMANENT;
+}
+
+/* The TLS handshake, the server's certificate checked for the URL's host. */
+static enum outcome start_tls(struct attempt *a, struct conn *c)
+{
+	enum tls_status st;
+	enum outcome o;
+
+	if (!(c->tls = tls_session_new(c->fd, a->url->host, a->err, a->errlen)))
+		return PERMANENT;
+	while ((st = tls_handshake(c->tls, a->err, a->errlen)) != TLS_OK) {
+		if (st != TLS_WANT_READ && st != TLS_WANT_WRITE)
+			return tls_outcome(st);
+		o = wait_ready(a, c->fd, st == TLS_WANT_READ ? POLLIN : POLLOUT, "timed out in the TLS handshake");
+		if (o != DONE)
+			return o;
+	}
+	return DONE;
+}
+
+/* Sends and receives are tried before any wait (TLS may hold bytes already
+ * read from the socket): DONE with *n bytes moved (0 from a recv: the server
+ * closed), or DONE with *n = 0 and *events to wait for first; or a failure. */
+
+static enum outcome tls_io_outcome(enum tls_status st, short *events)
+{
+	if (st == TLS_WANT_READ || st == TLS_WANT_WRITE)
+		*events = st == TLS_WANT_READ ? POLLIN : POLLOUT;
+	return st == TLS_OK || *events ? DONE : tls_outcome(st);
+}
+
+static enum outcome socket_io_outcome(struct attempt *a, ssize_t r, short want, const char *what, size_t *n,
+				      short *events)
+{
+	if (r >= 0)
+		*n = (size_t)r;
+	else if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+		*events = want;
+	else
+		return fail(a, TRANSIENT, what, strerror(errno));
+	return DONE;
+}
+
+static enum outcome conn_send(struct attempt *a, const struct conn *c, const void *p, size_t len, size_t *n,
+			      short *events)
+{
+	*n = 0;
+	*events = 0;
+	if (cancelled(a->rq))
+		return fail(a, CANCELLED, "cancelled", NULL);
+	if (c->tls)
+		return tls_io_outcome(tls_send(c->tls, p, len, n, a->err, a->errlen), events);
+	/* MSG_NOSIGNAL: a peer that went away must not kill us with SIGPIPE */
+	return socket_io_outcome(a, send(c->fd, p, len, MSG_NOSIGNAL), POLLOUT, "cannot send the request", n,
+				 events);
+}
+
+static enum outcome conn_recv(struct attempt *a, const struct conn *c, void *p, size_t len, size_t *n,
+			      short *events)
+{
+	*n = 0;
+	*events = 0;
+	if (cancelled(a->rq))
+		return fail(a, CANCELLED, "cancelled", NULL);
+	if (c->tls)
+		return tls_io_outcome(tls_recv(c->tls, p, len, n, a->err, a->errlen), events);
+	return socket_io_outcome(a, recv(c->fd, p, len, 0), POLLIN, "cannot read the reply", n, events);
+}
+
+static enum outcome send_request(struct attempt *a, const struct conn *c)
+{
+	size_t off = 0, n;
+	short events;
+	enum outcome o;
 
 	while (off < a->text_len) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int r = wait_fds(&p, 1, idle_limit(a), a->rq);
-		if (r <= 0)
-			return fail(a, r == -2 ? CANCELLED : TRANSIENT, "timed out sending the request", NULL);
-		/* MSG_NOSIGNAL: a peer that went away must not kill us with SIGPIPE */
-		ssize_t n = send(fd, a->text + off, a->text_len - off, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return fail(a, TRANSIENT, "cannot send the request", strerror(errno));
-		off += (size_t)n;
+		o = conn_send(a, c, a->text + off, a->text_len - off, &n, &events);
+		if (o == DONE && events)
+			o = wait_ready(a, c->fd, events, "timed out sending the request");
+		if (o != DONE)
+			return o;
+		off += n;
 	}
 	return DONE;
 }
@@ -308,35 +398,30 @@ static enum outcome classify_parse(struct attempt *a, enum http_reply_result r, 
 	return fail(a, used ? PERMANENT : TRANSIENT, "invalid reply", why);
 }
 
-static enum outcome receive_reply(struct attempt *a, int fd, struct http_reply *reply)
+static enum outcome receive_reply(struct attempt *a, const struct conn *c, struct http_reply *reply)
 {
 	struct buf raw = { 0 };
-	size_t used = 0;
+	size_t used = 0, n;
 	enum outcome o;
 
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
 		const char *why = NULL;
 		enum http_reply_result r;
-		ssize_t n;
-		int w;
+		short events;
 
 		if (!make_room(&raw, used)) {
 			o = fail(a, PERMANENT, "reply too large", NULL);
 			break;
 		}
-		if ((w = wait_fds(&p, 1, idle_limit(a), a->rq)) <= 0) {
-			o = fail(a, w == -2 ? CANCELLED : TRANSIENT, "timed out waiting for the reply", NULL);
-			break;
-		}
-		n = recv(fd, raw.p + used, raw.len - used, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		o = conn_recv(a, c, raw.p + used, raw.len - used, &n, &events);
+		if (o == DONE && events) {
+			if ((o = wait_ready(a, c->fd, events, "timed out waiting for the reply")) != DONE)
+				break;
 			continue;
-		if (n < 0) {
-			o = fail(a, TRANSIENT, "cannot read the reply", strerror(errno));
-			break;
 		}
-		used += (size_t)n;
+		if (o != DONE)
+			break;
+		used += n;
 		r = http_reply_parse(raw.p, used, n == 0, reply, &why);
 		if (r != HTTP_REPLY_PARTIAL) {
 			o = classify_parse(a, r, used, why);
@@ -350,19 +435,22 @@ static enum outcome receive_reply(struct attempt *a, int fd, struct http_reply *
 static enum outcome attempt_once(struct attempt *a, struct http_reply *reply)
 {
 	struct addrinfo *list = NULL;
+	struct conn c = { .fd = -1 };
 	enum outcome o;
-	int fd = -1;
 
 	if ((o = resolve(a, &list)) != DONE)
 		return o;
-	o = connect_any(a, list, &fd);
+	o = connect_any(a, list, &c.fd);
 	freeaddrinfo(list);
+	if (o == DONE && a->url->tls)
+		o = start_tls(a, &c);
 	if (o == DONE)
-		o = send_request(a, fd);
+		o = send_request(a, &c);
 	if (o == DONE)
-		o = receive_reply(a, fd, reply);
-	if (fd >= 0)
-		close(fd);
+		o = receive_reply(a, &c, reply);
+	tls_session_free(c.tls);
+	if (c.fd >= 0)
+		close(c.fd);
 	if (o == DONE && (reply->status == 502 || reply->status == 503 || reply->status == 504)) {
 		char status[32];
 		snprintf(status, sizeof(status), "%d", reply->status);

@@ -1,11 +1,14 @@
-/* http_client.h - HTTP/1.1 GET/POST over plain TCP with deadlines.
+/* http_client.h - HTTP/1.1 GET/POST over TCP, or TLS for https://, with
+ * deadlines.
  *
  * Every wait is bounded: name resolution, connecting (to every resolved
  * address at once, first to answer wins), sending and receiving each have a
  * per-attempt limit and all end by one absolute deadline. Replies are bounded
  * in size (http_reply_parse.h). Transient failures (refused, unreachable, timed
  * out, reset, 502/503/504) are retried with exponential backoff until the
- * deadline, because at boot a tang server or the network may come up late. */
+ * deadline, because at boot a tang server or the network may come up late.
+ * Over https a refused certificate or a failed TLS negotiation is final:
+ * retrying cannot change it. */
 #ifndef NBDE_HTTP_CLIENT_H
 #define NBDE_HTTP_CLIENT_H
 
@@ -17,7 +20,7 @@
 
 struct http_client_request {
 	const char *method;		/* "GET" or "POST" */
-	const char *url;		/* http:// or scheme-less (url.h) */
+	const char *url;		/* http://, https:// or scheme-less (url.h) */
 	const char *content_type;	/* sent with a body; NULL for none */
 	const void *body;
 	size_t body_len;

@@ -43,4 +43,8 @@
 #define HTTP_REPLY_HEAD_MAX (16 * 1024)	/* status line + header lines of a reply */
 #define HTTP_REPLY_BODY_MAX (1024 * 1024)	/* a decoded reply body: an advertisement is a few KiB */
 
+/* ---- https (tls_transport.c) ---- */
+#define TLS_CA_BUNDLE_MAX (8 << 20)	/* Debian's bundle is ~220 KB: room for a site's own CAs */
+#define TLS_PEER_NAME_MAX 64	/* a certificate's name quoted in a refusal */
+
 #endif

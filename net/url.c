@@ -1,4 +1,4 @@
-/* url.c - http:// URL parsing for the tang client (see url.h). */
+/* url.c - http:// and https:// URL parsing for the tang client (see url.h). */
 #include "url.h"
 
 #include <ctype.h>
@@ -14,8 +14,9 @@ void url_free(struct url *u)
 	u->path = NULL;
 }
 
-/* Returns the text after "scheme://", or text itself when it has no scheme. */
-static const char *skip_scheme(const char *text, const char **err)
+/* Returns the text after "scheme://", or text itself when it has no scheme;
+ * sets u->tls for https. */
+static const char *skip_scheme(const char *text, struct url *u, const char **err)
 {
 	const char *sep = strstr(text, "://");
 	const char *c;
@@ -27,10 +28,11 @@ static const char *skip_scheme(const char *text, const char **err)
 			return text;	/* "host:80/a://b" has no scheme */
 	if (sep - text == 4 && !strncasecmp(text, "http", 4))
 		return sep + 3;
-	if (sep - text == 5 && !strncasecmp(text, "https", 5))
-		*err = "https:// URLs are not supported yet (nbde has no TLS); use http://";
-	else
-		*err = "unsupported URL scheme (only http:// is)";
+	if (sep - text == 5 && !strncasecmp(text, "https", 5)) {
+		u->tls = true;
+		return sep + 3;
+	}
+	*err = "unsupported URL scheme (only http:// and https:// are)";
 	return NULL;
 }
 
@@ -50,12 +52,17 @@ static bool valid_v6(const char *s, size_t n)
 	return n >= 2;
 }
 
+static const char *default_port(const struct url *u)
+{
+	return u->tls ? "443" : "80";
+}
+
 static int parse_port(const char *s, size_t n, struct url *u, const char **err)
 {
 	unsigned long v = 0;
 
 	if (n == 0) {
-		strcpy(u->port, "80");	/* "host:" means the default port, as in curl */
+		strcpy(u->port, default_port(u));	/* "host:" means the default port, as in curl */
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -120,8 +127,9 @@ static int parse_authority(const char *a, size_t n, struct url *u, const char **
 	u->host[hlen] = 0;
 	if (parse_port(port, port ? plen : 0, u, err))
 		return -1;
+	bool other_port = strcmp(u->port, default_port(u)) != 0;
 	snprintf(u->authority, sizeof(u->authority), v6 ? "[%s]%s%s" : "%s%s%s", u->host,
-		 strcmp(u->port, "80") ? ":" : "", strcmp(u->port, "80") ? u->port : "");
+		 other_port ? ":" : "", other_port ? u->port : "");
 	return 0;
 }
 
@@ -151,7 +159,7 @@ int url_parse(const char *text, struct url *u, const char **err)
 			return -1;
 		}
 	}
-	if (!(rest = skip_scheme(text, err)))
+	if (!(rest = skip_scheme(text, u, err)))
 		return -1;
 	alen = strcspn(rest, "/?#");
 	if (parse_authority(rest, alen, u, err) || parse_path(rest + alen, u, err)) {

@@ -6,6 +6,7 @@
 set -euo pipefail
 
 PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl strace time jq
+      openssl  # test/32-https.t: a test CA and server certificates
       keyutils  # keyctl: test/49-edit.t puts a passphrase in a session keyring for bind -e
       prometheus  # promtool checks the /metrics format
       valgrind  # test/01-ct.t; also <valgrind/memcheck.h> for test/ct_*.c

@@ -126,7 +126,7 @@ expect_error "adv with a forged signature" "Advertisement is missing signatures!
 expect_error "unreachable server" "Unable to fetch advertisement: 'http://127.0.0.1:1/adv/'!" tang '{"url":"http://127.0.0.1:1"}'
 expect_error "404 from the server" "Unable to fetch advertisement: '$U1/adv/nosuchkey'!" tang \
 	"{\"url\":\"$U1\",\"thp\":\"nosuchkey\"}"
-expect_error "https:// is refused" "https:// URLs are not supported" tang '{"url":"https://127.0.0.1:1"}'
+expect_error "ftp:// is refused" "unsupported URL scheme" tang '{"url":"ftp://127.0.0.1:1"}'
 expect_error "URL with a space" "Unable to fetch advertisement" tang '{"url":"foo bar"}'
 expect_error "sss config not JSON" "Error parsing config!" sss '{'
 expect_error "sss without pins" "Config missing 'pins' attribute!" sss '{"t":1}'

@@ -187,11 +187,14 @@ owns_port() { # owns_port PID PORT : PID holds the listening socket on 127.0.0.1
 
 socat_start() { # socat_start ADDRESS [PORT] : socat on 127.0.0.1:PORT (a free port
 	# when none is given; retried when another process took it first), each
-	# connection handed to ADDRESS (EXEC:..., SYSTEM:...); sets SOCAT_PORT, SOCAT_PID
+	# connection handed to ADDRESS (EXEC:..., SYSTEM:...); sets SOCAT_PORT, SOCAT_PID.
+	# SOCAT_LISTEN replaces the listening type (TCP-LISTEN), SOCAT_LISTEN_OPTS
+	# adds options to it: OPENSSL-LISTEN and ",cert=PEM,verify=0" make a TLS front.
 	local try port
 	for try in 1 2 3 4 5; do
 		port=${2:-$(free_port)} || return 1
-		socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "$1" 2>>"$TMP/socat.log" &
+		socat "${SOCAT_LISTEN:-TCP-LISTEN}:$port,bind=127.0.0.1,reuseaddr,fork${SOCAT_LISTEN_OPTS:-}" "$1" \
+			2>>"$TMP/socat.log" &
 		SOCAT_PID=$!
 		T_PIDS+=("$SOCAT_PID")
 		wait_until 10 eval 'owns_port "$SOCAT_PID" "$port" || ! kill -0 "$SOCAT_PID" 2>/dev/null'

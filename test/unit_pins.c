@@ -46,7 +46,10 @@ static void test_urls(void)
 	url_ok("http://[::1]", "::1", "80", "[::1]", "/");
 	url_ok("127.1.2.3:1234/adv/", "127.1.2.3", "1234", "127.1.2.3:1234", "/adv/");
 	url_ok("http://localhost:80?q", "localhost", "80", "localhost", "/?q");
-	url_bad("https://localhost", "https:// URLs are not supported");
+	url_ok("https://localhost", "localhost", "443", "localhost", "/");
+	url_ok("HTTPS://tang.example:443/t", "tang.example", "443", "tang.example", "/t");
+	url_ok("https://[::1]:80/", "::1", "80", "[::1]:80", "/");
+	url_ok("https://127.0.0.1:", "127.0.0.1", "443", "127.0.0.1", "/");
 	url_bad("ftp://localhost", "scheme");
 	url_bad("foo bar", "spaces");
 	url_bad("HTTP://user@localhost/", "user");

@@ -6,22 +6,42 @@
 # Network: pulled in (and rd.neednet=1 written with hostonly_cmdline) when a
 # crypttab volume has a tang binding, or always with nbde_network=yes in a
 # dracut.conf.d file (images built where the volumes are not attached).
+# The system CA bundle: copied when a crypttab volume has an https:// tang
+# URL, or always with nbde_https=yes; nbde verifies the server against it.
+
+# The device of each crypttab volume, one per line.
+nbde_crypttab_devices() {
+	local name src rest
+	[[ -f $dracutsysrootdir/etc/crypttab ]] || return 0
+	while read -r name src rest; do
+		[[ -z $name || $name == \#* ]] && continue
+		case $src in
+		UUID=*) echo "/dev/disk/by-uuid/${src#UUID=}" ;;
+		PARTUUID=*) echo "/dev/disk/by-partuuid/${src#PARTUUID=}" ;;
+		LABEL=*) echo "/dev/disk/by-label/${src#LABEL=}" ;;
+		*) echo "$src" ;;
+		esac
+	done <"$dracutsysrootdir/etc/crypttab"
+}
 
 # 0 when a crypttab volume is bound to tang (directly or inside sss)
 nbde_tang_bound() {
 	[[ $nbde_network == yes ]] && return 0
-	local name src rest dev
-	[[ -f $dracutsysrootdir/etc/crypttab ]] || return 1
-	while read -r name src rest; do
-		[[ -z $name || $name == \#* ]] && continue
-		case $src in
-		UUID=*) dev=/dev/disk/by-uuid/${src#UUID=} ;;
-		PARTUUID=*) dev=/dev/disk/by-partuuid/${src#PARTUUID=} ;;
-		LABEL=*) dev=/dev/disk/by-label/${src#LABEL=} ;;
-		*) dev=$src ;;
-		esac
+	local dev
+	while read -r dev; do
 		[[ $(nbde list -p -d "$dev" 2>/dev/null) == *tang* ]] && return 0
-	done <"$dracutsysrootdir/etc/crypttab"
+	done < <(nbde_crypttab_devices)
+	return 1
+}
+
+# 0 when a crypttab volume has an https:// tang URL (directly or inside sss),
+# or always with nbde_https=yes: nbde then needs the CA bundle
+nbde_https_bound() {
+	[[ $nbde_https == yes ]] && return 0
+	local dev
+	while read -r dev; do
+		[[ $(nbde list -d "$dev" 2>/dev/null) == *'"url":"'[Hh][Tt][Tt][Pp][Ss]://* ]] && return 0
+	done < <(nbde_crypttab_devices)
 	return 1
 }
 
@@ -36,8 +56,18 @@ depends() {
 	echo "$d"
 }
 
+# the path nbde reads at boot (as curl on Debian)
+NBDE_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+
 install() {
 	inst_simple @BINDIR@/nbde /usr/bin/nbde
+	if nbde_https_bound; then
+		if [[ -s $NBDE_CA_BUNDLE ]]; then
+			inst_simple "$NBDE_CA_BUNDLE"
+		else
+			dwarn "nbde: an https:// tang binding needs $NBDE_CA_BUNDLE (package ca-certificates), which is missing"
+		fi
+	fi
 	if dracut_module_included systemd; then
 		inst_simple "$moddir/nbde-askpass.path" "$systemdsystemunitdir/nbde-askpass.path"
 		inst_simple "$moddir/nbde-askpass.service" "$systemdsystemunitdir/nbde-askpass.service"
