@@ -72,6 +72,55 @@ is "${1:-}" NBDE-VM-PASS "mini initramfs: sss(t=1) with one dead tang unlocks (b
 [ -n "${2:-}" ] && [ "$2" -le "$(t_isecs 5)" ]
 ok $? "  ... without waiting for the dead server (unlock took ${2:-?} s of its $(t_isecs 20) s deadline)"
 
+# 5. tang over https: a TLS front (socat OPENSSL-LISTEN on the host's
+# loopback, a certificate for the guest's view of the server, 10.0.2.102)
+# before nbde tangd; the guestfwd relays the guest's connection to it. The
+# initramfs holds the test CA as its bundle, as the hooks copy the system's
+# for an https binding; the certificate is checked against the guest's clock.
+https_test() {
+	local pki=$TMP/pki
+	if ! command -v openssl >/dev/null || ! command -v socat >/dev/null; then
+		skip "https boot: openssl and socat are needed"; return
+	fi
+	mkdir -p "$pki" && openssl ecparam -name prime256v1 -out "$pki/p256.pem" 2>/dev/null &&
+		openssl req -x509 -newkey "ec:$pki/p256.pem" -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" \
+			-days 2 -subj "/CN=nbde vm test CA" -addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign 2>/dev/null &&
+		printf 'subjectAltName=IP:10.0.2.102\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$pki/srv.ext" &&
+		openssl req -newkey "ec:$pki/p256.pem" -nodes -keyout "$pki/srv.key" -out "$pki/srv.csr" \
+			-subj "/CN=10.0.2.102" 2>/dev/null &&
+		openssl x509 -req -in "$pki/srv.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+			-days 2 -extfile "$pki/srv.ext" -out "$pki/srv.crt" 2>/dev/null &&
+		cat "$pki/srv.crt" "$pki/srv.key" >"$pki/srv.pem"
+	ok $? "https boot: a test CA and a server certificate for 10.0.2.102"
+	SOCAT_LISTEN=OPENSSL-LISTEN SOCAT_LISTEN_OPTS=",cert=$pki/srv.pem,verify=0" \
+		socat_start "EXEC:$NBDE tangd $TMP/t1/db"
+	ok $? "https boot: TLS front for nbde tangd on 127.0.0.1:${SOCAT_PORT:-?}"
+	printf '#!/bin/sh\nexec socat STDIO TCP:127.0.0.1:%s 2>/dev/null\n' "$SOCAT_PORT" >"$TMP/relay.sh"
+	chmod +x "$TMP/relay.sh"
+	mkdisk https tang "{\"url\":\"https://10.0.2.102\",\"adv\":\"$TMP/t1/adv.jws\"}"
+	ok $? "LUKS2 disk bound to tang at https://10.0.2.102"
+	MINI_CA_BUNDLE=$pki/ca.crt test/vm/mini-initrd.sh "$KDIR" "$KVER" "$NBDE" "$TMP/mini-ca.gz"
+	ok $? "minimal initramfs with the test CA as its bundle"
+	LOG=$TMP/boot-https.log
+	local t0=$SECONDS
+	vm_boot "$LOG" "$KDIR/boot" "$TMP/mini-ca.gz" "$TMP/https.img" \
+		"quiet nbde.timeout=$(t_isecs 20) nbde.check=${CHECK[https]}" ",guestfwd=tcp:10.0.2.102:443-cmd:$TMP/relay.sh"
+	TOOK=$((SECONDS - t0))
+	m=$(vm_marker "$LOG" '^NBDE-VM-(PASS|FAIL|FALLBACK)')
+	is "${m%% *}" NBDE-VM-PASS "mini initramfs: the root bound to https://10.0.2.102 unlocks over TLS (boot ${TOOK}s)" || show_fail
+	grep -q "POST /rec/.* => 200" "$TMP/socat.log"
+	ok $? "  ... the key came through the TLS front (tangd's log behind it)"
+	# the same boot without the CA: refused, and the guest falls back
+	vm_boot "$LOG" "$KDIR/boot" "$TMP/mini.gz" "$TMP/https.img" \
+		"quiet nbde.timeout=5 nbde.check=${CHECK[https]}" ",guestfwd=tcp:10.0.2.102:443-cmd:$TMP/relay.sh"
+	m=$(vm_marker "$LOG" '^NBDE-VM-(PASS|FAIL|FALLBACK)')
+	is "${m%% *}" NBDE-VM-FALLBACK "mini initramfs without the CA bundle: the https server is not trusted, no unlock" || show_fail
+	grep -aq "CA bundle" "$LOG"
+	ok $? "  ... and nbde says why (the CA bundle)"
+}
+https_test
+
 # 2. initramfs-tools and dracut images made in a bookworm chroot
 # 2. the real generators: initramfs-tools and dracut images made in cached
 # debootstrap'ed bookworm chroots with nbde installed by `make install`. The

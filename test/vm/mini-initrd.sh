@@ -1,7 +1,9 @@
 #!/bin/bash
 # mini-initrd.sh KDIR KVER NBDE OUT [INIT] - the minimal initramfs:
 # busybox-static, the static nbde, the modules a virtio LUKS2 ext4 root
-# needs, and INIT (default mini-init.sh) as /init.
+# needs, and INIT (default mini-init.sh) as /init. MINI_CA_BUNDLE=FILE puts
+# FILE where nbde's https client reads its CA bundle, as the hooks do for an
+# https binding.
 # Cheap (well under a second), so it is rebuilt every run from the current nbde.
 set -euo pipefail
 kdir=$1 kver=$2 nbde=$3 out=$4
@@ -17,6 +19,10 @@ for a in sh mount umount insmod ip seq sleep cat date poweroff mkdir switch_root
 done
 cp "$nbde" "$r/bin/nbde"
 cp "$init" "$r/init"
+if [ -n "${MINI_CA_BUNDLE:-}" ]; then
+	mkdir -p "$r/etc/ssl/certs"
+	cp "$MINI_CA_BUNDLE" "$r/etc/ssl/certs/ca-certificates.crt"
+fi
 
 # insmod order matters (no modprobe): each after what it depends on
 n=10
