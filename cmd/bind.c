@@ -30,7 +30,7 @@ struct bind_opts {
 static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: nbde bind -d DEV [-s SLOT] [-k KEYFILE|- | -e TOKEN] [-t TOKEN] [-y] [-f] PIN CFG\n\n"
-		   "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, null), as `clevis luks bind`.\n"
+		   "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, tpm2, null), as `clevis luks bind`.\n"
 		   "  -d DEV      the LUKS device or image file\n"
 		   "  -s SLOT     the keyslot for the new passphrase (default: the first free one)\n"
 		   "  -k KEYFILE  the existing key from a file; -k - reads one line of stdin\n"

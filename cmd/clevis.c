@@ -32,7 +32,7 @@ struct clevis_command {
 
 static const struct clevis_command commands[] = {
 	{ "decrypt", 1, decrypt_main, "Decrypts using the policy defined at encryption time" },
-	{ "encrypt", 1, encrypt_main, "Encrypts using a pin policy (tang, sss, null)" },
+	{ "encrypt", 1, encrypt_main, "Encrypts using a pin policy (tang, sss, tpm2, null)" },
 	{ "luks bind", 2, bind_main, "Binds a LUKS device using the specified policy" },
 	{ "luks edit", 2, edit_main, "Edit a binding from a clevis-bound slot in a LUKS device" },
 	{ "luks list", 2, list_main, "Lists pins bound to a LUKSv1 or LUKSv2 device" },

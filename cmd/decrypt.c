@@ -1,5 +1,5 @@
 /* decrypt.c - the decrypt applet: `clevis decrypt` for JWEs made by the
- * tang, sss and null pins (by nbde or clevis).
+ * tang, sss, tpm2 and null pins (by nbde or clevis).
  *
  * usage: nbde decrypt [--timeout SEC] < JWE > PLAINTEXT
  *
@@ -21,7 +21,7 @@
 static int usage(FILE *f, int rc)
 {
 	fprintf(f, "usage: nbde decrypt [--timeout SEC] < JWE > PLAINTEXT\n\n"
-		   "Decrypts a compact JWE made by the tang, sss or null pin (nbde or clevis).\n"
+		   "Decrypts a compact JWE made by the tang, sss, tpm2 or null pin (nbde or clevis).\n"
 		   "  --timeout SEC   give up on servers after SEC seconds (default %lld)\n",
 		PIN_DEFAULT_TIMEOUT_MS / 1000);
 	return rc;
