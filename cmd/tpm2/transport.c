@@ -129,7 +129,7 @@ static int open_tcp(struct tpm *t, const char *host, const char *port)
 	int rc = getaddrinfo(host, port, &hints, &ai);
 
 	if (rc) {
-		snprintf(t->err, sizeof(t->err), "swtpm host %s port %s: %s", host, port, gai_strerror(rc));
+		snprintf(t->err, sizeof(t->err), "swtpm host %.100s port %s: %s", host, port, gai_strerror(rc));
 		return -1;
 	}
 	rc = connect_by(t, ai->ai_addr, ai->ai_addrlen, ai->ai_family, host);
@@ -270,6 +270,10 @@ static int recv_device(struct tpm *t)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return fail(t, "reading from the TPM");
+	if (n < TPM_HEADER_LEN) {
+		snprintf(t->err, sizeof(t->err), "the TPM device gave no complete answer (is it a TPM?)");
+		return -1;
+	}
 	t->resp_len = (size_t)n;
 	return 0;
 }
