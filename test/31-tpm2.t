@@ -13,7 +13,7 @@ need swtpm tpm2_createprimary tpm2_flushcontext tpm2_pcrextend tpm2_pcrread clev
 : "${SAN:=$PWD/build/san}"
 
 swtpm_start main || { echo "Bail out! cannot start swtpm"; exit 255; }
-MAIN_TCTI=$TPM2TOOLS_TCTI
+MAIN_TCTI=$TPM2TOOLS_TCTI MAIN_SOCK=$SWTPM_SOCK
 PT='tpm2 secret: 123 ~!@#$%^&*()'
 ZERO32=0000000000000000000000000000000000000000000000000000000000000000
 
@@ -247,6 +247,20 @@ for _ in 1 2 3; do
 done
 [ $all = 1 ]
 ok $? "sss of three tpm2 children (t=3): nbde decrypts, three times in a row"
+# swtpm queues connections itself, so the proof is in the system calls: at
+# most one connection to the TPM is open at any time
+if command -v strace >/dev/null; then
+	printf '%s' "$J" | strace -f -e trace=connect,close -o "$TMP/strace" "$NBDE" decrypt >/dev/null 2>>"$TMP/err"
+	is "$(awk -v sock="$MAIN_SOCK" '
+		/connect\(/ && index($0, "sun_path=\"" sock "\"") && match($0, /connect\([0-9]+/) {
+			fd[$1 " " substr($0, RSTART + 8, RLENGTH - 8)] = 1; if (++n > max) max = n; total++ }
+		/close\(/ && match($0, /close\([0-9]+/) && (($1 " " substr($0, RSTART + 6, RLENGTH - 6)) in fd) {
+			delete fd[$1 " " substr($0, RSTART + 6, RLENGTH - 6)]; n-- }
+		END { print total + 0, max + 0 }' "$TMP/strace")" "3 1" \
+		"the three tpm2 children talk to the TPM one after the other (3 connections, never 2 at once)"
+else
+	skip "strace is not installed"
+fi
 is "$(tpm_leftovers)" "" "after the sss children nothing stays loaded"
 
 # ---- LUKS ----
@@ -270,5 +284,19 @@ for TYPE in luks1 luks2; do
 	ok $? "$TYPE: clevis luks pass recovers the passphrase of nbde's tpm2 binding"
 	run_ok "$TYPE: nbde unlock -t 2 opens nbde's binding" "$NBDE" unlock -d "$IMG" -t 2 --timeout "$(t_isecs 20)"
 done
+
+# ---- boot hooks: the dracut module adds the TPM drivers for a tpm2 binding, and no network ----
+
+mkdir -p "$TMP/sysroot/etc" "$TMP/path" && ln -sf "$NBDE" "$TMP/path/nbde"
+dracut_module() { # dracut_module CRYPTTAB-SOURCE : what installkernel and depends of 60nbde give
+	printf 'vol %s none luks\n' "$1" >"$TMP/sysroot/etc/crypttab"
+	PATH="$TMP/path:$PATH" bash -c 'instmods() { echo "instmods $*"; }
+		dracutsysrootdir=$1; . "$2"; installkernel; echo "depends $(depends)"' \
+		_ "$TMP/sysroot" "$TEST_DIR/../hooks/dracut/60nbde/module-setup.sh" 2>&1 | tr '\n' ' '
+}
+is "$(dracut_module "$TMP/luks2.img")" "instmods tpm_tis tpm_crb depends crypt " \
+	"dracut 60nbde: a tpm2-bound volume brings tpm_tis and tpm_crb, and no network"
+truncate -s 1M "$TMP/plain.img"
+is "$(dracut_module "$TMP/plain.img")" "depends crypt " "dracut 60nbde: no tpm2 binding, no TPM drivers"
 
 done_testing

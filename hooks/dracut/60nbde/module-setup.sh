@@ -6,11 +6,12 @@
 # Network: pulled in (and rd.neednet=1 written with hostonly_cmdline) when a
 # crypttab volume has a tang binding, or always with nbde_network=yes in a
 # dracut.conf.d file (images built where the volumes are not attached).
+# TPM drivers (tpm_tis, tpm_crb): added when a crypttab volume has a tpm2
+# binding (nbde talks to /dev/tpmrm0 itself: nothing else is needed).
 
-# 0 when a crypttab volume is bound to tang (directly or inside sss)
-nbde_tang_bound() {
-	[[ $nbde_network == yes ]] && return 0
-	local name src rest dev
+# 0 when a crypttab volume is bound to PIN (directly or inside sss)
+nbde_pin_bound() {
+	local pin=$1 name src rest dev
 	[[ -f $dracutsysrootdir/etc/crypttab ]] || return 1
 	while read -r name src rest; do
 		[[ -z $name || $name == \#* ]] && continue
@@ -20,9 +21,19 @@ nbde_tang_bound() {
 		LABEL=*) dev=/dev/disk/by-label/${src#LABEL=} ;;
 		*) dev=$src ;;
 		esac
-		[[ $(nbde list -p -d "$dev" 2>/dev/null) == *tang* ]] && return 0
+		[[ $(nbde list -p -d "$dev" 2>/dev/null) == *"$pin"* ]] && return 0
 	done <"$dracutsysrootdir/etc/crypttab"
 	return 1
+}
+
+# 0 when a crypttab volume is bound to tang, or nbde_network=yes
+nbde_tang_bound() {
+	[[ $nbde_network == yes ]] || nbde_pin_bound tang
+}
+
+installkernel() {
+	nbde_pin_bound tpm2 && hostonly='' instmods tpm_tis tpm_crb
+	return 0
 }
 
 check() {
