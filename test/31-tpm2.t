@@ -283,6 +283,16 @@ for TYPE in luks1 luks2; do
 	opens_with "$IMG" 2 "$P"
 	ok $? "$TYPE: clevis luks pass recovers the passphrase of nbde's tpm2 binding"
 	run_ok "$TYPE: nbde unlock -t 2 opens nbde's binding" "$NBDE" unlock -d "$IMG" -t 2 --timeout "$(t_isecs 20)"
+	run_ok "$TYPE: nbde report of a tpm2 binding: nothing rotated" "$NBDE" report -q -d "$IMG" -s 2
+	# PCR 7 changes (a firmware update): the binding no longer opens until regen re-seals it
+	tpm2_pcrextend "7:sha1=0000000000000000000000000000000000000000" >/dev/null 2>&1
+	run_fails "$TYPE: after PCR 7 changed, nbde's binding does not open" \
+		"$NBDE" unlock -d "$IMG" -t 2 --timeout "$(t_isecs 20)"
+	run_ok "$TYPE: nbde regen -k re-seals the tpm2 binding to the current PCRs" \
+		"$NBDE" regen -q -d "$IMG" -s 2 -k "$TMP/key"
+	run_ok "$TYPE: the regenerated binding opens" "$NBDE" unlock -d "$IMG" -t 2 --timeout "$(t_isecs 20)"
+	is "$("$NBDE" list -d "$IMG" -s 2)" "2: tpm2 '{\"hash\":\"sha256\",\"key\":\"ecc\",\"pcr_bank\":\"sha1\",\"pcr_ids\":\"7\"}'" \
+		"$TYPE: regen keeps the tpm2 config"
 done
 
 # ---- boot hooks: the dracut module adds the TPM drivers for a tpm2 binding, and no network ----
