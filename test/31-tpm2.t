@@ -293,6 +293,14 @@ for TYPE in luks1 luks2; do
 	run_ok "$TYPE: the regenerated binding opens" "$NBDE" unlock -d "$IMG" -t 2 --timeout "$(t_isecs 20)"
 	is "$("$NBDE" list -d "$IMG" -s 2)" "2: tpm2 '{\"hash\":\"sha256\",\"key\":\"ecc\",\"pcr_bank\":\"sha1\",\"pcr_ids\":\"7\"}'" \
 		"$TYPE: regen keeps the tpm2 config"
+	run_ok "$TYPE: nbde edit gives the tpm2 binding another config" \
+		"$NBDE" edit -d "$IMG" -s 2 -c '{"key":"rsa","pcr_bank":"sha256","pcr_ids":"7,16"}'
+	is "$("$NBDE" list -d "$IMG" -s 2)" "2: tpm2 '{\"hash\":\"sha256\",\"key\":\"rsa\",\"pcr_bank\":\"sha256\",\"pcr_ids\":\"7,16\"}'" \
+		"$TYPE: list shows the edited config"
+	P=$(clevis luks pass -d "$IMG" -s 2 </dev/null 2>>"$TMP/err")
+	tpm_clean
+	opens_with "$IMG" 2 "$P"
+	ok $? "$TYPE: clevis luks pass opens the edited binding"
 done
 
 # ---- boot hooks: the dracut module adds the TPM drivers for a tpm2 binding, and no network ----

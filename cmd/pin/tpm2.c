@@ -172,6 +172,12 @@ static int conv_open(struct conv *cv, const struct pin_opts *o)
 {
 	pthread_mutex_lock(&tpm_lock);
 	cv->primary = cv->item = 0;
+	cv->open = false;
+	/* an sss child no longer needed once its turn comes: leave the TPM alone */
+	if (pin_abandoned(o)) {
+		pthread_mutex_unlock(&tpm_lock);
+		return -1;
+	}
 	cv->open = !tpm_open(&cv->t, getenv(TCTI_ENV), o->deadline_ms);
 	if (!cv->open) {
 		pin_msg(o, "tpm2 pin: %s", cv->t.err);
