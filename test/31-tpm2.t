@@ -206,6 +206,38 @@ export TPM2TOOLS_TCTI=$MAIN_TCTI
 fails_cleanly "a token from another TPM (nbde's) fails naming it" 'another TPM' "$OTHER"
 fails_cleanly "a token from another TPM (clevis's) fails naming it" 'another TPM' "$OTHER_C"
 
+# ---- swtpm over TCP (127.0.0.1) ----
+
+if PORT=$(free_port) && mkdir -p "$TMP/swtpm-tcp" &&
+	{ swtpm socket --tpm2 --tpmstate dir="$TMP/swtpm-tcp" --server type=tcp,port="$PORT",bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((PORT + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
+		>>"$TMP/swtpm.log" 2>&1 & } && T_PIDS+=($!) && TCP_PID=$! && wait_port "$PORT" &&
+	owns_port "$TCP_PID" "$PORT"; then
+	TCP=swtpm:host=127.0.0.1,port=$PORT
+	JT=$(printf '%s' "$PT" | TPM2TOOLS_TCTI=$TCP "$NBDE" encrypt tpm2 '{"pcr_bank":"sha256","pcr_ids":"7"}')
+	is "$(printf '%s' "$JT" | TPM2TOOLS_TCTI=$TCP "$NBDE" decrypt 2>>"$TMP/err")" "$PT" \
+		"TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=P: nbde encrypts and decrypts"
+	is "$(printf '%s' "$JT" | TPM2TOOLS_TCTI=$TCP clevis decrypt 2>>"$TMP/err")" "$PT" \
+		"swtpm over TCP: clevis decrypts nbde's token"
+	stop_pid "$TCP_PID"
+else
+	skip "swtpm did not listen on a TCP port"
+	skip "swtpm did not listen on a TCP port"
+fi
+
+# ---- the sanitizer build on the success paths (leaks, overflows) ----
+
+if [ -x "$SAN/nbde" ]; then
+	JT=$(printf '%s' "$PT" | ASAN_OPTIONS=detect_leaks=1 "$SAN/nbde" encrypt sss \
+		'{"t":2,"pins":{"tpm2":[{"pcr_bank":"sha256","pcr_ids":"0,7"},{"key":"rsa","hash":"sha384"}]}}' 2>"$TMP/msg")
+	ok $? "asan+ubsan build: sss of two tpm2 children encrypts" || diag "$(head -c 600 "$TMP/msg")"
+	is "$(printf '%s' "$JT" | ASAN_OPTIONS=detect_leaks=1 "$SAN/nbde" decrypt 2>"$TMP/msg")" "$PT" \
+		"asan+ubsan build: and decrypts, nothing reported" || diag "$(head -c 600 "$TMP/msg")"
+else
+	skip "no sanitizer build at $SAN"
+	skip "no sanitizer build at $SAN"
+fi
+
 # ---- no TPM ----
 
 TPM2TOOLS_TCTI=swtpm:path=$TMP/none fails_cleanly "no swtpm on the socket: says so" 'cannot reach swtpm' "$J"
