@@ -335,6 +335,22 @@ for TYPE in luks1 luks2; do
 	ok $? "$TYPE: clevis luks pass opens the edited binding"
 done
 
+# the usual combination, bound by clevis: sss t=1 of tang and tpm2
+IMG=$TMP/sss.img
+if luks_image luks2 "$IMG" "$TMP/key" && tang_start "$TMP/tang"; then
+	SSS="{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$TANG_URL\"}],\"tpm2\":{\"pcr_bank\":\"sha256\",\"pcr_ids\":\"0,7\"}}}"
+	clevis luks bind -y -d "$IMG" -k "$TMP/key" sss "$SSS" </dev/null >/dev/null 2>>"$TMP/err"
+	ok $? "clevis luks bind sss(tang, tpm2) (peer)"
+	tpm_clean
+	is "$("$NBDE" list -d "$IMG")" "$(clevis luks list -d "$IMG" 2>/dev/null)" \
+		"nbde list of an sss(tang, tpm2) binding prints what clevis luks list prints"
+	stop_pid "$TANG_PID"
+	run_ok "sss(tang, tpm2) with tang down: nbde unlock opens with the TPM alone" \
+		"$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 20)"
+else
+	skip "no sss image" && skip "no sss image" && skip "no sss image"
+fi
+
 # ---- boot hooks: the dracut module adds the TPM drivers for a tpm2 binding, and no network ----
 
 mkdir -p "$TMP/sysroot/etc" "$TMP/path" && ln -sf "$NBDE" "$TMP/path/nbde"
