@@ -4,7 +4,10 @@
 # (clevis 19 + tpm2-tools 5), both ways: clevis encrypt -> nbde decrypt and
 # nbde encrypt -> clevis decrypt for the config variants, the objects nbde
 # makes compared field by field with clevis's, PCR policies, tampered and
-# foreign tokens, sss of tang and tpm2, LUKS bindings both ways.
+# foreign tokens, swtpm over TCP, sss of tang and tpm2 (its children's TPM
+# conversations one at a time), LUKS bindings both ways with list, report,
+# regen and edit, and the boot hooks adding the TPM drivers. The boot from a
+# swtpm-backed qemu TPM (/dev/tpmrm0 itself) is the VM suite's.
 . "$(dirname "$0")/lib.sh"
 
 need swtpm tpm2_createprimary tpm2_flushcontext tpm2_pcrextend tpm2_pcrread clevis jose cryptsetup od
@@ -364,5 +367,17 @@ is "$(dracut_module "$TMP/luks2.img")" "instmods tpm_tis tpm_crb depends crypt "
 	"dracut 60nbde: a tpm2-bound volume brings tpm_tis and tpm_crb, and no network"
 truncate -s 1M "$TMP/plain.img"
 is "$(dracut_module "$TMP/plain.img")" "depends crypt " "dracut 60nbde: no tpm2 binding, no TPM drivers"
+
+# the initramfs-tools hook, its hook-functions replaced by stubs that say what it adds
+itools_hook() { # itools_hook CRYPTTAB-SOURCE
+	mkdir -p "$TMP/initrd/cryptroot"
+	printf 'vol %s none luks\n' "$1" >"$TMP/initrd/cryptroot/crypttab"
+	sed -e 's|^\. /usr/share/initramfs-tools/hook-functions$|copy_exec() { :; }; manual_add_modules() { echo "modules $*"; }|' \
+		-e "s|@BINDIR@|$TMP/path|g" "$TEST_DIR/../hooks/initramfs-tools/hooks/nbde" >"$TMP/itools-hook"
+	DESTDIR=$TMP/initrd sh "$TMP/itools-hook" 2>&1 | tr '\n' ' '
+}
+is "$(itools_hook "$TMP/luks2.img")" "modules tpm_tis tpm_crb " \
+	"initramfs-tools hook: a tpm2-bound volume brings tpm_tis and tpm_crb"
+is "$(itools_hook "$TMP/plain.img")" "" "initramfs-tools hook: no tpm2 binding, no TPM drivers"
 
 done_testing
