@@ -160,6 +160,10 @@ static void test_parsers(void)
 	OK(tpm_parse_pcr_read(&t, &want, values, &got, &counter) == -1 && strstr(t.err, "TPM_RC_POLICY_FAIL"),
 	   "a refusal is reported by its response code's name");
 
+	set_resp(&t, "00c40000000a0000001e");
+	OK(tpm_parse_pcr_read(&t, &want, values, &got, &counter) == -1 && strstr(t.err, "TPM 1.2"),
+	   "a TPM 1.2's refusal says the pin needs a TPM 2.0");
+
 	/* Unseal: parameterSize 5, TPM2B "abc", then the auth area */
 	set_resp(&t, "800200000019000000000000000500036162630000010000");
 	OK(!tpm_parse_unseal(&t, &out) && out.len == 3 && !memcmp(out.p, "abc", 3),

@@ -167,6 +167,9 @@ static int response(struct tpm *t, uint16_t tag, const char *what, size_t nhandl
 	if (t->rc) {
 		if ((text = tpm_rc_text(t->rc)))
 			snprintf(t->err, sizeof(t->err), "%s failed: %s (0x%x)", what, text, (unsigned)t->rc);
+		else if (t->rc < 0x80)	/* neither format bit: a TPM 1.2's codes */
+			snprintf(t->err, sizeof(t->err), "%s failed: the TPM answers as a TPM 1.2 (code 0x%x); "
+				 "the tpm2 pin needs a TPM 2.0", what, (unsigned)t->rc);
 		else
 			snprintf(t->err, sizeof(t->err), "%s failed: TPM response code 0x%x", what, (unsigned)t->rc);
 		return -1;
