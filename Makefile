@@ -86,6 +86,10 @@ $(M)/tang_load: test/tang_load.c
 UNIT_PINS_CMD := cmd/pin/shape.c
 $(M)/unit_pins: $(UNIT_PINS_CMD:%.c=$(M)/%.o)
 
+# unit_tpm2 tests the tpm2 pin's TPM module
+UNIT_TPM2_CMD := $(sort $(wildcard cmd/tpm2/*.c))
+$(M)/unit_tpm2: $(UNIT_TPM2_CMD:%.c=$(M)/%.o)
+
 # test/ct_*.c: programs test/01-ct.t runs under valgrind; they include
 # <valgrind/memcheck.h> from the system's /usr/include, searched after musl's.
 $(M)/test/ct_%.o: MUSL_CFLAGS += -idirafter /usr/include
@@ -117,6 +121,7 @@ $(S)/josetool: $(S)/test/josetool.o $(LIB_SRC:%.c=$(S)/%.o)
 $(S)/unit_%: $(S)/test/unit_%.o $(LIB_SRC:%.c=$(S)/%.o)
 	gcc $(SAN_FLAGS) -o $@ $^ $(SAN_LIBS)
 $(S)/unit_pins: $(UNIT_PINS_CMD:%.c=$(S)/%.o)
+$(S)/unit_tpm2: $(UNIT_TPM2_CMD:%.c=$(S)/%.o)
 
 sanitize: $(S)/nbde $(S)/josetool $(UNIT_SRC:test/%.c=$(S)/%)
 

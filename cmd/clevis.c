@@ -33,7 +33,7 @@ struct clevis_command {
 
 static const struct clevis_command commands[] = {
 	{ "decrypt", 1, decrypt_main, 2, "Decrypts using the policy defined at encryption time" },
-	{ "encrypt", 1, encrypt_main, 1, "Encrypts using a pin policy (tang, sss, null)" },
+	{ "encrypt", 1, encrypt_main, 1, "Encrypts using a pin policy (tang, sss, tpm2, null)" },
 	{ "luks bind", 2, bind_main, 2, "Binds a LUKS device using the specified policy" },
 	{ "luks edit", 2, edit_main, 1, "Edit a binding from a clevis-bound slot in a LUKS device" },
 	{ "luks list", 2, list_main, 1, "Lists pins bound to a LUKSv1 or LUKSv2 device" },
@@ -94,9 +94,11 @@ static const struct clevis_alias {
 	{ "clevis-decrypt-tang", "decrypt", "" },
 	{ "clevis-decrypt-sss", "decrypt", "" },
 	{ "clevis-decrypt-null", "decrypt", "" },
+	{ "clevis-decrypt-tpm2", "decrypt", "" },
 	{ "clevis-encrypt-tang", "encrypt tang", "Encrypts using a Tang binding server policy" },
 	{ "clevis-encrypt-sss", "encrypt sss", "Encrypts using a Shamir's Secret Sharing policy" },
 	{ "clevis-encrypt-null", "encrypt null", "" },
+	{ "clevis-encrypt-tpm2", "encrypt tpm2", "Encrypts using a TPM2.0 chip binding policy" },
 	{ "clevis-luks-bind", "luks bind", NULL },
 	{ "clevis-luks-edit", "luks edit", NULL },
 	{ "clevis-luks-list", "luks list", NULL },

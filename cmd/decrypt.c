@@ -1,5 +1,5 @@
 /* decrypt.c - the decrypt applet: `clevis decrypt` for JWEs made by the
- * tang, sss and null pins (by nbde or clevis).
+ * tang, sss, tpm2 and null pins (by nbde or clevis).
  *
  * Every network exchange (tang servers, sss children in parallel) ends
  * within the timeout; the plaintext is written only after its
@@ -19,7 +19,7 @@ enum { OPT_TIMEOUT = OPTION_LONG(0) };
 
 static const struct applet_help help = {
 	.usage = "[--timeout SEC] < JWE > PLAINTEXT",
-	.about = "Decrypts a compact JWE made by the tang, sss or null pin (nbde or clevis).",
+	.about = "Decrypts a compact JWE made by the tang, sss, tpm2 or null pin (nbde or clevis).",
 	.opts = (const struct option_spec[]){
 		{ OPT_TIMEOUT, "timeout", "SEC", "give up on servers after SEC seconds (default "
 						 STRINGIFY(PIN_DEFAULT_TIMEOUT_S) ")" },

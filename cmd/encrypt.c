@@ -1,5 +1,5 @@
-/* encrypt.c - the encrypt applet: `clevis encrypt` for the tang, sss and
- * null pins.
+/* encrypt.c - the encrypt applet: `clevis encrypt` for the tang, sss, tpm2
+ * and null pins.
  *
  * Reads the whole of stdin (binary-safe) and writes a compact JWE without a
  * trailing newline. -y (only as the argument after CONFIG, as in clevis)
@@ -21,6 +21,9 @@ static const struct applet_help help = {
 	.about = "Encrypts stdin to a compact JWE (clevis format) with a pin:\n"
 		 "  tang  '{\"url\":\"http[s]://HOST[:PORT]\"[,\"thp\":\"S256 or S1 thumbprint\"][,\"adv\":FILE|{JWS}]}'\n"
 		 "  sss   '{\"t\":N,\"pins\":{\"tang\":[{...},...],\"sss\":{...},\"null\":{}}}'\n"
+		 "  tpm2  '{[\"hash\":\"sha256\"][,\"key\":\"ecc|rsa\"][,\"pcr_bank\":\"sha256\"][,\"pcr_ids\":\"0,7\"]"
+		 "[,\"pcr_digest\":B64]}'\n"
+		 "        (the TPM: /dev/tpmrm0, or TPM2TOOLS_TCTI=device:PATH|swtpm:path=SOCKET|swtpm:host=H,port=P)\n"
 		 "  null  '{}'   (no protection; for tests)",
 	.opts = (const struct option_spec[]){
 		{ 'y', NULL, NULL, "trust the tang advertisement without the prompt on /dev/tty" },

@@ -134,7 +134,8 @@ expect_error "sss threshold too high" "Invalid threshold (required: 1 <= 3 <= 2)
 expect_error "sss threshold zero" "Invalid threshold (required: 1 <= 0 <= 1)!" sss '{"t":0,"pins":{"null":{}}}'
 expect_error "sss child tang with a bad url" "Unable to fetch advertisement" sss '{"pins":{"tang":{"url":"foo bar"}}}'
 expect_error "null config not an object" "Configuration is malformed!" null '1'
-expect_error "tpm2 is not built" "tpm2 pin is not built yet" tpm2 '{}'
+expect_error "tpm2 config not JSON" "Configuration is malformed!" tpm2 '{'
+expect_error "tpm2 pcr_ids out of range" "invalid pcr_ids" tpm2 '{"pcr_ids":"0,24"}'
 expect_error "unknown pin" "Unknown pin 'nosuch'" nosuch '{}'
 run_fails "encrypt with a bad third argument is a usage error" sh -c "printf x | '$NBDE' encrypt null '{}' -x"
 

@@ -274,3 +274,31 @@ luks_image() { # luks_image TYPE FILE KEYFILE [CRYPTSETUP-OPTIONS...] : a 32 MiB
 		cryptsetup luksFormat -q --type "$type" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
 			--key-file "$key" "$@" "$img" >/dev/null 2>>"$TMP/err"
 }
+
+# ---- software TPM ----
+
+swtpm_start() { # swtpm_start [NAME] : a fresh swtpm (TPM 2.0, started, all PCR banks)
+	# on a unix socket in $TMP/swtpm-NAME (control socket SOCK.ctrl, where tpm2-tss looks); sets SWTPM_PID, SWTPM_SOCK and exports
+	# TPM2TOOLS_TCTI=swtpm:path=SOCK for nbde and tpm2-tools alike
+	local dir=$TMP/swtpm-${1:-tpm}
+	mkdir -p "$dir/state" || return 1
+	rm -f "$dir/sock" "$dir/sock.ctrl"
+	swtpm socket --tpm2 --tpmstate dir="$dir/state" --server type=unixio,path="$dir/sock" \
+		--ctrl type=unixio,path="$dir/sock.ctrl" --flags not-need-init,startup-clear \
+		>>"$TMP/swtpm.log" 2>&1 &
+	SWTPM_PID=$!
+	T_PIDS+=("$SWTPM_PID")
+	wait_until 10 eval '[ -S "$dir/sock" ] || ! kill -0 "$SWTPM_PID" 2>/dev/null'
+	if ! [ -S "$dir/sock" ]; then
+		diag "swtpm did not start:"
+		tail -n 5 "$TMP/swtpm.log" | sed 's/^/#   /' >&2
+		return 1
+	fi
+	SWTPM_SOCK=$dir/sock
+	export TPM2TOOLS_TCTI=swtpm:path=$SWTPM_SOCK
+}
+
+swtpm_stop() { # swtpm_stop : ends the swtpm swtpm_start started last
+	stop_pid "$SWTPM_PID"
+	unset TPM2TOOLS_TCTI
+}

@@ -1,4 +1,4 @@
-/* pin.c - the pin API (pins.h): dispatch to the tang, sss and null pins,
+/* pin.c - the pin API (pins.h): dispatch to the tang, sss, tpm2 and null pins,
  * and the read-only views of a JWE that `list` needs.
  * Not an applet: encrypt.c, decrypt.c and the LUKS applets call it. */
 #include "pin.h"
@@ -19,6 +19,7 @@ struct pin {
 static const struct pin pins[] = {
 	{ "tang", pin_tang_encrypt, pin_tang_decrypt },
 	{ "sss", pin_sss_encrypt, pin_sss_decrypt },
+	{ "tpm2", pin_tpm2_encrypt, pin_tpm2_decrypt },
 	{ "null", pin_null_encrypt, pin_null_decrypt },
 };
 
@@ -80,11 +81,14 @@ static struct pin_opts with_deadline(const struct pin_opts *o)
 	return r;
 }
 
+/* clevis-pin-tpm2 (Rust) names its tokens with signed/authorized policies
+ * "tpm2plus": refused by name rather than as an unknown pin. */
 static bool pin_not_built(const char *name, const struct pin_opts *o)
 {
-	if (strcmp(name, "tpm2"))
+	if (strcmp(name, "tpm2plus"))
 		return false;
-	pin_msg(o, "tpm2 pin is not built yet (nbde supports tang, sss and null)");
+	pin_msg(o, "tpm2plus tokens (clevis-pin-tpm2's signed PCR policies) are not supported by nbde; "
+		   "only the tpm2 pin's PCR policies are");
 	return true;
 }
 
@@ -95,7 +99,7 @@ char *pin_encrypt(const char *pin, const cJSON *cfg, const void *pt, size_t len,
 
 	if (!p) {
 		if (!pin_not_built(pin, &opts))
-			pin_msg(&opts, "Unknown pin '%s' (nbde supports tang, sss and null)", pin);
+			pin_msg(&opts, "Unknown pin '%s' (nbde supports tang, sss, tpm2 and null)", pin);
 		return NULL;
 	}
 	return p->encrypt(cfg, pt, len, &opts);
@@ -224,6 +228,23 @@ static cJSON *tang_list_config(const cJSON *tang, bool stored)
 	return TAKE_PTR(cfg);
 }
 
+/* tpm2: the config members clevis prints, those the header has */
+static cJSON *tpm2_list_config(const cJSON *tpm2)
+{
+	static const char *const keys[] = { "hash", "key", "pcr_bank", "pcr_ids" };
+	AUTO_JSON cfg = cJSON_CreateObject();
+	const char *v;
+
+	if (!cfg)
+		return NULL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((v = json_get_str(tpm2, keys[i])) && !json_set_str(cfg, keys[i], v))
+			return NULL;
+	cJSON *r = cfg;
+	cfg = NULL;
+	return r;
+}
+
 static cJSON *list_config_of(const char *jwe, size_t len, int depth, bool stored)
 {
 	AUTO_JWE j = { 0 };
@@ -236,6 +257,8 @@ static cJSON *list_config_of(const char *jwe, size_t len, int depth, bool stored
 		return sss_list_config(pin_header_data(j.hdr, "sss"), depth, stored);
 	if (!strcmp(pin, "tang"))
 		return tang_list_config(pin_header_data(j.hdr, "tang"), stored);
+	if (!strcmp(pin, "tpm2"))
+		return tpm2_list_config(pin_header_data(j.hdr, "tpm2"));
 	return cJSON_CreateObject();
 }
 

@@ -1,5 +1,5 @@
 /* pin.h - the pin API: a secret encrypted under a pin policy (tang, sss,
- * null) to a clevis-compatible compact JWE, and back.
+ * tpm2, null) to a clevis-compatible compact JWE, and back.
  *
  * Used by the encrypt/decrypt applets and by the LUKS applets (bind, unlock,
  * list, regen, report, pass). Both directions print one line naming what went
@@ -57,7 +57,7 @@ int pin_check_shape(const struct jwe *j, char *err, size_t errlen);
 /* Encrypts pt (binary-safe) under pin with its JSON object config cfg, as
  * `clevis encrypt PIN CFG [-y]` does. Returns the compact JWE (malloc'd, no
  * trailing newline), or NULL after printing one line. Pins: "tang", "sss",
- * "null"; "tpm2" is refused as not built yet. cfg NULL means the config text
+ * "tpm2", "null". cfg NULL means the config text
  * was not JSON: the pin then says so in clevis's words for that pin. */
 char *pin_encrypt(const char *pin, const cJSON *cfg, const void *pt, size_t len,
 		  const struct pin_opts *o);
@@ -74,7 +74,8 @@ char *pin_name(const char *jwe, size_t len, bool quiet);
 
 /* The configuration `clevis luks list` shows for a JWE: tang {"url":…};
  * sss {"t":T,"pins":{"tang":[…],"sss":…}} rebuilt recursively (every child, null
- * ones too); null {}; other pins {}. NULL when the JWE is not a clevis one. */
+ * ones too); tpm2 {"hash","key"[,"pcr_bank","pcr_ids"]}; null {}; other
+ * pins {}. NULL when the JWE is not a clevis one. */
 cJSON *pin_list_config(const char *jwe, size_t len);
 
 /* pin_list_config plus, in each tang config, the advertisement that tang pin
@@ -119,6 +120,8 @@ int pin_tang_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts 
 int pin_tang_rotated(const cJSON *tang, cJSON *rotated, const struct pin_opts *o);
 char *pin_sss_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
 int pin_sss_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
+char *pin_tpm2_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
+int pin_tpm2_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
 char *pin_null_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
 int pin_null_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
 

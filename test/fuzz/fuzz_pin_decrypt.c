@@ -7,9 +7,11 @@
  * pin dispatch: header parsing, the tang pin (advertisement keys, ECMR
  * exchange, which then fails to reach its server), sss (thresholds, shares,
  * nested JWEs decrypted by child threads) and null (a key in the header,
- * the GCM tag checked before any plaintext). The process moves into a new
- * network namespace where not even loopback is up, so no input can make it
- * reach a real address, and every network attempt fails at once. */
+ * the GCM tag checked before any plaintext) and tpm2 (its header; the TPM
+ * it would talk to is a unix socket nobody listens on, never a real TPM).
+ * The process moves into a new network namespace where not even loopback is
+ * up, so no input can make it reach a real address, and every network
+ * attempt fails at once. */
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +32,8 @@ void fuzz_setup(void)
 		perror("fuzz_pin_decrypt: cannot cut the network (unshare CLONE_NEWNET needs root)");
 		exit(1);
 	}
+	/* a machine with a TPM: the tpm2 pin must not load fuzzed objects into it */
+	setenv("TPM2TOOLS_TCTI", "swtpm:path=/nonexistent/nbde-fuzz-tpm", 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,8 @@
 # dracut.conf.d file (images built where the volumes are not attached).
 # The system CA bundle: copied when a crypttab volume has an https:// tang
 # URL, or always with nbde_https=yes; nbde verifies the server against it.
+# TPM drivers (tpm_tis, tpm_crb): added when a crypttab volume has a tpm2
+# binding (nbde talks to /dev/tpmrm0 itself: nothing else is needed).
 
 # The device of each crypttab volume, one per line.
 nbde_crypttab_devices() {
@@ -24,12 +26,11 @@ nbde_crypttab_devices() {
 	done <"$dracutsysrootdir/etc/crypttab"
 }
 
-# 0 when a crypttab volume is bound to tang (directly or inside sss)
-nbde_tang_bound() {
-	[[ $nbde_network == yes ]] && return 0
-	local dev
+# 0 when a crypttab volume is bound to PIN (directly or inside sss)
+nbde_pin_bound() {
+	local pin=$1 dev
 	while read -r dev; do
-		[[ $(nbde list -p -d "$dev" 2>/dev/null) == *tang* ]] && return 0
+		[[ $(nbde list -p -d "$dev" 2>/dev/null) == *"$pin"* ]] && return 0
 	done < <(nbde_crypttab_devices)
 	return 1
 }
@@ -43,6 +44,16 @@ nbde_https_bound() {
 		[[ $(nbde list -d "$dev" 2>/dev/null) == *'"url":"'[Hh][Tt][Tt][Pp][Ss]://* ]] && return 0
 	done < <(nbde_crypttab_devices)
 	return 1
+}
+
+# 0 when a crypttab volume is bound to tang, or nbde_network=yes
+nbde_tang_bound() {
+	[[ $nbde_network == yes ]] || nbde_pin_bound tang
+}
+
+installkernel() {
+	nbde_pin_bound tpm2 && hostonly='' instmods tpm_tis tpm_crb
+	return 0
 }
 
 check() {

@@ -1,0 +1,574 @@
+/* tpm.c - the TPM 2.0 commands of the tpm2 pin: see tpm.h. */
+#include "tpm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../../crypto/hash.h"
+#include "../../crypto/rand.h"
+
+/* Command codes (Part 2 §6.5.2) */
+#define TPM_CC_CreatePrimary 0x131
+#define TPM_CC_Create 0x153
+#define TPM_CC_Load 0x157
+#define TPM_CC_Unseal 0x15E
+#define TPM_CC_FlushContext 0x165
+#define TPM_CC_StartAuthSession 0x176
+#define TPM_CC_GetCapability 0x17A
+#define TPM_CC_PCR_Read 0x17E
+#define TPM_CC_PolicyPCR 0x17F
+
+#define TPM_RH_OWNER 0x40000001
+#define TPM_RH_NULL 0x40000007
+#define TPM_SE_POLICY 0x01
+#define TPM_CAP_PCRS 0x00000005
+
+/* Object attributes (Part 2 §8.3) */
+#define ATTR_FIXED_TPM 0x00000002
+#define ATTR_FIXED_PARENT 0x00000010
+#define ATTR_SENSITIVE_DATA_ORIGIN 0x00000020
+#define ATTR_USER_WITH_AUTH 0x00000040
+#define ATTR_ADMIN_WITH_POLICY 0x00000080
+#define ATTR_NO_DA 0x00000400
+#define ATTR_RESTRICTED 0x00010000
+#define ATTR_DECRYPT 0x00020000
+/* tpm2_createprimary's storage key (0x00030072), which clevis relies on */
+#define PRIMARY_ATTRS (ATTR_FIXED_TPM | ATTR_FIXED_PARENT | ATTR_SENSITIVE_DATA_ORIGIN | ATTR_USER_WITH_AUTH | \
+		       ATTR_RESTRICTED | ATTR_DECRYPT)
+/* clevis's sealed object: 0x492 with a policy, 0x4d2 (+userWithAuth) without */
+#define SEALED_ATTRS (ATTR_FIXED_TPM | ATTR_FIXED_PARENT | ATTR_NO_DA | ATTR_ADMIN_WITH_POLICY)
+#define PRIMARY_AES_BITS 128
+#define PRIMARY_RSA_BITS 2048
+
+/* PCR_Read answers at most 8 digests at a time (Part 3 §22.4) */
+#define PCR_READ_MAX_DIGESTS 8
+
+static const struct {
+	const char *name, *jose;
+	uint16_t alg;
+} hashes[] = {
+	{ "sha1", "S1", TPM_ALG_SHA1 },
+	{ "sha256", "S256", TPM_ALG_SHA256 },
+	{ "sha384", "S384", TPM_ALG_SHA384 },
+	{ "sha512", "S512", TPM_ALG_SHA512 },
+};
+
+uint16_t tpm_hash_alg(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if (!strcmp(hashes[i].name, name))
+			return hashes[i].alg;
+	return 0;
+}
+
+static const char *jose_hash(uint16_t alg)
+{
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if (hashes[i].alg == alg)
+			return hashes[i].jose;
+	return NULL;
+}
+
+const char *tpm_hash_name(uint16_t alg)
+{
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if (hashes[i].alg == alg)
+			return hashes[i].name;
+	return NULL;
+}
+
+size_t tpm_hash_len(uint16_t alg)
+{
+	return hash_len(jose_hash(alg));
+}
+
+/* --- response codes in words --- */
+
+uint32_t tpm_rc_base(uint32_t rc)
+{
+	if (rc & 0xFFFFF000)
+		return rc;		/* not from a TPM (a TSS layer), keep it whole */
+	if (rc & 0x080)
+		return rc & 0x0BF;	/* format 1: drop the parameter/handle/session number */
+	return rc;
+}
+
+static const struct {
+	uint32_t rc;
+	const char *text;
+} rc_texts[] = {
+	{ 0x081, "TPM_RC_ASYMMETRIC: asymmetric algorithm not supported or not correct" },
+	{ 0x082, "TPM_RC_ATTRIBUTES: inconsistent object attributes" },
+	{ 0x083, "TPM_RC_HASH: hash algorithm not supported or not appropriate" },
+	{ 0x084, "TPM_RC_VALUE: value is out of range or not correct for the context" },
+	{ 0x085, "TPM_RC_HIERARCHY: the owner hierarchy is disabled" },
+	{ 0x087, "TPM_RC_KEY_SIZE: key size is not supported" },
+	{ 0x08A, "TPM_RC_TYPE: the object type is not supported" },
+	{ TPM_RC_HANDLE, "TPM_RC_HANDLE: the handle is not loaded" },
+	{ 0x08E, "TPM_RC_AUTH_FAIL: authorization failed" },
+	{ 0x092, "TPM_RC_SCHEME: unsupported or incompatible scheme" },
+	{ 0x095, "TPM_RC_SIZE: a structure has the wrong size" },
+	{ 0x096, "TPM_RC_SYMMETRIC: unsupported symmetric algorithm or key size" },
+	{ 0x098, "TPM_RC_SELECTOR: union selector is incorrect" },
+	{ 0x09C, "TPM_RC_KEY: the key is not valid" },
+	{ TPM_RC_POLICY_FAIL, "TPM_RC_POLICY_FAIL: PCR values changed since the binding" },
+	{ TPM_RC_INTEGRITY, "TPM_RC_INTEGRITY: the sealed object was made by another TPM or altered" },
+	{ 0x0A2, "TPM_RC_BAD_AUTH: authorization failed (the object has a password)" },
+	{ 0x0A4, "TPM_RC_POLICY_CC: the policy does not allow this command" },
+	{ 0x0A6, "TPM_RC_CURVE: curve not supported" },
+	{ 0x100, "TPM_RC_INITIALIZE: the TPM was not started (TPM2_Startup)" },
+	{ 0x101, "TPM_RC_FAILURE: the TPM is in failure mode" },
+	{ 0x120, "TPM_RC_DISABLED: the TPM is disabled" },
+	{ 0x125, "TPM_RC_AUTH_MISSING: the command needs an authorization" },
+	{ 0x126, "TPM_RC_POLICY: the policy session does not allow this" },
+	{ 0x128, "TPM_RC_PCR_CHANGED: PCR values changed during the policy session" },
+	{ 0x12E, "TPM_RC_TOO_MANY_CONTEXTS: too many saved sessions" },
+	{ 0x12F, "TPM_RC_AUTH_UNAVAILABLE: the authorization is not available (the object's policy is required)" },
+	{ 0x130, "TPM_RC_REBOOT: the TPM needs a reboot" },
+	{ 0x143, "TPM_RC_COMMAND_CODE: command not supported by this TPM" },
+	{ 0x152, "TPM_RC_PARENT: the primary key is not the sealed object's parent" },
+	{ 0x155, "TPM_RC_SENSITIVE: the sealed object's private part does not decrypt under this TPM's primary key" },
+	{ 0x902, "TPM_RC_OBJECT_MEMORY: the TPM has no room for another object (left loaded by another program?)" },
+	{ 0x903, "TPM_RC_SESSION_MEMORY: the TPM has no room for another session (left open by another program?)" },
+	{ 0x904, "TPM_RC_MEMORY: the TPM is out of memory" },
+	{ 0x905, "TPM_RC_SESSION_HANDLES: the TPM has no free session handle" },
+	{ 0x906, "TPM_RC_OBJECT_HANDLES: the TPM has no free object handle" },
+	{ 0x908, "TPM_RC_YIELDED: the TPM stayed busy" },
+	{ 0x90A, "TPM_RC_TESTING: the TPM stayed in self-test" },
+	{ 0x920, "TPM_RC_NV_RATE: the TPM is rate-limiting" },
+	{ TPM_RC_LOCKOUT, "TPM_RC_LOCKOUT: the TPM is in dictionary-attack lockout" },
+	{ 0x922, "TPM_RC_RETRY: the TPM stayed busy" },
+};
+
+const char *tpm_rc_text(uint32_t rc)
+{
+	uint32_t base = tpm_rc_base(rc);
+
+	for (size_t i = 0; i < sizeof(rc_texts) / sizeof(rc_texts[0]); i++)
+		if (rc_texts[i].rc == base)
+			return rc_texts[i].text;
+	return NULL;
+}
+
+/* --- responses --- */
+
+/* Opens t->resp as the answer to a command sent with tag; on a TPM refusal
+ * t->err names the code. what names the command for messages. */
+static int response(struct tpm *t, uint16_t tag, const char *what, size_t nhandles, uint32_t *handles,
+		    struct tpm_rbuf *params)
+{
+	struct tpm_rbuf body;
+	const char *err, *text;
+
+	if (tpm_resp_open(t->resp, t->resp_len, tag, &t->rc, &body, &err)) {
+		snprintf(t->err, sizeof(t->err), "%s: %s", what, err);
+		return -1;
+	}
+	if (t->rc) {
+		if ((text = tpm_rc_text(t->rc)))
+			snprintf(t->err, sizeof(t->err), "%s failed: %s (0x%x)", what, text, (unsigned)t->rc);
+		else if (t->rc < 0x80)	/* neither format bit: a TPM 1.2's codes */
+			snprintf(t->err, sizeof(t->err), "%s failed: the TPM answers as a TPM 1.2 (code 0x%x); "
+				 "the tpm2 pin needs a TPM 2.0", what, (unsigned)t->rc);
+		else
+			snprintf(t->err, sizeof(t->err), "%s failed: TPM response code 0x%x", what, (unsigned)t->rc);
+		return -1;
+	}
+	if (tpm_resp_split(&body, tag, nhandles, handles, params, &err)) {
+		snprintf(t->err, sizeof(t->err), "%s: %s", what, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int malformed(struct tpm *t, const char *what)
+{
+	snprintf(t->err, sizeof(t->err), "%s: TPM response is malformed", what);
+	return -1;
+}
+
+int tpm_parse_empty(struct tpm *t, uint16_t sent_tag, const char *what)
+{
+	struct tpm_rbuf p;
+
+	if (response(t, sent_tag, what, 0, NULL, &p))
+		return -1;
+	return p.len ? malformed(t, what) : 0;
+}
+
+int tpm_parse_handle(struct tpm *t, uint16_t sent_tag, const char *what, uint32_t *handle)
+{
+	struct tpm_rbuf p;
+
+	return response(t, sent_tag, what, 1, handle, &p);
+}
+
+int tpm_parse_pcr_banks(struct tpm *t, struct tpm_pcr_sel *banks, size_t max, size_t *n)
+{
+	struct tpm_pcr_sel all[TPM_MAX_BANKS];
+	struct tpm_rbuf p;
+	size_t count;
+
+	*n = 0;
+	if (response(t, TPM_ST_NO_SESSIONS, "GetCapability", 0, NULL, &p))
+		return -1;
+	tpm_get_u8(&p);	/* moreData: one TPML_PCR_SELECTION holds every bank */
+	if (tpm_get_u32(&p) != TPM_CAP_PCRS || tpm_get_pcr_sels(&p, all, TPM_MAX_BANKS, &count) ||
+	    !tpm_rbuf_done(&p))
+		return malformed(t, "GetCapability");
+	for (size_t i = 0; i < count && *n < max; i++)
+		if (all[i].mask)
+			banks[(*n)++] = all[i];
+	return 0;
+}
+
+int tpm_parse_pcr_read(struct tpm *t, const struct tpm_pcr_sel *sel, unsigned char values[][TPM_MAX_DIGEST],
+		       uint32_t *got, uint32_t *counter)
+{
+	struct tpm_pcr_sel out[TPM_MAX_BANKS];
+	size_t count, dlen = tpm_hash_len(sel->hash), n;
+	struct tpm_rbuf p;
+
+	*got = 0;
+	if (response(t, TPM_ST_NO_SESSIONS, "PCR_Read", 0, NULL, &p))
+		return -1;
+	*counter = tpm_get_u32(&p);
+	if (tpm_get_pcr_sels(&p, out, TPM_MAX_BANKS, &count) || count > 1 ||
+	    (count == 1 && (out[0].hash != sel->hash || (out[0].mask & ~sel->mask))))
+		return malformed(t, "PCR_Read");
+	uint32_t mask = count ? out[0].mask : 0;
+	uint32_t ndigests = tpm_get_u32(&p);
+	if (ndigests != (uint32_t)__builtin_popcount(mask) || ndigests > PCR_READ_MAX_DIGESTS)
+		return malformed(t, "PCR_Read");
+	for (int i = 0; i < TPM_PCR_COUNT; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_DIGEST, &n);
+		if (!d || n != dlen)
+			return malformed(t, "PCR_Read");
+		memcpy(values[i], d, n);
+	}
+	if (!tpm_rbuf_done(&p))
+		return malformed(t, "PCR_Read");
+	*got = mask;
+	return 0;
+}
+
+/* A TPM2B at p, copied with its size field into out. */
+static int copy_b2b(struct tpm_rbuf *p, struct buf *out)
+{
+	size_t start = p->pos, n;
+
+	if (!tpm_get_b2b(p, TPM_MAX_MSG, &n))
+		return -1;
+	return buf_set(out, p->p + start, n + 2);
+}
+
+/* skips TPM2B_CREATION_DATA, TPM2B_DIGEST and TPMT_TK_CREATION */
+static void skip_creation_info(struct tpm_rbuf *p)
+{
+	size_t n;
+
+	tpm_get_b2b(p, TPM_MAX_MSG, &n);
+	tpm_get_b2b(p, TPM_MAX_DIGEST, &n);
+	tpm_get_u16(p);
+	tpm_get_u32(p);
+	tpm_get_b2b(p, TPM_MAX_DIGEST, &n);
+}
+
+int tpm_parse_create(struct tpm *t, struct buf *pub, struct buf *priv)
+{
+	struct tpm_rbuf p;
+
+	if (response(t, TPM_ST_SESSIONS, "Create", 0, NULL, &p))
+		return -1;
+	if (copy_b2b(&p, priv) || copy_b2b(&p, pub)) {
+		buf_free(priv);
+		buf_free(pub);
+		return malformed(t, "Create");
+	}
+	skip_creation_info(&p);
+	if (!tpm_rbuf_done(&p)) {
+		buf_free(priv);
+		buf_free(pub);
+		return malformed(t, "Create");
+	}
+	return 0;
+}
+
+int tpm_parse_unseal(struct tpm *t, struct buf *out)
+{
+	struct tpm_rbuf p;
+	size_t n;
+
+	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p))
+		return -1;
+	const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &n);
+	if (!d || !tpm_rbuf_done(&p))
+		return malformed(t, "Unseal");
+	if (buf_set(out, d, n)) {
+		snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- commands --- */
+
+/* The authorization area of one session with empty nonce and HMAC (the
+ * password session with the empty password, or a policy session whose
+ * policy needs no HMAC). */
+static void put_auth(struct tpm_wbuf *w, uint32_t session)
+{
+	size_t at = tpm_begin_size32(w);
+
+	tpm_put_u32(w, session);
+	tpm_put_b2b(w, NULL, 0);
+	tpm_put_u8(w, 0);	/* continueSession clear: a policy session ends with the command */
+	tpm_put_b2b(w, NULL, 0);
+	tpm_end_size32(w, at);
+}
+
+static int exchange(struct tpm *t, struct tpm_wbuf *w)
+{
+	if (tpm_cmd_end(w)) {
+		snprintf(t->err, sizeof(t->err), "TPM command too large");
+		return -1;
+	}
+	return tpm_transact(t, w);
+}
+
+int tpm_pcr_banks(struct tpm *t, struct tpm_pcr_sel *banks, size_t max, size_t *n)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_GetCapability);
+	tpm_put_u32(&w, TPM_CAP_PCRS);
+	tpm_put_u32(&w, 0);
+	tpm_put_u32(&w, 1);
+	return exchange(t, &w) ? -1 : tpm_parse_pcr_banks(t, banks, max, n);
+}
+
+/* One PCR_Read of what is still wanted; adds the answered PCRs to *have. */
+static int pcr_read_round(struct tpm *t, struct tpm_pcr_sel *want, unsigned char values[][TPM_MAX_DIGEST],
+			  uint32_t *counter)
+{
+	struct tpm_wbuf w;
+	uint32_t got;
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_PCR_Read);
+	tpm_put_pcr_sel(&w, want);
+	if (exchange(t, &w) || tpm_parse_pcr_read(t, want, values, &got, counter))
+		return -1;
+	if (!got) {
+		snprintf(t->err, sizeof(t->err), "the TPM has no %s PCR bank allocated",
+			 tpm_hash_name(want->hash) ? tpm_hash_name(want->hash) : "such");
+		return -1;
+	}
+	want->mask &= ~got;
+	return 0;
+}
+
+int tpm_pcr_read(struct tpm *t, const struct tpm_pcr_sel *sel, unsigned char *out, size_t cap, size_t *len)
+{
+	unsigned char values[TPM_PCR_COUNT][TPM_MAX_DIGEST];
+	struct tpm_pcr_sel want = *sel;
+	size_t dlen = tpm_hash_len(sel->hash);
+	uint32_t first = 0, counter;
+
+	*len = 0;
+	for (int round = 0; want.mask; round++) {
+		if (pcr_read_round(t, &want, values, &counter))
+			return -1;
+		/* values from before and after an extend would seal to nothing */
+		if (round && counter != first) {
+			snprintf(t->err, sizeof(t->err), "PCR values changed while they were read; try again");
+			return -1;
+		}
+		first = counter;
+	}
+	for (int i = 0; i < TPM_PCR_COUNT; i++) {
+		if (!(sel->mask & (1u << i)))
+			continue;
+		if (*len + dlen > cap)
+			return malformed(t, "PCR_Read");
+		memcpy(out + *len, values[i], dlen);
+		*len += dlen;
+	}
+	return 0;
+}
+
+static void put_primary_public(struct tpm_wbuf *w, uint16_t hash, uint16_t key)
+{
+	size_t at = tpm_begin_size16(w);
+
+	tpm_put_u16(w, key);
+	tpm_put_u16(w, hash);
+	tpm_put_u32(w, PRIMARY_ATTRS);
+	tpm_put_b2b(w, NULL, 0);	/* authPolicy */
+	tpm_put_u16(w, TPM_ALG_AES);
+	tpm_put_u16(w, PRIMARY_AES_BITS);
+	tpm_put_u16(w, TPM_ALG_CFB);
+	tpm_put_u16(w, TPM_ALG_NULL);	/* scheme */
+	if (key == TPM_ALG_ECC) {
+		tpm_put_u16(w, TPM_ECC_NIST_P256);
+		tpm_put_u16(w, TPM_ALG_NULL);	/* kdf */
+		tpm_put_b2b(w, NULL, 0);	/* unique.x */
+		tpm_put_b2b(w, NULL, 0);	/* unique.y */
+	} else {
+		tpm_put_u16(w, PRIMARY_RSA_BITS);
+		tpm_put_u32(w, 0);	/* exponent: the default 65537 */
+		tpm_put_b2b(w, NULL, 0);	/* unique */
+	}
+	tpm_end_size16(w, at);
+}
+
+/* TPM2B_SENSITIVE_CREATE: an empty password and data. */
+static void put_sensitive(struct tpm_wbuf *w, const void *data, size_t len)
+{
+	size_t at = tpm_begin_size16(w);
+
+	tpm_put_b2b(w, NULL, 0);
+	tpm_put_b2b(w, data, len);
+	tpm_end_size16(w, at);
+}
+
+int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *handle)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_CreatePrimary);
+	tpm_put_u32(&w, TPM_RH_OWNER);
+	put_auth(&w, TPM_RS_PW);
+	put_sensitive(&w, NULL, 0);
+	put_primary_public(&w, hash, key);
+	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
+	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });	/* creationPCR: none */
+	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "CreatePrimary", handle);
+}
+
+static void put_sealed_public(struct tpm_wbuf *w, uint16_t hash, const unsigned char *policy, size_t policy_len)
+{
+	size_t at = tpm_begin_size16(w);
+
+	tpm_put_u16(w, TPM_ALG_KEYEDHASH);
+	tpm_put_u16(w, hash);
+	tpm_put_u32(w, SEALED_ATTRS | (policy_len ? 0 : ATTR_USER_WITH_AUTH));
+	tpm_put_b2b(w, policy, policy_len);
+	tpm_put_u16(w, TPM_ALG_NULL);	/* scheme */
+	tpm_put_b2b(w, NULL, 0);	/* unique */
+	tpm_end_size16(w, at);
+}
+
+int tpm_create_sealed(struct tpm *t, uint32_t parent, uint16_t hash, const unsigned char *policy,
+		      size_t policy_len, const void *secret, size_t secret_len, struct buf *pub, struct buf *priv)
+{
+	struct tpm_wbuf w;
+	int rc = -1;
+
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Create);
+	tpm_put_u32(&w, parent);
+	put_auth(&w, TPM_RS_PW);
+	put_sensitive(&w, secret, secret_len);
+	put_sealed_public(&w, hash, policy, policy_len);
+	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
+	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
+	if (!exchange(t, &w))
+		rc = tpm_parse_create(t, pub, priv);
+	tpm_wbuf_wipe(&w);
+	return rc;
+}
+
+int tpm_load(struct tpm *t, uint32_t parent, const void *pub, size_t pub_len, const void *priv, size_t priv_len,
+	     uint32_t *handle)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Load);
+	tpm_put_u32(&w, parent);
+	put_auth(&w, TPM_RS_PW);
+	tpm_put_bytes(&w, priv, priv_len);
+	tpm_put_bytes(&w, pub, pub_len);
+	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "Load", handle);
+}
+
+int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
+{
+	unsigned char nonce[TPM_MAX_DIGEST];
+	size_t n = tpm_hash_len(hash);
+	struct tpm_wbuf w;
+
+	/* nonceCaller: as long as the session's digest (Part 3 §11.1) */
+	if (!n || rand_bytes(nonce, n)) {
+		snprintf(t->err, sizeof(t->err), "StartAuthSession: no nonce");
+		return -1;
+	}
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_StartAuthSession);
+	tpm_put_u32(&w, TPM_RH_NULL);	/* tpmKey: unsalted */
+	tpm_put_u32(&w, TPM_RH_NULL);	/* bind: unbound */
+	tpm_put_b2b(&w, nonce, n);
+	tpm_put_b2b(&w, NULL, 0);	/* encryptedSalt */
+	tpm_put_u8(&w, TPM_SE_POLICY);
+	tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
+	tpm_put_u16(&w, hash);
+	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_NO_SESSIONS, "StartAuthSession", handle);
+}
+
+int tpm_policy_pcr(struct tpm *t, uint32_t session, const struct tpm_pcr_sel *sel)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_PolicyPCR);
+	tpm_put_u32(&w, session);
+	tpm_put_b2b(&w, NULL, 0);	/* pcrDigest: the TPM takes the current values */
+	tpm_put_pcr_sel(&w, sel);
+	return exchange(t, &w) ? -1 : tpm_parse_empty(t, TPM_ST_NO_SESSIONS, "PolicyPCR");
+}
+
+int tpm_unseal(struct tpm *t, uint32_t item, uint32_t session, struct buf *out)
+{
+	struct tpm_wbuf w;
+	int rc;
+
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Unseal);
+	tpm_put_u32(&w, item);
+	put_auth(&w, session);
+	rc = exchange(t, &w) ? -1 : tpm_parse_unseal(t, out);
+	wipe(t->resp, sizeof(t->resp));
+	t->resp_len = 0;
+	return rc;
+}
+
+void tpm_flush(struct tpm *t, uint32_t handle)
+{
+	struct tpm_wbuf w;
+	char keep[sizeof(t->err)];
+
+	memcpy(keep, t->err, sizeof(keep));	/* the reason the caller is cleaning up */
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_FlushContext);
+	tpm_put_u32(&w, handle);
+	if (!exchange(t, &w))
+		tpm_parse_empty(t, TPM_ST_NO_SESSIONS, "FlushContext");
+	memcpy(t->err, keep, sizeof(keep));
+}
+
+/* --- policy --- */
+
+size_t tpm_policy_pcr_digest(uint16_t hash, const struct tpm_pcr_sel *sel, const void *values, size_t len,
+			     unsigned char *out)
+{
+	const char *h = jose_hash(hash);
+	size_t dlen = hash_len(h);
+	unsigned char pcr_digest[TPM_MAX_DIGEST];
+	struct tpm_wbuf w = { .len = 0 };
+
+	if (!dlen || hash_compute(h, values, len, pcr_digest) != dlen)
+		return 0;
+	tpm_put_bytes(&w, (unsigned char[TPM_MAX_DIGEST]){ 0 }, dlen);	/* the empty policy */
+	tpm_put_u32(&w, TPM_CC_PolicyPCR);
+	tpm_put_pcr_sel(&w, sel);
+	tpm_put_bytes(&w, pcr_digest, dlen);
+	if (w.overflow || hash_compute(h, w.b, w.len, out) != dlen)
+		return 0;
+	return dlen;
+}

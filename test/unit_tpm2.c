@@ -1,0 +1,240 @@
+/* unit_tpm2.c - unit tests for the tpm2 pin's TPM 2.0 module (cmd/tpm2/):
+ * the wire format both ways, the response parsers on malformed answers, the
+ * response codes in words and the PolicyPCR digest against tpm2-tools'.
+ * TAP on stdout. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../cmd/tpm2/marshal.h"
+#include "../cmd/tpm2/tpm.h"
+#include "../crypto/alloc.h"
+#include "tap.h"
+
+static size_t unhex(const char *h, unsigned char *out)
+{
+	size_t n = 0;
+	for (; h[0] && h[1]; h += 2)
+		sscanf(h, "%2hhx", &out[n++]);
+	return n;
+}
+
+static void test_writer(void)
+{
+	static struct tpm_wbuf w;
+	static const unsigned char want[] = { 0x80, 0x01, 0, 0, 0, 0x14, 0, 0, 0x01, 0x7A,
+					      0x12, 0x34, 0, 3, 'a', 'b', 'c', 0, 0, 0 };
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, 0x17A);
+	tpm_put_u16(&w, 0x1234);
+	size_t at = tpm_begin_size16(&w);
+	tpm_put_bytes(&w, "abc", 3);
+	tpm_end_size16(&w, at);
+	tpm_put_b2b(&w, NULL, 0);
+	tpm_put_u8(&w, 0);
+	OK(tpm_cmd_end(&w) == 0 && w.len == sizeof(want) && !memcmp(w.b, want, sizeof(want)),
+	   "command header, big-endian fields and a nested size marshal as the spec lays them out");
+
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, 0x131);
+	for (int i = 0; i < TPM_MAX_MSG; i++)
+		tpm_put_u8(&w, 0xAA);
+	OK(w.overflow && w.len <= TPM_MAX_MSG && tpm_cmd_end(&w) == -1,
+	   "writing past the command buffer marks it overflowed and the command is refused");
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, 0x131);
+	tpm_put_b2b(&w, w.b, 70000);
+	OK(w.overflow && tpm_cmd_end(&w) == -1, "a TPM2B over 65535 bytes is refused");
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, 0x17E);
+	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ TPM_ALG_SHA256, 1u << 0 | 1u << 7 | 1u << 23 });
+	static const unsigned char sel[] = { 0, 0, 0, 1, 0, 0x0B, 3, 0x81, 0x00, 0x80 };
+	OK(w.len == TPM_HEADER_LEN + sizeof(sel) && !memcmp(w.b + TPM_HEADER_LEN, sel, sizeof(sel)),
+	   "PCR selection: one bank, 3 select bytes, PCR i = bit i%%8 of byte i/8");
+}
+
+static void test_reader(void)
+{
+	static const unsigned char in[] = { 0x12, 0x34, 0, 2, 'h', 'i', 0, 9, 'x' };
+	struct tpm_rbuf r = tpm_rbuf(in, sizeof(in));
+	size_t n;
+
+	OK(tpm_get_u16(&r) == 0x1234, "u16 big-endian");
+	const unsigned char *p = tpm_get_b2b(&r, 64, &n);
+	OK(p && n == 2 && !memcmp(p, "hi", 2), "TPM2B read in place");
+	p = tpm_get_b2b(&r, 64, &n);
+	OK(!p && n == 0 && r.bad, "a TPM2B longer than what is left is refused");
+	OK(tpm_get_u32(&r) == 0 && r.bad, "after a bad read every read yields zero");
+
+	r = tpm_rbuf(in, sizeof(in));
+	tpm_get_u16(&r);
+	OK(!tpm_get_b2b(&r, 1, &n) && r.bad, "a TPM2B longer than its bound is refused");
+
+	r = tpm_rbuf(in, 3);
+	OK(tpm_get_u32(&r) == 0 && r.bad && r.pos == 0, "a u32 with 3 bytes left is refused, nothing consumed");
+
+	r = tpm_rbuf(in, sizeof(in));
+	struct tpm_rbuf sub = tpm_get_sub(&r, 4);
+	OK(tpm_get_u32(&sub) == 0x12340002 && tpm_rbuf_done(&sub) && r.pos == 4, "sub-reader");
+	sub = tpm_get_sub(&r, 100);
+	OK(sub.bad && r.bad, "a sub-reader longer than what is left is refused");
+}
+
+static void test_pcr_sels(void)
+{
+	struct tpm_pcr_sel s[TPM_MAX_BANKS];
+	size_t n;
+	static const unsigned char two[] = { 0, 0, 0, 2, 0, 4, 3, 0xff, 0xff, 0xff, 0, 0x0b, 4, 0x80, 0, 0, 0xff };
+	static const unsigned char many[] = { 0, 0, 0, 17 };
+	static const unsigned char wide[] = { 0, 0, 0, 1, 0, 0x0b, 200 };
+	struct tpm_rbuf r = tpm_rbuf(two, sizeof(two));
+
+	OK(!tpm_get_pcr_sels(&r, s, TPM_MAX_BANKS, &n) && n == 2 && s[0].hash == TPM_ALG_SHA1 &&
+	   s[0].mask == 0xffffff && s[1].hash == TPM_ALG_SHA256 && s[1].mask == 0x80 && tpm_rbuf_done(&r),
+	   "two banks read; select bytes beyond PCR 23 are skipped");
+	r = tpm_rbuf(many, sizeof(many));
+	OK(tpm_get_pcr_sels(&r, s, TPM_MAX_BANKS, &n) == -1 && n == 0, "more banks than any TPM has is refused");
+	r = tpm_rbuf(wide, sizeof(wide));
+	OK(tpm_get_pcr_sels(&r, s, TPM_MAX_BANKS, &n) == -1, "a 200-byte select is refused");
+}
+
+static void test_resp_open(void)
+{
+	uint32_t rc;
+	struct tpm_rbuf body;
+	const char *err;
+	static const unsigned char good[] = { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 0, 0, 0xAB, 0xCD };
+	static const unsigned char fail[] = { 0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x09, 0x9D };
+	static const unsigned char fail_body[] = { 0x80, 0x01, 0, 0, 0, 11, 0, 0, 0x09, 0x9D, 0 };
+	static const unsigned char longer[] = { 0x80, 0x01, 0, 0, 0, 99, 0, 0, 0, 0 };
+	static const unsigned char tag[] = { 0x12, 0x34, 0, 0, 0, 10, 0, 0, 0, 0 };
+	static const unsigned char v12[] = { 0x00, 0xC4, 0, 0, 0, 10, 0, 0, 0, 0x1E };
+
+	OK(!tpm_resp_open(good, sizeof(good), TPM_ST_NO_SESSIONS, &rc, &body, &err) && rc == 0 && body.len == 2,
+	   "a success header opens, its body follows");
+	OK(tpm_resp_open(good, sizeof(good), TPM_ST_SESSIONS, &rc, &body, &err) == -1,
+	   "a success tagged other than the command is refused");
+	OK(!tpm_resp_open(fail, sizeof(fail), TPM_ST_SESSIONS, &rc, &body, &err) && rc == 0x99D,
+	   "a failure gives its response code");
+	OK(tpm_resp_open(fail_body, sizeof(fail_body), TPM_ST_NO_SESSIONS, &rc, &body, &err) == -1,
+	   "a failure with a body is refused");
+	OK(tpm_resp_open(longer, sizeof(longer), TPM_ST_NO_SESSIONS, &rc, &body, &err) == -1,
+	   "a size field that disagrees with the bytes read is refused");
+	OK(tpm_resp_open(tag, sizeof(tag), TPM_ST_NO_SESSIONS, &rc, &body, &err) == -1, "an unknown tag is refused");
+	OK(tpm_resp_open(v12, 5, TPM_ST_NO_SESSIONS, &rc, &body, &err) == -1, "a short header is refused");
+	OK(!tpm_resp_open(v12, sizeof(v12), TPM_ST_NO_SESSIONS, &rc, &body, &err) && rc == 0x1E,
+	   "a TPM 1.2 style refusal gives its code");
+}
+
+/* t->resp = hex, its size field set to its length */
+static void set_resp(struct tpm *t, const char *hex)
+{
+	t->resp_len = unhex(hex, t->resp);
+	for (int i = 0; i < 4; i++)
+		t->resp[2 + i] = (unsigned char)(t->resp_len >> (24 - 8 * i));
+}
+
+static void test_parsers(void)
+{
+	static struct tpm t;
+	static unsigned char values[TPM_PCR_COUNT][TPM_MAX_DIGEST];
+	struct tpm_pcr_sel want = { TPM_ALG_SHA1, 0x81 };
+	uint32_t got, counter, handle;
+	AUTO_BUF out = { 0 };
+
+	/* PCR_Read: counter 5, PCRs 0 and 7 of sha1, two 20-byte digests */
+	set_resp(&t, "800100000042000000000000000500000001000403810000000000020014"
+		     "0101010101010101010101010101010101010101"
+		     "0014"
+		     "0707070707070707070707070707070707070707");
+	OK(!tpm_parse_pcr_read(&t, &want, values, &got, &counter) && got == 0x81 && counter == 5 &&
+	   values[0][0] == 1 && values[7][19] == 7, "PCR_Read: values land at their PCR numbers");
+	want.mask = 0x01;
+	OK(tpm_parse_pcr_read(&t, &want, values, &got, &counter) == -1 && strstr(t.err, "malformed"),
+	   "PCR_Read: a PCR that was not asked for is refused");
+	want.mask = 0x81;
+	set_resp(&t, "80010000002c000000000000000500000001000403810000000000010014"
+		     "0101010101010101010101010101010101010101");
+	OK(tpm_parse_pcr_read(&t, &want, values, &got, &counter) == -1, "PCR_Read: fewer digests than selected bits");
+	set_resp(&t, "80010000002d000000000000000500000001000403010000000000010015"
+		     "010101010101010101010101010101010101010101");
+	OK(tpm_parse_pcr_read(&t, &want, values, &got, &counter) == -1, "PCR_Read: a digest of the wrong length");
+	set_resp(&t, "80010000000a0000099d");
+	OK(tpm_parse_pcr_read(&t, &want, values, &got, &counter) == -1 && strstr(t.err, "TPM_RC_POLICY_FAIL"),
+	   "a refusal is reported by its response code's name");
+
+	set_resp(&t, "00c40000000a0000001e");
+	OK(tpm_parse_pcr_read(&t, &want, values, &got, &counter) == -1 && strstr(t.err, "TPM 1.2"),
+	   "a TPM 1.2's refusal says the pin needs a TPM 2.0");
+
+	/* Unseal: parameterSize 5, TPM2B "abc", then the auth area */
+	set_resp(&t, "800200000019000000000000000500036162630000010000");
+	OK(!tpm_parse_unseal(&t, &out) && out.len == 3 && !memcmp(out.p, "abc", 3),
+	   "Unseal: the sealed data comes out of its TPM2B");
+	buf_free(&out);
+	set_resp(&t, "80020000001a00000000000000050003616263000001000000");
+	OK(tpm_parse_unseal(&t, &out) == -1 && !out.p, "Unseal: junk after the auth area is refused");
+	set_resp(&t, "800200000018000000000000000600036162630000010000");
+	OK(tpm_parse_unseal(&t, &out) == -1 && !out.p, "Unseal: a parameterSize beyond its data is refused");
+
+	/* Create: outPrivate, outPublic, creation data/hash/ticket, auth area */
+	struct buf pub = { 0 }, priv = { 0 };
+	set_resp(&t, "800200000000000000000000001a0004aabbccdd00060008000000000000000080214000000100000000010000");
+	OK(!tpm_parse_create(&t, &pub, &priv) && priv.len == 6 && !memcmp(priv.p, "\0\4\xaa\xbb\xcc\xdd", 6) &&
+	   pub.len == 8 && pub.p[1] == 6, "Create: outPrivate and outPublic come out with their size fields");
+	buf_free(&pub);
+	buf_free(&priv);
+	set_resp(&t, "800200000000000000000000001a0004aabbccdd00070008000000000000000080214000000100000000010000");
+	OK(tpm_parse_create(&t, &pub, &priv) == -1 && !pub.p && !priv.p, "Create: a TPM2B overrunning the rest is refused");
+
+	set_resp(&t, "80010000000e0000000080000001");
+	OK(!tpm_parse_handle(&t, TPM_ST_NO_SESSIONS, "x", &handle) && handle == 0x80000001, "a handle response");
+	set_resp(&t, "80010000000d00000000800000");
+	OK(tpm_parse_handle(&t, TPM_ST_NO_SESSIONS, "x", &handle) == -1, "a truncated handle is refused");
+
+	/* GetCapability(PCRS): sha1 empty, sha256 with all 24 */
+	set_resp(&t, "80010000002300000000010000000500000002000403000000000b03ffffff");
+	struct tpm_pcr_sel banks[TPM_MAX_BANKS];
+	size_t n;
+	OK(!tpm_parse_pcr_banks(&t, banks, TPM_MAX_BANKS, &n) && n == 1 && banks[0].hash == TPM_ALG_SHA256,
+	   "GetCapability: only banks with PCRs count");
+}
+
+static void test_rc_text(void)
+{
+	OK(strstr(tpm_rc_text(0x99D), "PCR values changed since the binding") != NULL,
+	   "0x99d (policy failure on session 1) reads 'PCR values changed since the binding'");
+	OK(strstr(tpm_rc_text(0x921), "lockout") != NULL, "0x921 reads as dictionary-attack lockout");
+	OK(strstr(tpm_rc_text(0x1DF), "TPM_RC_INTEGRITY") != NULL, "0x1df (parameter 1) is TPM_RC_INTEGRITY");
+	OK(tpm_rc_text(0x12345) == NULL && tpm_rc_text(0x3F) == NULL, "unknown codes have no text");
+}
+
+static void test_policy(void)
+{
+	unsigned char values[64], d[TPM_MAX_DIGEST], want[TPM_MAX_DIGEST];
+	size_t n;
+
+	/* tpm2_createpolicy -g sha256 --policy-pcr -l sha256:0,7 -f V, V = bytes 0..31 then 100..131 */
+	for (int i = 0; i < 32; i++)
+		values[i] = (unsigned char)i, values[32 + i] = (unsigned char)(100 + i);
+	unhex("aed767964cb07d71ce957ab3bdf7969a2511c6d65d19f0cd2380052d2480b492", want);
+	n = tpm_policy_pcr_digest(TPM_ALG_SHA256, &(struct tpm_pcr_sel){ TPM_ALG_SHA256, 0x81 }, values, 64, d);
+	OK(n == 32 && !memcmp(d, want, 32), "PolicyPCR digest equals tpm2_createpolicy's (sha256, sha256:0,7)");
+
+	/* -g sha384 -l sha1:16 -f bytes 0..19: the session hash, not the bank's, hashes */
+	unhex("6b8a368b4c49fb6b8a38609c667f4b7660d5514516797ce22fb095e466b2d2a8d3484045a8cabd1008e46c80a24fdca7", want);
+	n = tpm_policy_pcr_digest(TPM_ALG_SHA384, &(struct tpm_pcr_sel){ TPM_ALG_SHA1, 1u << 16 }, values, 20, d);
+	OK(n == 48 && !memcmp(d, want, 48), "PolicyPCR digest equals tpm2_createpolicy's (sha384, sha1:16)");
+	OK(tpm_policy_pcr_digest(0x0012, &(struct tpm_pcr_sel){ TPM_ALG_SHA1, 1 }, values, 20, d) == 0,
+	   "an unsupported session hash gives no digest");
+}
+
+int main(void)
+{
+	crypto_init();
+	test_writer();
+	test_reader();
+	test_pcr_sels();
+	test_resp_open();
+	test_parsers();
+	test_rc_text();
+	test_policy();
+	return tap_done();
+}
