@@ -11,7 +11,8 @@ PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl 
       valgrind  # test/01-ct.t; also <valgrind/memcheck.h> for test/ct_*.c
       clang libclang-rt-14-dev
       lintian  # test/28-deb.t
-      qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm, test/28-deb.t (debootstrap)
+      qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod  # test/vm, test/28-deb.t (debootstrap)
+      openssh-client)  # ssh, ssh-keygen: test/52-vm-dropbear.t logs in to dropbear-initramfs
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -93,7 +93,7 @@ boot_ends() {
 	running && stop_boot
 	finish
 }
-console() { tr -d '\r\000' <"$LOG" | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g'; }
+console() { tr -d '\r\000' <"$LOG" 2>/dev/null | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g'; }
 on_console() { console | grep -a -q -E "$1"; }
 show_fail() {
 	console | grep -a -v '^\s*$' | tail -n 12 | sed 's/^/#   /' >&2
