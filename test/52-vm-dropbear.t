@@ -70,12 +70,13 @@ for _ in $(seq 50); do
 	(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { PORT=$p; break; }
 done
 
-# boot NAME NBDE-TIMEOUT: starts one boot in the background; QEMU, LOG
+# boot NAME NBDE-TIMEOUT [KERNEL-ARGS]: starts one boot in the background
+# (quiet unless KERNEL-ARGS are given); QEMU, LOG
 boot() {
 	LOG=$TMP/boot-$1.log
 	: >"$TMP/tang.log"
 	vm_boot "$LOG" "$KDIR/boot" "$TMP/initrd" "$TMP/root.img" \
-		"quiet $NET root=/dev/mapper/root nbde.timeout=$2 nbde.check=$ROOT_CHECK" \
+		"${3-quiet} $NET root=/dev/mapper/root nbde.timeout=$2 nbde.check=$ROOT_CHECK" \
 		",guestfwd=tcp:10.0.2.100:80-cmd:$TMP/tang.sh,hostfwd=tcp:127.0.0.1:$PORT-:22" &
 	QEMU=$!
 	BOOT_T0=$SECONDS
@@ -93,7 +94,7 @@ boot_ends() {
 	running && stop_boot
 	finish
 }
-console() { tr -d '\r\000' <"$LOG" 2>/dev/null | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g'; }
+console() { tr -d '\r\000' 2>/dev/null <"$LOG" | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g'; }
 on_console() { console | grep -a -q -E "$1"; }
 show_fail() {
 	console | grep -a -v '^\s*$' | tail -n 12 | sed 's/^/#   /' >&2
@@ -116,8 +117,11 @@ login_ok() {
 	done
 	return 1
 }
-# gave_up SECS: the background agent said it gave up on the root
-gave_up() { wait_until "$1" eval 'on_console "no clevis binding recovered its passphrase within" || ! running'; on_console "no clevis binding recovered"; }
+# gave_up SECS: the boot's own agent said it gave up on the root
+gave_up() {
+	wait_until "$1" eval 'on_console "no clevis binding recovered its passphrase within" || ! running'
+	on_console "no clevis binding recovered its passphrase within"
+}
 finish() { # waits for the guest to power off; TOOK
 	wait "$QEMU"
 	TOOK=$((SECONDS - BOOT_T0))
@@ -135,13 +139,16 @@ root_verdict() { # WHAT
 [ -n "$PORT" ]
 ok $? "a free loopback port for the SSH forward (${PORT:-none})"
 
-# 1. tang up, nobody logs in
+# 1. tang up, nobody logs in; not quiet, so initramfs-tools' progress lines
+# show dropbear started and, at init-bottom, found running and stopped
 touch "$TMP/tang-up"
-boot tang "$(t_isecs 30)"
+boot tang "$(t_isecs 30)" ""
 boot_ends
 root_verdict "tang up: the root opens by itself beside dropbear, no SSH login"
 grep -q "POST /rec/.* => 200" "$TMP/tang.log"
 ok $? "  ... the key came from the guestfwd tang"
+on_console 'Starting dropbear' && on_console 'Stopping dropbear'
+ok $? "  ... dropbear ran in the same initramfs (started, and stopped at init-bottom)"
 
 # 2. tang down: SSH and cryptroot-unlock. The person's answer is fed slowly
 # (the FIFO stays open after the passphrase is in it); tang comes back and
@@ -180,18 +187,25 @@ grep -q 'someone else is writing the answer' "$TMP/typed.out" &&
 ok $? "  ... nbde askpass -c, started while the person's answer was in the FIFO, said so and held back" ||
 	sed 's/^/#   ssh: /' "$TMP/typed.out" >&2
 
-# 3. tang down, then up while the session is open: nbde askpass -c typed in
-# the session finishes the boot (it runs until init-bottom ends the session)
+# 3. tang down, then up while the SSH session is open: nbde askpass -c typed
+# in that session finishes the boot (it runs until init-bottom ends the
+# session). The session reads its commands from a FIFO the test writes.
 rm -f "$TMP/tang-up"
 boot session 5
 login_ok
 ok $? "tang down: SSH login reaches the initramfs"
 gave_up 60
 ok $? "  ... the boot's own nbde askpass -c gave up by its 5 s deadline"
-touch "$TMP/tang-up"
-vssh "nbde askpass -c --timeout $(t_isecs 30)" >"$TMP/session.out" 2>&1 &
+mkfifo "$TMP/session.in" && exec 4<>"$TMP/session.in"
+vssh 'sh -s' <"$TMP/session.in" >"$TMP/session.out" 2>&1 &
 SSH=$!
+echo 'test -p /lib/cryptsetup/passfifo && echo session-open' >&4
+wait_until 60 grep -q session-open "$TMP/session.out"
+ok $? "  ... an SSH session is open while the prompt waits"
+touch "$TMP/tang-up"
+echo "nbde askpass -c --timeout $(t_isecs 30)" >&4
 boot_ends
+exec 4>&-
 kill "$SSH" 2>/dev/null
 root_verdict "tang back up: nbde askpass -c in the SSH session finishes the boot"
 grep -q 'unlocked with its clevis binding' "$TMP/session.out"
