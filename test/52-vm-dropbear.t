@@ -108,7 +108,8 @@ vssh() {
 # crypttab, cryptsetup's askpass waiting on the FIFO); 1 s between tries,
 # as each try costs an ssh start on a loaded machine
 login_ok() {
-	local n=$(t_isecs 120)
+	local n
+	n=$(t_isecs 120)
 	while [ "$n" -gt 0 ] && running; do
 		vssh 'test -s /cryptroot/crypttab && test -p /lib/cryptsetup/passfifo && echo initramfs' \
 			2>/dev/null | grep -qx initramfs && return 0
