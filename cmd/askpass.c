@@ -502,7 +502,8 @@ static bool fifo_busy(const char *path)
 /* Writes the passphrase into askpass's FIFO (root's, not a link); it reads
  * the FIFO to its end: one open, one write - and none while someone else
  * writes (errno EBUSY; checked with our end open, so a writer that came
- * first is seen; one that opens in the microseconds until our close is not). */
+ * first is seen; one that opens between this check and askpass reading our
+ * end's EOF is not - a window of a scheduling delay). */
 static int answer_fifo(const char *fifo, const struct buf *pass)
 {
 	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC), r;
