@@ -424,8 +424,86 @@ static char *askpass_source(const char *askpass_exe, long pid)
 	return src;
 }
 
+/* Descriptor FD of PID (a name in /proc/PID/fd) was opened for writing. */
+static bool fd_writes(long pid, const char *fd)
+{
+	char path[sizeof("/proc//fdinfo/") + 20 + NAME_MAX];
+	AUTO_BUF info = { 0 };
+	const char *l;
+	unsigned long flags;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%s", pid, fd);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	int r = read_fd_all(f, 65536, &info);
+	close(f);
+	if (r || !(l = strstr((char *)info.p, "flags:")))
+		return false;
+	return sscanf(l, "flags: %lo", &flags) == 1 && (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* PID holds the FIFO (its dev and inode) open for writing. */
+static bool proc_writes_fifo(long pid, const struct stat *fifo)
+{
+	char path[32];
+	bool found = false;
+	struct dirent *e;
+	DIR *dp;
+	int fds;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+	if ((fds = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	if (!(dp = fdopendir(fds))) {
+		close(fds);
+		return false;
+	}
+	while (!found && (e = readdir(dp))) {
+		struct stat st;	/* stat follows the fd link to the open file */
+		if (e->d_name[0] != '.' && !fstatat(fds, e->d_name, &st, 0) &&
+		    st.st_dev == fifo->st_dev && st.st_ino == fifo->st_ino)
+			found = fd_writes(pid, e->d_name);
+	}
+	closedir(dp);
+	return found;
+}
+
+/* Another process is writing into the FIFO: a person answering through it
+ * (cryptroot-unlock from an SSH session). askpass reads the FIFO to its end,
+ * so two writers at once hand cryptsetup both passphrases as one - a wrong
+ * one, and a try lost. */
+static bool fifo_written_by_other(const struct stat *fifo)
+{
+	DIR *dp = opendir("/proc");
+	bool found = false;
+	struct dirent *e;
+	long self = getpid();
+
+	while (dp && !found && (e = readdir(dp))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (!*end && pid > 0 && pid != self)
+			found = proc_writes_fifo(pid, fifo);
+	}
+	if (dp)
+		closedir(dp);
+	return found;
+}
+
+/* The FIFO at PATH has a writer other than us. */
+static bool fifo_busy(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st) && S_ISFIFO(st.st_mode) && fifo_written_by_other(&st);
+}
+
 /* Writes the passphrase into askpass's FIFO (root's, not a link); it reads
- * the FIFO to its end: one open, one write. */
+ * the FIFO to its end: one open, one write - and none while someone else
+ * writes (errno EBUSY; checked with our end open, so a writer that came
+ * first is seen; one that opens between this check and askpass reading our
+ * end's EOF is not - a window of a scheduling delay). */
 static int answer_fifo(const char *fifo, const struct buf *pass)
 {
 	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC), r;
@@ -438,9 +516,25 @@ static int answer_fifo(const char *fifo, const struct buf *pass)
 		errno = EPERM;
 		return -1;
 	}
+	if (fifo_written_by_other(&st)) {
+		close(fd);
+		errno = EBUSY;
+		return -1;
+	}
 	r = write_all(fd, pass->p, pass->len);
 	close(fd);
 	return r;
+}
+
+/* Once per device: we stand back while someone else writes the answer. */
+static void say_busy(const char *src, const char *fifo)
+{
+	static struct strset said;
+
+	if (strset_has(&said, src))
+		return;
+	strset_add(&said, src);
+	msg("%s: someone else is writing the answer into %s; not answering", src, fifo);
 }
 
 static _Noreturn void cryptroot(const char *fifo, const char *askpass_exe, long timeout_s)
@@ -457,12 +551,19 @@ static _Noreturn void cryptroot(const char *fifo, const char *askpass_exe, long 
 
 			if (*end || pid <= 0 || !(src = askpass_source(askpass_exe, pid)) || strset_has(&done, src))
 				continue;
+			if (fifo_busy(fifo)) {	/* a person is answering: look again next round */
+				say_busy(src, fifo);
+				continue;
+			}
 			if (recover(src, timeout_s, &pass)) {
 				strset_add(&done, src);	/* given up: the person's turn */
 				continue;
 			}
 			if (answer_fifo(fifo, &pass)) {
-				msg("%s: cannot answer the prompt through %s: %s", src, fifo, strerror(errno));
+				if (errno == EBUSY)
+					say_busy(src, fifo);
+				else
+					msg("%s: cannot answer the prompt through %s: %s", src, fifo, strerror(errno));
 			} else {
 				strset_add(&done, src);
 				msg("%s: unlocked with its clevis binding", src);

@@ -15,7 +15,8 @@ PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl 
       lintian  # test/28-deb.t
       yamllint python3-yaml  # test/19-manifests.t
       podman runc netavark aardvark-dns catatonit slirp4netns iptables podman-compose  # test/26-container.t
-      qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod)  # test/vm, test/28-deb.t (debootstrap)
+      qemu-system-x86 busybox-static debootstrap e2fsprogs cpio kmod  # test/vm, test/28-deb.t (debootstrap)
+      openssh-client)  # ssh, ssh-keygen: test/52-vm-dropbear.t logs in to dropbear-initramfs
 
 missing=()
 for p in "${PKGS[@]}"; do

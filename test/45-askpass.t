@@ -211,6 +211,32 @@ else
 	ok $? "cryptroot mode: reports the unlock on the console"
 	! grep -q "$IMG:" "$TMP/c.err"
 	ok $? "cryptroot mode: still nothing for the look-alikes"
+	# someone else is writing into the FIFO (cryptroot-unlock from an SSH
+	# session): askpass reads it to its end, so a second writer's passphrase
+	# would be appended to theirs - a wrong one. A fresh agent must hold back
+	# while that writer is open (it is ended before the writer closes: only
+	# "while someone writes" is under test).
+	mkfifo "$TMP/passfifo2"
+	cat <"$TMP/passfifo2" >"$TMP/g.pass" &	# askpass's end
+	R=$!
+	T_PIDS+=($R)
+	bash -c 'printf typed; exec sleep 1000' >"$TMP/passfifo2" &	# the person's, held open
+	W=$!
+	T_PIDS+=($W)
+	for ((i = 0; i < 100 * S; i++)); do [ "$(readlink "/proc/$W/fd/1")" = "$TMP/passfifo2" ] && break; sleep 0.05; done
+	"$NBDE" askpass -c -f "$TMP/passfifo2" -a "$AP" --timeout 5 2>"$TMP/c2.err" &
+	N=$!
+	T_PIDS+=($N)
+	for ((i = 0; i < 100 * S; i++)); do grep -q "$IMG3: someone else is writing" "$TMP/c2.err" && break; sleep 0.05; done
+	grep -q "$IMG3: someone else is writing the answer into $TMP/passfifo2" "$TMP/c2.err"
+	ok $? "cryptroot mode: a FIFO someone else holds open for writing: the agent says it stands back" ||
+		sed 's/^/# stderr: /' "$TMP/c2.err"
+	# a bound volume recovers in well under a second here: give it several
+	sleep "$(t_secs 1.5)"
+	kill "$N" && wait "$N" 2>/dev/null
+	kill "$W" && wait "$W" 2>/dev/null
+	for ((i = 0; i < 100 * S; i++)); do ! kill -0 "$R" 2>/dev/null && break; sleep 0.05; done
+	is "$(cat "$TMP/g.pass")" typed "cryptroot mode: only the person's answer arrives, nothing of the agent's appended"
 fi
 # 7. no fixed number of devices: 65 volumes (65 names of one image) with two
 # prompts each, in one scan: each volume is answered once, the second prompt

@@ -1,7 +1,8 @@
 #!/bin/bash
 # gen.sh KIND OUT - an initramfs made by the real generator (KIND=itools:
 # initramfs-tools, KIND=dracut: dracut, systemd initrd, KIND=dracut-nosd:
-# dracut without systemd, the initqueue hook path) in a cached
+# dracut without systemd, the initqueue hook path; KIND=itools-dropbear:
+# initramfs-tools with Debian's dropbear-initramfs beside nbde) in a cached
 # debootstrap'ed bookworm chroot, with nbde installed into it by
 # `make install DESTDIR=chroot`. Images are cached under a key of everything
 # that goes into them, so a rerun copies one file.
@@ -35,7 +36,7 @@ make -s -C "$top" install DESTDIR="$c" >&2
 
 mods="virtio_pci virtio_blk virtio_net dm_crypt xts ext4"
 case $kind in
-itools)
+itools*)
 	# UUID= is resolved at boot; in the chroot the disk does not exist, so
 	# the cryptroot hook cannot find it or probe its cipher modules: the
 	# hook is forced on and the modules listed
