@@ -66,6 +66,11 @@
 /* Only for legacy LUKS1 hash specs; costs about 7 KB. */
 #define MBEDTLS_RIPEMD160_C
 #define MBEDTLS_PKCS5_C
+/* SHA-256 blocks go to nbde's compression (SHA-NI when the CPU has it;
+ * Mbed TLS 3.6 has hardware SHA-256 only for Armv8):
+ * crypto/mbedtls_alt/sha256_compress.c, appended to libmbedcrypto.a by
+ * build-deps.sh, which also patches pkcs5.c's PBKDF2-HMAC-SHA256. */
+#define MBEDTLS_SHA256_PROCESS_ALT
 
 /* --- Elliptic curves and encodings --------------------------------------
  * JOSE: ECDH-ES and the McCallum-Relyea exchange (mbedtls_ecp_muladd) on
