@@ -5,7 +5,7 @@
 # libmbedcrypto.a, with their secrets marked undefined for valgrind's
 # memcheck, so any branch or memory address that depends on a secret is
 # reported; one report fails the file. valgrind cannot run SHA-NI, so that
-# compression is checked by its disassembly: straight-line, no index register.
+# code is checked by its disassembly: straight-line, no index register.
 . "$(dirname "$0")/lib.sh"
 : "${BUILD:=$PWD/build/musl}"
 need valgrind
@@ -45,22 +45,26 @@ if memcheck_clean ct_sha256; then
 	is "$(grep -c -E '^(sha256_compress_portable|hmac_sha256): rc 0' "$TMP/ct_sha256.out")" 2 "the compression and the HMAC ran"
 fi
 
-# The SHA-NI compression: its instructions (sha256rnds2 and the SSE ones
-# around it) take the same time for any operand; what could leak is a branch
-# or a memory address, so the function must have no conditional jump, no
-# call, and address memory only from its arguments (%rdi state, %rsi block),
-# the round constants (%rip) or its own stack frame, never through an index.
+# The SHA-NI code (one compression; one PBKDF2 iteration, two compressions):
+# its instructions (sha256rnds2 and the SSE ones around it) take the same
+# time for any operand; what could leak is a branch or a memory address, so
+# each function must have no conditional jump, no call, and address memory
+# only through its pointer arguments (%rdi %rsi %rdx %rcx), the round
+# constants (%rip) or its own stack frame, never through an index.
 bin=$BUILD/ct_sha256
-if [ -x "$bin" ] && command -v objdump >/dev/null &&
-   objdump -d --no-show-raw-insn --disassemble=sha256_compress_shani "$bin" 2>/dev/null |
-	sed -n '/<sha256_compress_shani>:/,$p' | grep -E '^ +[0-9a-f]+:' >"$TMP/shani.s" && [ -s "$TMP/shani.s" ]; then
-	is "$(grep -cw sha256rnds2 "$TMP/shani.s")" 32 "SHA-NI compression: 32 sha256rnds2 (64 rounds), straight-line"
-	is "$(grep -E '\sj[a-z]+\s' "$TMP/shani.s" | grep -vwE 'jmp' | tr -s ' ' | head -3)" "" \
-		"SHA-NI compression: no conditional jump"
-	is "$(grep -wE 'call|jmp' "$TMP/shani.s" | tr -s ' ' | head -3)" "" "SHA-NI compression: no call or jump"
-	is "$(grep -oE '\([^)]*\)' "$TMP/shani.s" | grep -vxE '\(%r(di|si|ip|sp|bp)\)' | sort -u | head -3 | tr '\n' ' ')" "" \
-		"SHA-NI compression: every memory operand is state, block, constant or stack, none indexed"
-else
-	for i in 1 2 3 4; do skip "SHA-NI disassembly: $bin or objdump missing"; done
-fi
+for fn in sha256_compress_shani:32 sha256_hmac_iter_shani:64; do
+	rounds=${fn#*:} fn=${fn%:*}
+	if [ -x "$bin" ] && command -v objdump >/dev/null &&
+	   objdump -d --no-show-raw-insn --disassemble="$fn" "$bin" 2>/dev/null |
+		sed -n "/<$fn>:/,\$p" | grep -E '^ +[0-9a-f]+:' >"$TMP/$fn.s" && [ -s "$TMP/$fn.s" ]; then
+		is "$(grep -cw sha256rnds2 "$TMP/$fn.s")" "$rounds" "$fn: $rounds sha256rnds2, straight-line"
+		is "$(grep -E '\sj[a-z]+\s' "$TMP/$fn.s" | grep -vwE 'jmp' | tr -s ' ' | head -3)" "" \
+			"$fn: no conditional jump"
+		is "$(grep -wE 'call|jmp' "$TMP/$fn.s" | tr -s ' ' | head -3)" "" "$fn: no call or jump"
+		is "$(grep -oE '\([^)]*\)' "$TMP/$fn.s" | grep -vxE '\(%r(di|si|dx|cx|ip|sp|bp)\)' | sort -u | head -3 | tr '\n' ' ')" "" \
+			"$fn: every memory operand is an argument, a constant or the stack, none indexed"
+	else
+		for i in 1 2 3 4; do skip "$fn disassembly: $bin or objdump missing"; done
+	fi
+done
 done_testing

@@ -89,33 +89,19 @@ static int first_u(unsigned char u[DIGEST], const uint32_t inner[8], const uint3
 	return ret;
 }
 
-/* T = U1 ^ U2 ^ ... ^ Uc, each U after the first two compressions; msg is
- * one padded block whose first 32 bytes carry the previous U */
+/* T = U1 ^ U2 ^ ... ^ Uc, as words; each U after U1 costs two compressions */
 static void iterate(uint32_t t[8], const unsigned char u1[DIGEST], unsigned int iterations,
-		    const uint32_t inner[8], const uint32_t outer[8], sha256_compress_fn *compress)
+		    const uint32_t inner[8], const uint32_t outer[8])
 {
-	unsigned char msg[BLOCK] = { 0 };
-	uint32_t st[8];
+	sha256_hmac_iter_fn *step = sha256_hmac_iter_selected();
+	uint32_t u[8];
 
-	memcpy(msg, u1, DIGEST);
-	msg[DIGEST] = 0x80;
-	/* message length in bits after the pad block: (64 + 32) * 8 = 0x300 */
-	msg[BLOCK - 2] = 0x03;
 	for (int i = 0; i < 8; i++)
-		t[i] = (uint32_t)u1[4 * i] << 24 | (uint32_t)u1[4 * i + 1] << 16 |
-		       (uint32_t)u1[4 * i + 2] << 8 | u1[4 * i + 3];
-	for (unsigned int n = 1; n < iterations; n++) {
-		memcpy(st, inner, sizeof(st));
-		compress(st, msg);
-		store_state(msg, st);
-		memcpy(st, outer, sizeof(st));
-		compress(st, msg);
-		store_state(msg, st);
-		for (int i = 0; i < 8; i++)
-			t[i] ^= st[i];
-	}
-	mbedtls_platform_zeroize(msg, sizeof(msg));
-	mbedtls_platform_zeroize(st, sizeof(st));
+		u[i] = t[i] = (uint32_t)u1[4 * i] << 24 | (uint32_t)u1[4 * i + 1] << 16 |
+			      (uint32_t)u1[4 * i + 2] << 8 | u1[4 * i + 3];
+	for (unsigned int n = 1; n < iterations; n++)
+		step(u, t, inner, outer);
+	mbedtls_platform_zeroize(u, sizeof(u));
 }
 
 int nbde_pbkdf2_hmac_sha256(const unsigned char *password, size_t plen,
@@ -145,7 +131,7 @@ int nbde_pbkdf2_hmac_sha256(const unsigned char *password, size_t plen,
 		ret = first_u(u, inner, outer, salt, slen, index);
 		if (ret)
 			goto out;
-		iterate(t, u, iterations, inner, outer, compress);
+		iterate(t, u, iterations, inner, outer);
 		store_state(u, t);
 		memcpy(output, u, use);
 		output += use;

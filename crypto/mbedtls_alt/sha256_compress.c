@@ -12,10 +12,14 @@
  * subfolder, because the files directly in crypto/ are compiled into nbde and this one
  * must exist once, inside the library.
  *
- * Both implementations are straight-line over one block: no branch and no
- * memory index depends on the message or the state (test/01-ct.t checks
- * the portable one under valgrind and the SHA-NI one by its disassembly,
- * since valgrind cannot execute SHA-NI). */
+ * It also holds one PBKDF2-HMAC-SHA256 iteration on words
+ * (sha256_hmac_iter_*) for pbkdf2_hmac.c: there the inner hash's output is
+ * the outer hash's message, so SHA-NI keeps both in registers.
+ *
+ * Every function here is straight-line: no branch and no memory index
+ * depends on the message or the state (test/01-ct.t checks the portable
+ * code under valgrind and the SHA-NI code by its disassembly, since
+ * valgrind cannot execute SHA-NI). */
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS	/* ctx->state: this file is part of the library */
 #include <string.h>
 
@@ -85,14 +89,13 @@ static inline uint32_t load_be32(const unsigned char *p)
 	EXPAND((i) + 4); EXPAND((i) + 5); EXPAND((i) + 6); EXPAND((i) + 7); \
 } while (0)
 
-void sha256_compress_portable(uint32_t state[8], const unsigned char block[64])
+/* the compression over the message as 16 words; w is the schedule's ring
+ * and is overwritten */
+static inline void compress_words(uint32_t state[8], uint32_t w[16])
 {
-	uint32_t w[16];
 	uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
 	uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
 
-	for (int i = 0; i < 16; i++)
-		w[i] = load_be32(block + 4 * i);
 	ROUNDS8(0);
 	ROUNDS8(8);
 	/* the round index is public; expansion of a group of 8 words needs only
@@ -103,7 +106,52 @@ void sha256_compress_portable(uint32_t state[8], const unsigned char block[64])
 	}
 	state[0] += a; state[1] += b; state[2] += c; state[3] += d;
 	state[4] += e; state[5] += f; state[6] += g; state[7] += h;
+}
+
+void sha256_compress_portable(uint32_t state[8], const unsigned char block[64])
+{
+	uint32_t w[16];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = load_be32(block + 4 * i);
+	compress_words(state, w);
 	mbedtls_platform_zeroize(w, sizeof(w));
+}
+
+/* the padded block after HMAC's pad block when the message is one 32-byte
+ * digest: 0x80, zeros, and the bit length (64 + 32) * 8 = 0x300 */
+#define DIGEST_PAD_WORD 0x80000000u
+#define DIGEST_BITS_AFTER_PAD 0x300u
+
+void sha256_hmac_iter_portable(uint32_t u[8], uint32_t t[8], const uint32_t inner[8],
+			       const uint32_t outer[8])
+{
+	uint32_t w[16], st[8];
+
+	for (int i = 0; i < 8; i++)
+		st[i] = inner[i];
+	for (int i = 0; i < 8; i++)
+		w[i] = u[i];
+	w[8] = DIGEST_PAD_WORD;
+	for (int i = 9; i < 15; i++)
+		w[i] = 0;
+	w[15] = DIGEST_BITS_AFTER_PAD;
+	compress_words(st, w);
+	for (int i = 0; i < 8; i++) {
+		w[i] = st[i];
+		st[i] = outer[i];
+	}
+	w[8] = DIGEST_PAD_WORD;
+	for (int i = 9; i < 15; i++)
+		w[i] = 0;
+	w[15] = DIGEST_BITS_AFTER_PAD;
+	compress_words(st, w);
+	for (int i = 0; i < 8; i++) {
+		u[i] = st[i];
+		t[i] ^= st[i];
+	}
+	mbedtls_platform_zeroize(w, sizeof(w));
+	mbedtls_platform_zeroize(st, sizeof(st));
 }
 
 /* --- SHA-NI -------------------------------------------------------------- */
@@ -126,20 +174,16 @@ void sha256_compress_portable(uint32_t state[8], const unsigned char block[64])
 	((m4) = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32((m4), (m3)), \
 						   _mm_alignr_epi8((m1), (m2), 4)), (m1)))
 
-SHANI_TARGET void sha256_compress_shani(uint32_t state[8], const unsigned char block[64])
+/* 64 rounds on the state (words a..h in dcba, hgfe: the memory order) over
+ * the message words m0..m3 (W0..W15, already in word order) */
+SHANI_TARGET static inline __attribute__((always_inline)) void
+shani_rounds(__m128i *dcba, __m128i *hgfe, __m128i m0, __m128i m1, __m128i m2, __m128i m3)
 {
-	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-	__m128i dcba = _mm_loadu_si128((const __m128i *)&state[0]);
-	__m128i hgfe = _mm_loadu_si128((const __m128i *)&state[4]);
-	__m128i cdab = _mm_shuffle_epi32(dcba, 0xb1);
-	__m128i efgh = _mm_shuffle_epi32(hgfe, 0x1b);
+	__m128i cdab = _mm_shuffle_epi32(*dcba, 0xb1);
+	__m128i efgh = _mm_shuffle_epi32(*hgfe, 0x1b);
 	__m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
 	__m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
 	__m128i abef_in = abef, cdgh_in = cdgh;
-	__m128i m0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 0)), bswap);
-	__m128i m1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 16)), bswap);
-	__m128i m2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 32)), bswap);
-	__m128i m3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 48)), bswap);
 
 	QROUNDS(0, m0);
 	QROUNDS(1, m1);
@@ -162,8 +206,44 @@ SHANI_TARGET void sha256_compress_shani(uint32_t state[8], const unsigned char b
 	cdgh = _mm_add_epi32(cdgh, cdgh_in);
 	__m128i feba = _mm_shuffle_epi32(abef, 0x1b);
 	__m128i dchg = _mm_shuffle_epi32(cdgh, 0xb1);
-	_mm_storeu_si128((__m128i *)&state[0], _mm_blend_epi16(feba, dchg, 0xf0));
-	_mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(dchg, feba, 8));
+	*dcba = _mm_blend_epi16(feba, dchg, 0xf0);
+	*hgfe = _mm_alignr_epi8(dchg, feba, 8);
+}
+
+SHANI_TARGET void sha256_compress_shani(uint32_t state[8], const unsigned char block[64])
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i dcba = _mm_loadu_si128((const __m128i *)&state[0]);
+	__m128i hgfe = _mm_loadu_si128((const __m128i *)&state[4]);
+
+	shani_rounds(&dcba, &hgfe,
+		     _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 0)), bswap),
+		     _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 16)), bswap),
+		     _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 32)), bswap),
+		     _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 48)), bswap));
+	_mm_storeu_si128((__m128i *)&state[0], dcba);
+	_mm_storeu_si128((__m128i *)&state[4], hgfe);
+}
+
+/* one PBKDF2 iteration in registers: the inner hash's output words are the
+ * outer hash's message words, no byte order to convert */
+SHANI_TARGET void sha256_hmac_iter_shani(uint32_t u[8], uint32_t t[8], const uint32_t inner[8],
+					 const uint32_t outer[8])
+{
+	const __m128i pad0 = _mm_set_epi32(0, 0, 0, (int)DIGEST_PAD_WORD);
+	const __m128i pad1 = _mm_set_epi32((int)DIGEST_BITS_AFTER_PAD, 0, 0, 0);
+	__m128i lo = _mm_loadu_si128((const __m128i *)&inner[0]);
+	__m128i hi = _mm_loadu_si128((const __m128i *)&inner[4]);
+	__m128i olo = _mm_loadu_si128((const __m128i *)&outer[0]);
+	__m128i ohi = _mm_loadu_si128((const __m128i *)&outer[4]);
+
+	shani_rounds(&lo, &hi, _mm_loadu_si128((const __m128i *)&u[0]),
+		     _mm_loadu_si128((const __m128i *)&u[4]), pad0, pad1);
+	shani_rounds(&olo, &ohi, lo, hi, pad0, pad1);
+	_mm_storeu_si128((__m128i *)&u[0], olo);
+	_mm_storeu_si128((__m128i *)&u[4], ohi);
+	_mm_storeu_si128((__m128i *)&t[0], _mm_xor_si128(_mm_loadu_si128((const __m128i *)&t[0]), olo));
+	_mm_storeu_si128((__m128i *)&t[4], _mm_xor_si128(_mm_loadu_si128((const __m128i *)&t[4]), ohi));
 }
 
 int sha256_shani_present(void)
@@ -183,6 +263,12 @@ int sha256_shani_present(void)
 void sha256_compress_shani(uint32_t state[8], const unsigned char block[64])
 {
 	sha256_compress_portable(state, block);
+}
+
+void sha256_hmac_iter_shani(uint32_t u[8], uint32_t t[8], const uint32_t inner[8],
+			    const uint32_t outer[8])
+{
+	sha256_hmac_iter_portable(u, t, inner, outer);
 }
 
 int sha256_shani_present(void)
@@ -207,6 +293,12 @@ sha256_compress_fn *sha256_compress_selected(void)
 		__atomic_store_n(&selected, fn, __ATOMIC_RELAXED);
 	}
 	return fn;
+}
+
+sha256_hmac_iter_fn *sha256_hmac_iter_selected(void)
+{
+	return sha256_compress_selected() == sha256_compress_shani ? sha256_hmac_iter_shani
+								   : sha256_hmac_iter_portable;
 }
 
 int sha256_impl_force(int impl)

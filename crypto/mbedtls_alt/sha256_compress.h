@@ -18,9 +18,19 @@ sha256_compress_fn sha256_compress_portable;
 sha256_compress_fn sha256_compress_shani;
 int sha256_shani_present(void);
 
+/* One PBKDF2-HMAC-SHA256 iteration on words: u = HMAC(u) from the states
+ * after the inner and outer pad blocks, t ^= u (two compressions). Same
+ * guarantees as above; the SHA-NI one keeps everything in registers. */
+typedef void sha256_hmac_iter_fn(uint32_t u[8], uint32_t t[8], const uint32_t inner[8],
+				 const uint32_t outer[8]);
+sha256_hmac_iter_fn sha256_hmac_iter_portable;
+sha256_hmac_iter_fn sha256_hmac_iter_shani;
+
 /* The implementation Mbed TLS uses: SHA-NI when the CPU has it (checked once
  * with CPUID), else the portable one. */
 sha256_compress_fn *sha256_compress_selected(void);
+/* the iteration that goes with sha256_compress_selected() */
+sha256_hmac_iter_fn *sha256_hmac_iter_selected(void);
 
 /* Test hook: 0 = choose by CPUID (the default), 1 = force the portable code,
  * 2 = force SHA-NI. Returns -1 (and changes nothing) for SHA-NI on a CPU
