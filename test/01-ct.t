@@ -64,7 +64,7 @@ for fn in sha256_compress_shani:32 sha256_hmac_iter_shani:64; do
 		is "$(grep -oE '\([^)]*\)' "$TMP/$fn.s" | grep -vxE '\(%r(di|si|dx|cx|ip|sp|bp)\)' | sort -u | head -3 | tr '\n' ' ')" "" \
 			"$fn: every memory operand is an argument, a constant or the stack, none indexed"
 	else
-		for i in 1 2 3 4; do skip "$fn disassembly: $bin or objdump missing"; done
+		for _ in 1 2 3 4; do skip "$fn disassembly: $bin or objdump missing"; done
 	fi
 done
 done_testing

@@ -29,7 +29,7 @@ M=build/musl
 PREFIX=$(sed -n 's/^DEPS_musl := //p' build/deps-musl.mk)
 # shellcheck disable=SC2046 # pkg-config prints word lists
 "$PREFIX/bin/musl-cc" -std=gnu11 -O2 -static -o "$M/pbkdf2_speed" test/bench/pbkdf2_speed.c \
-	$(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH= pkg-config --static --cflags --libs mbedcrypto)
+	$(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH='' pkg-config --static --cflags --libs mbedcrypto)
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
