@@ -45,4 +45,13 @@ int nbde_pbkdf2_hmac_sha256(const unsigned char *password, size_t plen,
 			    const unsigned char *salt, size_t slen,
 			    unsigned int iterations, uint32_t key_length, unsigned char *output);
 
+/* What the patched pkcs5.c calls for every PBKDF2-HMAC: the above for
+ * SHA-256, pad states kept in md contexts for the other hashes whose
+ * padded digest fits a block, MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE for the
+ * rest (pkcs5.c then runs its own loop). md is a const mbedtls_md_info_t *. */
+struct mbedtls_md_info_t;
+int nbde_pbkdf2_hmac(const struct mbedtls_md_info_t *md, const unsigned char *password, size_t plen,
+		     const unsigned char *salt, size_t slen, unsigned int iterations,
+		     uint32_t key_length, unsigned char *output);
+
 #endif
