@@ -1,5 +1,5 @@
-/* ct_sha256.c - runs the portable SHA-256 compression, PBKDF2-HMAC-SHA256
- * and Mbed TLS's HMAC-SHA256 (crypto/mbedtls_alt/, inside libmbedcrypto.a)
+/* ct_sha256.c - runs the portable SHA-256 compression, PBKDF2-HMAC (SHA-256,
+ * and SHA-1/SHA-512 through the md-context path) and Mbed TLS's HMAC-SHA256 (crypto/mbedtls_alt/, inside libmbedcrypto.a)
  * on a message, state, password, salt and key that valgrind's memcheck sees
  * as undefined (the ctgrind technique): a branch or a memory address that
  * depends on them is reported, and test/01-ct.t fails on any report.
@@ -59,6 +59,17 @@ int main(void)
 		int rc = mbedtls_pkcs5_pbkdf2_hmac_ext(MBEDTLS_MD_SHA256, pass, plens[i], salt, sizeof(salt), 3,
 						       sizeof(out), out);
 		show("pbkdf2_hmac_sha256", rc, out, sizeof(out));
+	}
+
+	/* the other hashes (old LUKS1 keyslots): pad states in md contexts */
+	static const mbedtls_md_type_t others[] = { MBEDTLS_MD_SHA1, MBEDTLS_MD_SHA512 };
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		memset(pass, 'p', sizeof(pass));
+		memset(salt, 's', sizeof(salt));
+		SECRET(pass, sizeof(pass));
+		SECRET(salt, sizeof(salt));
+		int rc = mbedtls_pkcs5_pbkdf2_hmac_ext(others[i], pass, 20, salt, sizeof(salt), 3, sizeof(out), out);
+		show("pbkdf2_hmac_md", rc, out, sizeof(out));
 	}
 
 	memset(key, 'k', sizeof(key));

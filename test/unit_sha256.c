@@ -1,9 +1,10 @@
-/* unit_sha256.c - the SHA-256 compression and PBKDF2-HMAC-SHA256 that
+/* unit_sha256.c - the SHA-256 compression and PBKDF2-HMAC that
  * scripts/build-deps.sh compiles into libmbedcrypto.a
  * (crypto/mbedtls_alt/): NIST and RFC known answers through Mbed TLS's own
  * entry points with each implementation forced in turn, SHA-NI against the
  * portable code on random blocks, and the two-compression PBKDF2 against
- * one built from Mbed TLS's generic HMAC. TAP on stdout. */
+ * one built from Mbed TLS's generic HMAC, for SHA-256 and the other hashes
+ * a LUKS1 keyslot may name. TAP on stdout. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,11 +161,12 @@ static void test_shani_vs_portable(void)
 
 /* PBKDF2 by its definition over Mbed TLS's one-shot HMAC (4 compressions an
  * iteration, a different code path from the pad-state one under test) */
-static void pbkdf2_ref(const unsigned char *p, size_t plen, const unsigned char *s, size_t slen,
-		       unsigned iter, unsigned char *out, size_t klen)
+static void pbkdf2_ref_md(mbedtls_md_type_t type, const unsigned char *p, size_t plen,
+			  const unsigned char *s, size_t slen, unsigned iter, unsigned char *out, size_t klen)
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-	unsigned char msg[200], u[32], t[32];
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(type);
+	size_t hlen = mbedtls_md_get_size(md);
+	unsigned char msg[200], u[64], t[64];
 
 	for (uint32_t idx = 1; klen > 0; idx++) {
 		memcpy(msg, s, slen);
@@ -173,17 +175,23 @@ static void pbkdf2_ref(const unsigned char *p, size_t plen, const unsigned char 
 		msg[slen + 2] = (unsigned char)(idx >> 8);
 		msg[slen + 3] = (unsigned char)idx;
 		mbedtls_md_hmac(md, p, plen, msg, slen + 4, u);
-		memcpy(t, u, 32);
+		memcpy(t, u, hlen);
 		for (unsigned n = 1; n < iter; n++) {
-			mbedtls_md_hmac(md, p, plen, u, 32, u);
-			for (int k = 0; k < 32; k++)
+			mbedtls_md_hmac(md, p, plen, u, hlen, u);
+			for (size_t k = 0; k < hlen; k++)
 				t[k] ^= u[k];
 		}
-		size_t use = klen < 32 ? klen : 32;
+		size_t use = klen < hlen ? klen : hlen;
 		memcpy(out, t, use);
 		out += use;
 		klen -= use;
 	}
+}
+
+static void pbkdf2_ref(const unsigned char *p, size_t plen, const unsigned char *s, size_t slen,
+		       unsigned iter, unsigned char *out, size_t klen)
+{
+	pbkdf2_ref_md(MBEDTLS_MD_SHA256, p, plen, s, slen, iter, out, klen);
 }
 
 static void test_pbkdf2_vs_definition(const char *impl)
@@ -212,6 +220,62 @@ static void test_pbkdf2_vs_definition(const char *impl)
 	   "(password across the 64-byte block, key across 32-byte blocks)", impl, cases);
 }
 
+/* the other hashes of LUKS1 keyslots: pad states kept as md contexts */
+static void test_pbkdf2_other_hashes(void)
+{
+	static const struct {
+		mbedtls_md_type_t type;
+		const char *name, *pass, *salt;
+		unsigned iter;
+		size_t klen;
+		const char *dk;
+	} kat[] = {
+		/* RFC 6070 */
+		{ MBEDTLS_MD_SHA1, "SHA-1", "password", "salt", 1, 20, "0c60c80f961f0e71f3a9b524af6012062fe037a6" },
+		{ MBEDTLS_MD_SHA1, "SHA-1", "password", "salt", 4096, 20, "4b007901b765489abead49d926f721d065a429c1" },
+		{ MBEDTLS_MD_SHA1, "SHA-1", "passwordPASSWORDpassword", "saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096, 25,
+		  "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038" },
+		/* computed with `openssl kdf -keylen 64 -kdfopt digest:SHA512 ... PBKDF2` */
+		{ MBEDTLS_MD_SHA512, "SHA-512", "password", "salt", 1000, 64,
+		  "afe6c5530785b6cc6b1c6453384731bd5ee432ee549fd42fb6695779ad8a1c5b"
+		  "f59de69c48f774efc4007d5298f9033c0241d5ab69305e7b64eceeb8d834cfec" },
+	};
+	static const struct { mbedtls_md_type_t type; const char *name; } md[] = {
+		{ MBEDTLS_MD_SHA1, "SHA-1" }, { MBEDTLS_MD_SHA224, "SHA-224" }, { MBEDTLS_MD_SHA384, "SHA-384" },
+		{ MBEDTLS_MD_SHA512, "SHA-512" }, { MBEDTLS_MD_RIPEMD160, "RIPEMD-160" },
+	};
+	static const size_t plens[] = { 0, 1, 64, 65, 128, 129, 150 };
+	static const size_t klens[] = { 1, 20, 21, 64, 65, 100 };
+	unsigned char p[150], s[40], a[100], b[100];
+	char got[201];
+
+	for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
+		int ret = mbedtls_pkcs5_pbkdf2_hmac_ext(kat[i].type, (const unsigned char *)kat[i].pass,
+							strlen(kat[i].pass), (const unsigned char *)kat[i].salt,
+							strlen(kat[i].salt), kat[i].iter, (uint32_t)kat[i].klen, a);
+		hex(got, a, kat[i].klen);
+		OK(!ret && !strcmp(got, kat[i].dk), "PBKDF2-HMAC-%s P='%s' c=%u (%s)", kat[i].name, kat[i].pass,
+		   kat[i].iter, kat[i].type == MBEDTLS_MD_SHA1 ? "RFC 6070" : "OpenSSL");
+	}
+	fill(p, sizeof(p));
+	fill(s, sizeof(s));
+	for (size_t m = 0; m < sizeof(md) / sizeof(md[0]); m++) {
+		int same = 1, cases = 0;
+
+		for (size_t i = 0; i < sizeof(plens) / sizeof(plens[0]); i++)
+			for (size_t k = 0; k < sizeof(klens) / sizeof(klens[0]); k++)
+				for (unsigned iter = 1; iter <= 3; iter++) {
+					int ret = mbedtls_pkcs5_pbkdf2_hmac_ext(md[m].type, p, plens[i], s, sizeof(s),
+										iter, (uint32_t)klens[k], a);
+					pbkdf2_ref_md(md[m].type, p, plens[i], s, sizeof(s), iter, b, klens[k]);
+					same &= !ret && !memcmp(a, b, klens[k]);
+					cases++;
+				}
+		OK(same, "PBKDF2-HMAC-%s equals its definition over Mbed TLS's HMAC in %d cases", md[m].name,
+		   cases);
+	}
+}
+
 int main(void)
 {
 	static const struct { int impl; const char *name; } impls[] = {
@@ -234,6 +298,7 @@ int main(void)
 		for (int i = 0; i < 2; i++)
 			printf("ok %d - # SKIP SHA-NI vs portable: this CPU has no SHA extensions\n", ++tap_n);
 	sha256_impl_force(SHA256_IMPL_AUTO);
+	test_pbkdf2_other_hashes();
 	OK(sha256_compress_selected() ==
 	   (sha256_shani_present() ? sha256_compress_shani : sha256_compress_portable),
 	   "by default Mbed TLS gets SHA-NI exactly when CPUID reports it (%s here)",
