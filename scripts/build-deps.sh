@@ -11,7 +11,8 @@
 # non-zero with nothing on stdout. Use it from a Makefile rule, not $(shell),
 # so a failing build stops make ($(shell ... | tail -1) hides a failure), e.g.:
 #   deps.mk: scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h \
-#            scripts/entropy_getrandom.c
+#            scripts/entropy_getrandom.c scripts/mbedtls-pbkdf2.patch \
+#            crypto/mbedtls_alt/*
 #           p=$$(scripts/build-deps.sh musl) && echo "PREFIX := $$p" > $@
 # Link flags: PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH= \
 #   pkg-config --static --cflags --libs libcryptsetup libcjson mbedcrypto
@@ -60,7 +61,7 @@ SCRIPT_DIR=${SELF%/*}
 DEPS_LIST=$SCRIPT_DIR/deps.list
 MBEDTLS_CONFIG=$SCRIPT_DIR/mbedtls_config.h
 ENTROPY_HOOK=$SCRIPT_DIR/entropy_getrandom.c
-# nbde's SHA-256 compression (MBEDTLS_SHA256_PROCESS_ALT) and PBKDF2-HMAC-SHA256,
+# nbde's SHA-256 compression (MBEDTLS_SHA256_PROCESS_ALT) and PBKDF2-HMAC,
 # compiled into libmbedcrypto.a; the patch makes pkcs5.c call the latter.
 MBEDTLS_ALT_DIR=$(readlink -f -- "$SCRIPT_DIR/../crypto/mbedtls_alt")
 MBEDTLS_ALT_SRC=("$MBEDTLS_ALT_DIR"/sha256_compress.c "$MBEDTLS_ALT_DIR"/pbkdf2_hmac.c)
