@@ -69,7 +69,7 @@
 /* SHA-256 blocks go to nbde's compression (SHA-NI when the CPU has it;
  * Mbed TLS 3.6 has hardware SHA-256 only for Armv8):
  * crypto/mbedtls_alt/sha256_compress.c, appended to libmbedcrypto.a by
- * build-deps.sh, which also patches pkcs5.c's PBKDF2-HMAC-SHA256. */
+ * build-deps.sh, which also points pkcs5.c's PBKDF2 at pbkdf2_hmac.c there. */
 #define MBEDTLS_SHA256_PROCESS_ALT
 
 /* --- Elliptic curves and encodings --------------------------------------
