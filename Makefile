@@ -29,7 +29,8 @@ FUZZ_SRC := $(sort $(wildcard test/fuzz/fuzz_*.c))
 # subfolders (cmd/ itself holds applets only); taken from an archive, so a
 # target pulls in only the objects it needs
 FUZZ_LIB_SRC := $(LIB_SRC) $(sort $(wildcard cmd/*/*.c))
-DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c
+DEPS_INPUTS := scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h scripts/entropy_getrandom.c \
+	scripts/mbedtls-pbkdf2.patch $(wildcard crypto/mbedtls_alt/*)
 
 DEFS := -D_GNU_SOURCE -DNBDE_VERSION='"$(VERSION)"'
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla

@@ -11,7 +11,8 @@
 # non-zero with nothing on stdout. Use it from a Makefile rule, not $(shell),
 # so a failing build stops make ($(shell ... | tail -1) hides a failure), e.g.:
 #   deps.mk: scripts/build-deps.sh scripts/deps.list scripts/mbedtls_config.h \
-#            scripts/entropy_getrandom.c
+#            scripts/entropy_getrandom.c scripts/mbedtls-pbkdf2.patch \
+#            crypto/mbedtls_alt/*
 #           p=$$(scripts/build-deps.sh musl) && echo "PREFIX := $$p" > $@
 # Link flags: PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH= \
 #   pkg-config --static --cflags --libs libcryptsetup libcjson mbedcrypto
@@ -60,6 +61,11 @@ SCRIPT_DIR=${SELF%/*}
 DEPS_LIST=$SCRIPT_DIR/deps.list
 MBEDTLS_CONFIG=$SCRIPT_DIR/mbedtls_config.h
 ENTROPY_HOOK=$SCRIPT_DIR/entropy_getrandom.c
+# nbde's SHA-256 compression (MBEDTLS_SHA256_PROCESS_ALT) and PBKDF2-HMAC,
+# compiled into libmbedcrypto.a; the patch makes pkcs5.c call the latter.
+MBEDTLS_ALT_DIR=$(readlink -f -- "$SCRIPT_DIR/../crypto/mbedtls_alt")
+MBEDTLS_ALT_SRC=("$MBEDTLS_ALT_DIR"/sha256_compress.c "$MBEDTLS_ALT_DIR"/pbkdf2_hmac.c)
+MBEDTLS_PATCH=$SCRIPT_DIR/mbedtls-pbkdf2.patch
 
 log() { printf 'build-deps: %s\n' "$*" >&2; }
 die() { printf 'build-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -122,7 +128,8 @@ compute_key() {
     h=$( { echo "flavour=$FLAVOUR"; echo "cflags=$DEP_CFLAGS"
            # comment lines do not change the build, so they do not change the key
            grep -vE '^[[:space:]]*#( |$)' "$SELF"
-           cat "$DEPS_LIST" "$MBEDTLS_CONFIG" "$ENTROPY_HOOK" "$RESOLVED"
+           cat "$DEPS_LIST" "$MBEDTLS_CONFIG" "$ENTROPY_HOOK" "$RESOLVED" \
+               "$MBEDTLS_PATCH" "${MBEDTLS_ALT_SRC[@]}" "$MBEDTLS_ALT_DIR/sha256_compress.h"
            toolchain_id; } | sha256sum)
     KEY=${h:0:16}
     PREFIX=$CACHE/prefix-$FLAVOUR-$KEY
@@ -574,6 +581,8 @@ step_mbedtls() {
     # as -DMBEDTLS_CONFIG_FILE to this build, libcryptsetup and nbde would
     # compile against other struct layouts.
     cp "$MBEDTLS_CONFIG" "$src/include/mbedtls/mbedtls_config.h"
+    # --fuzz=0: a changed pkcs5.c stops the build instead of patching blindly.
+    patch -d "$src" -p1 --forward --fuzz=0 <"$MBEDTLS_PATCH"
     # BUILD_TYPE=None: the Release type would force -O2 over our CFLAGS.
     cmake_build "$src" -DUSE_STATIC_MBEDTLS_LIBRARY=ON \
         -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DENABLE_PROGRAMS=OFF \
@@ -584,6 +593,15 @@ step_mbedtls() {
     # shellcheck disable=SC2086 # CFLAGS is a word list
     $CC $CFLAGS -I"$PREFIX/include" -c "$ENTROPY_HOOK" -o "$src/nbde_entropy_getrandom.o"
     ar rcs "$PREFIX/lib/libmbedcrypto.a" "$src/nbde_entropy_getrandom.o"
+    # Likewise the SHA-256 compression every SHA-256 user in the library
+    # calls, and the PBKDF2 the patched pkcs5.c calls.
+    local f o
+    for f in "${MBEDTLS_ALT_SRC[@]}"; do
+        o=$src/nbde_$(basename "$f" .c).o
+        # shellcheck disable=SC2086 # CFLAGS is a word list
+        $CC $CFLAGS -I"$PREFIX/include" -c "$f" -o "$o"
+        ar rcs "$PREFIX/lib/libmbedcrypto.a" "$o"
+    done
 }
 
 step_cjson() {

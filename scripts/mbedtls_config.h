@@ -85,6 +85,12 @@
 /* TLS 1.3's key schedule. */
 #define MBEDTLS_HKDF_C
 
+/* SHA-256 blocks go to nbde's compression (SHA-NI when the CPU has it;
+ * Mbed TLS 3.6 has hardware SHA-256 only for Armv8):
+ * crypto/mbedtls_alt/sha256_compress.c, appended to libmbedcrypto.a by
+ * build-deps.sh, which also points pkcs5.c's PBKDF2 at pbkdf2_hmac.c there. */
+#define MBEDTLS_SHA256_PROCESS_ALT
+
 /* --- Elliptic curves and encodings --------------------------------------
  * JOSE: ECDH-ES and the McCallum-Relyea exchange (mbedtls_ecp_muladd) on
  * P-256/384/521, ES256/384/512 signatures. */
