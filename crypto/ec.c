@@ -130,6 +130,57 @@ static int hash_scalar(const mbedtls_ecp_group *grp, mbedtls_mpi *e, const unsig
 	return r;
 }
 
+/* x / 2 modulo the odd n, for x < n */
+static int halve_mod(mbedtls_mpi *x, const mbedtls_mpi *n)
+{
+	int r = mbedtls_mpi_get_bit(x, 0) ? mbedtls_mpi_add_mpi(x, x, n) : 0;
+	return r ? r : mbedtls_mpi_shift_r(x, 1);
+}
+
+/* x −= y modulo n, for x, y < n */
+static int sub_mod(mbedtls_mpi *x, const mbedtls_mpi *y, const mbedtls_mpi *n)
+{
+	int r = mbedtls_mpi_sub_mpi(x, x, y);
+	return r || mbedtls_mpi_cmp_int(x, 0) >= 0 ? r : mbedtls_mpi_add_mpi(x, x, n);
+}
+
+/* out = a^−1 modulo the odd prime n, 1 ≤ a < n, by the binary extended
+ * Euclid (u ≡ a·x1, v ≡ a·x2 throughout). Its time depends on a: for public
+ * values only (a signature's s). Mbed TLS 3.6's mbedtls_mpi_inv_mod() is
+ * constant time and 4× the instructions, a third of an ES512 verification. */
+static int inverse_public(mbedtls_mpi *out, const mbedtls_mpi *a, const mbedtls_mpi *n)
+{
+	mbedtls_mpi u, v, x1, x2;
+	int r;
+
+	mbedtls_mpi_init(&u);
+	mbedtls_mpi_init(&v);
+	mbedtls_mpi_init(&x1);
+	mbedtls_mpi_init(&x2);
+	r = mbedtls_mpi_copy(&u, a) || mbedtls_mpi_copy(&v, n) || mbedtls_mpi_lset(&x1, 1) || mbedtls_mpi_lset(&x2, 0);
+	while (!r && mbedtls_mpi_cmp_int(&u, 1) && mbedtls_mpi_cmp_int(&v, 1)) {
+		if (!mbedtls_mpi_cmp_int(&u, 0))	/* a ≡ 0: no inverse */
+			r = MBEDTLS_ERR_MPI_NOT_ACCEPTABLE;
+		while (!r && !mbedtls_mpi_get_bit(&u, 0))
+			r = mbedtls_mpi_shift_r(&u, 1) || halve_mod(&x1, n);
+		while (!r && !mbedtls_mpi_get_bit(&v, 0))
+			r = mbedtls_mpi_shift_r(&v, 1) || halve_mod(&x2, n);
+		if (r)
+			break;
+		if (mbedtls_mpi_cmp_mpi(&u, &v) >= 0)
+			r = mbedtls_mpi_sub_mpi(&u, &u, &v) || sub_mod(&x1, &x2, n);
+		else
+			r = mbedtls_mpi_sub_mpi(&v, &v, &u) || sub_mod(&x2, &x1, n);
+	}
+	if (!r)
+		r = mbedtls_mpi_copy(out, mbedtls_mpi_cmp_int(&u, 1) ? &x2 : &x1);
+	mbedtls_mpi_free(&u);
+	mbedtls_mpi_free(&v);
+	mbedtls_mpi_free(&x1);
+	mbedtls_mpi_free(&x2);
+	return r;
+}
+
 /* u1 = e / s, u2 = r / s modulo n, as 66-byte scalars. Public values: the
  * mpi code's timing leaks nothing here. */
 static int verify_scalars(const mbedtls_ecp_group *grp, const unsigned char *md, size_t mdlen,
@@ -144,7 +195,7 @@ static int verify_scalars(const mbedtls_ecp_group *grp, const unsigned char *md,
 	mbedtls_mpi_init(&u);
 	ret = hash_scalar(grp, &e, md, mdlen);
 	if (!ret)
-		ret = mbedtls_mpi_inv_mod(&w, s, &grp->N);
+		ret = inverse_public(&w, s, &grp->N);
 	if (!ret)
 		ret = mbedtls_mpi_mul_mpi(&u, &e, &w) || mbedtls_mpi_mod_mpi(&u, &u, &grp->N) ||
 		      mbedtls_mpi_write_binary(&u, u1, P521_BYTES);
