@@ -42,6 +42,11 @@ int ec_point_from_jwk(const struct ec_key *k, const cJSON *jwk, mbedtls_ecp_poin
 int ec_mul(const struct ec_key *k, mbedtls_ecp_point *R, const mbedtls_mpi *m, const mbedtls_ecp_point *P);
 /* R = A + B (A == B allowed); R is zero for infinity. */
 int ec_add(const struct ec_key *k, mbedtls_ecp_point *R, const mbedtls_ecp_point *A, const mbedtls_ecp_point *B);
+/* mbedtls_ecdsa_verify() of (r, s) over the hash md by k->Q: 0 when valid,
+ * MBEDTLS_ERR_ECP_VERIFY_FAILED when not (r or s out of [1, n − 1], Q off
+ * the curve included); P-521 runs in p521.c. */
+int ec_verify(const struct ec_key *k, const unsigned char *md, size_t mdlen, const mbedtls_mpi *r,
+	      const mbedtls_mpi *s);
 /* A fresh private d and Q = d·G in k. */
 int ec_gen_keypair(struct ec_key *k);
 /* The f_rng callback for Mbed TLS, over getrandom(). */

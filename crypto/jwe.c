@@ -286,15 +286,12 @@ int jwe_ecdh_es_cek(const cJSON *hdr, const unsigned char *z, size_t zlen,
 	return 0;
 }
 
-/* Z = x coordinate of d(priv) · pub, already padded to the field size. */
-static int shared_z(const cJSON *priv, const cJSON *pub, struct buf *z, const char **err)
+/* Z = x coordinate of d(k) · pub, already padded to the field size. */
+static int shared_z(const struct ec_key *k, const cJSON *pub, struct buf *z, const char **err)
 {
-	AUTO_EC_KEY k = ec_key_from_jwk(priv, err);
-	AUTO_JSON_SECRET p = NULL;
+	AUTO_JSON_SECRET p = ecmr_mul(k, pub, err);
 
-	if (!k)
-		return -1;
-	if (!(p = ecmr_mul(k, pub, err)))
+	if (!p)
 		return -1;
 	if (b64url_decode_str(json_get_str(p, "x"), z)) {
 		*err = "shared point has no x";
@@ -306,26 +303,20 @@ static int shared_z(const cJSON *priv, const cJSON *pub, struct buf *z, const ch
 static int encrypt_ecdh_es(struct jwe *out, cJSON *h, const cJSON *jwk, const void *pt, size_t len,
 			   const char **err)
 {
-	AUTO_JSON tmpl = cJSON_CreateObject();
-	AUTO_JSON_SECRET eph = NULL;
+	AUTO_EC_KEY eph = NULL;
 	AUTO_BUF z = { 0 };
 	unsigned char cek[JWE_CEK_LEN];
 	const char *crv = json_get_str(jwk, "crv");
 	int r = -1;
 
-	if (!tmpl || !crv || !json_set_str(tmpl, "alg", "ECMR") || !json_set_str(tmpl, "crv", crv) ||
-	    !(eph = jwk_generate(tmpl, err))) {
-		if (!crv)
-			*err = "JWE recipient key has no \"crv\"";
+	if (!crv) {
+		*err = "JWE recipient key has no \"crv\"";
 		return -1;
 	}
-	if (shared_z(eph, jwk, &z, err))
+	if (!(eph = ec_key_generate(crv, err)) || shared_z(eph, jwk, &z, err))
 		return -1;
-	cJSON *epk = cJSON_CreateObject();
-	static const char *const pub[] = { "crv", "kty", "x", "y" };
-	for (size_t i = 0; epk && i < 4; i++)
-		json_set_str(epk, pub[i], json_get_str(eph, pub[i]));
-	if (!json_set(h, "epk", epk) || !json_set_str(h, "alg", "ECDH-ES") || !json_set_str(h, "enc", "A256GCM"))
+	if (!json_set(h, "epk", ec_key_public_jwk(eph)) || !json_set_str(h, "alg", "ECDH-ES") ||
+	    !json_set_str(h, "enc", "A256GCM"))
 		return -1;
 	if (!jwe_ecdh_es_cek(h, z.p, z.len, cek, err))
 		r = jwe_seal(out, h, cek, pt, len, err);
@@ -394,7 +385,8 @@ int jwe_decrypt(const struct jwe *in, const cJSON *jwk, struct buf *pt, const ch
 		*err = "JWE header has no \"epk\"";
 		return -1;
 	}
-	if (shared_z(jwk, epk, &k, err))
+	AUTO_EC_KEY priv = ec_key_from_jwk(jwk, err);
+	if (!priv || shared_z(priv, epk, &k, err))
 		return -1;
 	if (!jwe_ecdh_es_cek(in->hdr, k.p, k.len, cek, err))
 		r = jwe_open(in, cek, pt, err);

@@ -199,6 +199,20 @@ struct ec_key *ec_key_from_jwk(const cJSON *jwk, const char **err)
 	return k;
 }
 
+struct ec_key *ec_key_generate(const char *crv, const char **err)
+{
+	const struct curve *c = curve_by_name(crv);
+	struct ec_key *k = c ? ec_key_new(c) : NULL;
+
+	if (!k || ec_gen_keypair(k)) {
+		*err = c ? "EC key generation failed" : "key template: unsupported \"alg\" or \"crv\"";
+		ec_key_free(k);
+		return NULL;
+	}
+	k->has_d = true;
+	return k;
+}
+
 static bool put_b64(cJSON *o, const char *name, const unsigned char *p, size_t n)
 {
 	char *s = b64url_encode(p, n);

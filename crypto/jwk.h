@@ -24,6 +24,10 @@ bool ec_key_has_private(const struct ec_key *k);
 const char *ec_key_crv(const struct ec_key *k);
 /* The JWS algorithm of the key's curve: ES256, ES384 or ES512. */
 const char *ec_key_sig_alg(const struct ec_key *k);
+/* A fresh key pair on the curve named crv, for one exchange: it never
+ * becomes a JWK, so it needs no d·G check (ec_key_from_jwk() would repeat
+ * the multiplication). NULL on failure with *err set. */
+struct ec_key *ec_key_generate(const char *crv, const char **err);
 /* Public JWK {"crv","kty","x","y"} of the key. */
 cJSON *ec_key_public_jwk(const struct ec_key *k);
 

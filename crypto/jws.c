@@ -172,7 +172,7 @@ static bool verify_entry(const cJSON *e, const char *payload, const struct ec_ke
 	mbedtls_mpi_init(&r);
 	mbedtls_mpi_init(&s);
 	ok = !mbedtls_mpi_read_binary(&r, sig.p, n) && !mbedtls_mpi_read_binary(&s, sig.p + n, n) &&
-	     !mbedtls_ecdsa_verify((mbedtls_ecp_group *)&k->grp, md, mdlen, &k->Q, &r, &s);
+	     !ec_verify(k, md, mdlen, &r, &s);
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&s);
 	return ok;

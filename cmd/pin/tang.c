@@ -508,9 +508,9 @@ static const cJSON *server_key(const struct tang_jwe *t, const struct pin_opts *
 }
 
 /* X = epk + E as the sorted compact ECMR JWK clevis posts (with its "\n"). */
-static char *recovery_request(const struct tang_jwe *t, const cJSON *eph)
+static char *recovery_request(const struct tang_jwe *t, const struct ec_key *eph)
 {
-	AUTO_JSON pub = jwk_public(eph);
+	AUTO_JSON pub = ec_key_public_jwk(eph);
 	AUTO_JSON x = NULL;
 	AUTO_FREE char *text = NULL;
 	const char *err;
@@ -553,13 +553,12 @@ static cJSON *recover(const struct tang_jwe *t, const char *body, const struct p
 }
 
 /* K = Y − e·S, the point c·S the encrypting side derived; Z is its x. */
-static int shared_secret(const cJSON *y, const cJSON *eph, const cJSON *s, struct buf *z, const char **err)
+static int shared_secret(const cJSON *y, const struct ec_key *eph, const cJSON *s, struct buf *z, const char **err)
 {
-	AUTO_EC_KEY e = ec_key_from_jwk(eph, err);
 	AUTO_JSON_SECRET es = NULL;
 	AUTO_JSON_SECRET k = NULL;
 
-	if (!e || !(es = ecmr_mul(e, s, err)) || !(k = ecmr_sub(y, es, err)))
+	if (!(es = ecmr_mul(eph, s, err)) || !(k = ecmr_sub(y, es, err)))
 		return -1;
 	if (b64url_decode_str(json_get_str(k, "x"), z)) {
 		*err = "shared point has no x";
@@ -568,17 +567,7 @@ static int shared_secret(const cJSON *y, const cJSON *eph, const cJSON *s, struc
 	return 0;
 }
 
-static cJSON *ephemeral_key(const char *crv)
-{
-	AUTO_JSON tmpl = cJSON_CreateObject();
-	const char *err;
-
-	if (!tmpl || !json_set_str(tmpl, "alg", "ECMR") || !json_set_str(tmpl, "crv", crv))
-		return NULL;
-	return jwk_generate(tmpl, &err);
-}
-
-static int open_with(const struct jwe *j, const cJSON *y, const cJSON *eph, const cJSON *s, struct buf *pt,
+static int open_with(const struct jwe *j, const cJSON *y, const struct ec_key *eph, const cJSON *s, struct buf *pt,
 		     const struct pin_opts *o)
 {
 	AUTO_BUF z = { 0 };
@@ -602,8 +591,9 @@ int pin_tang_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts 
 {
 	struct tang_jwe t;
 	const cJSON *s;
-	AUTO_JSON_SECRET eph = NULL;
+	AUTO_EC_KEY eph = NULL;
 	AUTO_FREE char *body = NULL;
+	const char *err;
 	AUTO_JSON y = NULL;
 
 	/* ECDH-ES agrees on the key directly; an encrypted_key means the JWE
@@ -614,7 +604,7 @@ int pin_tang_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts 
 	}
 	if (read_header(j->hdr, &t, o) || !(s = server_key(&t, o)))
 		return -1;
-	if (!(eph = ephemeral_key(t.crv))) {
+	if (!(eph = ec_key_generate(t.crv, &err))) {
 		pin_msg(o, "Unable to determine EPK's curve!");
 		return -1;
 	}
