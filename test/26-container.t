@@ -34,26 +34,8 @@ python3 -c 'import yaml' 2>/dev/null || skip_all "python3-yaml is not installed"
 TOP=$(cd "$TEST_DIR/.." && pwd)
 IMAGE=localhost/nbde:latest	# make image's default: the storage is this test's own
 P=$TMP/podman
-mkdir -p "$P/root" "$P/run" "$P/tmp" "$P/net"
-cat >"$P/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$P/tmp"
-[network]
-network_backend = "netavark"
-network_config_dir = "$P/net"
-EOF
-cat >"$P/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$P/root"
-runroot = "$P/run"
-EOF
-export CONTAINERS_CONF=$P/containers.conf CONTAINERS_STORAGE_CONF=$P/storage.conf
+. "$TEST_DIR/podman_env.sh"
+podman_private_env "$P"
 t_log "$TMP/podman.log"
 pm() { podman "$@" 2>>"$TMP/podman.log"; }
 IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)

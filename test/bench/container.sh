@@ -27,26 +27,9 @@ for t in podman jose; do command -v $t >/dev/null || { echo "bench: $t is needed
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (podman with its own storage)" >&2; exit 1; }
 [ -x "$NBDE" ] || { echo "bench: run make first" >&2; exit 1; }
 
-mkdir -p "$P/root" "$P/run" "$P/tmp" "$P/net" "$OUT"
-cat >"$P/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$P/tmp"
-[network]
-network_backend = "netavark"
-network_config_dir = "$P/net"
-EOF
-cat >"$P/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$P/root"
-runroot = "$P/run"
-EOF
-export CONTAINERS_CONF=$P/containers.conf CONTAINERS_STORAGE_CONF=$P/storage.conf
+mkdir -p "$OUT"
+. "$ROOT/test/podman_env.sh"
+podman_private_env "$P"
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	podman rm -af -t 0 >/dev/null 2>&1
