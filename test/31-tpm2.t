@@ -7,7 +7,7 @@
 # foreign tokens, swtpm over TCP, sss of tang and tpm2 (its children's TPM
 # conversations one at a time), LUKS bindings both ways with list, report,
 # regen and edit, and the boot hooks adding the TPM drivers. A boot with a
-# swtpm-backed qemu TPM (/dev/tpmrm0 itself) is not tested yet.
+# swtpm-backed qemu TPM (/dev/tpmrm0 itself) is test/53-vm-tpm2.t.
 . "$(dirname "$0")/lib.sh"
 
 need swtpm tpm2_createprimary tpm2_flushcontext tpm2_pcrextend tpm2_pcrread clevis jose cryptsetup od

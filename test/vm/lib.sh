@@ -124,7 +124,9 @@ vm_disk() {
 }
 
 # vm_boot LOG KERNEL INITRD DISK CMDLINE [NETDEV-OPTIONS]: one boot (VM_DISK2:
-# a second virtio disk, /dev/vdb; VM_MEM: memory, default 512 MB); returns
+# a second virtio disk, /dev/vdb; VM_MEM: memory, default 512 MB; VM_TPM:
+# the control socket of a `swtpm socket --ctrl` the guest gets as its TPM
+# (tpm-tis, /dev/tpmrm0)); returns
 # once the guest powered off, or after VM_LIMIT s (default 300, scaled by
 # TEST_SLOWDOWN): a backstop for a hung guest only, the verdict is the
 # console's marker line, judged by the caller; qemu's exit status says
@@ -138,6 +140,7 @@ vm_boot() {
 		-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 panic=-1 nbde.slow=$(t_isecs 1) $cmdline" \
 		-drive "file=$disk,if=virtio,format=raw,snapshot=on" \
 		${VM_DISK2:+-drive "file=$VM_DISK2,if=virtio,format=raw,snapshot=on"} \
+		${VM_TPM:+-chardev "socket,id=chrtpm,path=$VM_TPM" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0} \
 		-netdev "user,id=n0,restrict=on$net" -device virtio-net-pci,netdev=n0,romfile= \
 		-serial stdio -monitor none -display none -no-reboot
 	# VM_INPUT: a FIFO the test types into (the serial console's keyboard)

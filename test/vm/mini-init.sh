@@ -5,7 +5,9 @@
 #   NBDE-VM-PASS <secs>       unlocked, mounted, nbde-check matched
 #   NBDE-VM-FALLBACK <rc> <secs>  unlock gave up: a real initramfs would now prompt
 #   NBDE-VM-FAIL <why>        anything else
-# Kernel parameters: nbde.timeout=SEC (unlock deadline), nbde.check=TEXT.
+#   NBDE-VM-PCR7 <hex>        (nbde.tpm=1 only) the guest's sha256 PCR 7
+# Kernel parameters: nbde.timeout=SEC (unlock deadline), nbde.check=TEXT,
+# nbde.tpm=1 (a TPM must appear as /dev/tpmrm0; its PCR 7 is printed first).
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -14,12 +16,13 @@ mkdir -p /run/cryptsetup /mnt	# libcryptsetup's lock directory
 
 fail() { echo "NBDE-VM-FAIL $*"; poweroff -f; }
 
-timeout=10 check= slow=1
+timeout=10 check= slow=1 tpm=
 for a in $(cat /proc/cmdline); do
 	case $a in
 	nbde.timeout=*) timeout=${a#*=} ;;
 	nbde.check=*) check=${a#*=} ;;
 	nbde.slow=*) slow=${a#*=} ;;	# the host's TEST_SLOWDOWN, for this script's waits
+	nbde.tpm=*) tpm=${a#*=} ;;
 	esac
 done
 
@@ -33,6 +36,16 @@ ip addr add 10.0.2.15/24 dev eth0
 
 for _ in $(seq $((50 * slow))); do [ -b /dev/vda ] && break; sleep 0.1; done
 [ -b /dev/vda ] || fail "no /dev/vda"
+
+# the kernel's own PCR view (sysfs, kernel >= 5.12): what a binding to PCR 7
+# "as the guest sees it at boot" must match
+if [ "$tpm" = 1 ]; then
+	for _ in $(seq $((50 * slow))); do [ -c /dev/tpmrm0 ] && break; sleep 0.1; done
+	[ -c /dev/tpmrm0 ] || fail "no /dev/tpmrm0"
+	pcr=/sys/class/tpm/tpm0/pcr-sha256/7
+	[ -r $pcr ] || fail "no $pcr"
+	echo "NBDE-VM-PCR7 $(cat $pcr)"
+fi
 
 t0=$(date +%s)
 nbde unlock -d /dev/vda -n root --timeout "$timeout"
