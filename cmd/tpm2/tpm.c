@@ -17,19 +17,27 @@
 #define TPM_CC_GetCapability 0x17A
 #define TPM_CC_PCR_Read 0x17E
 #define TPM_CC_PolicyPCR 0x17F
+#define TPM_CC_PolicyAuthValue 0x16B
 
 #define TPM_RH_OWNER 0x40000001
 #define TPM_RH_NULL 0x40000007
 #define TPM_SE_POLICY 0x01
 #define TPM_CAP_PCRS 0x00000005
+#define TPM_CAP_TPM_PROPERTIES 0x00000006
+/* TPM_PT_VAR properties (Part 2 §6.13): counter, maxAuthFail, interval, recovery */
+#define TPM_PT_LOCKOUT_COUNTER 0x20E
+#define TPM_PT_MAX_AUTH_FAIL 0x20F
+#define TPM_PT_LOCKOUT_INTERVAL 0x210
+#define TPM_PT_LOCKOUT_RECOVERY 0x211
+#define LOCKOUT_PROPERTIES 4
 
 /* Object attributes (Part 2 §8.3) */
-#define ATTR_FIXED_TPM 0x00000002
-#define ATTR_FIXED_PARENT 0x00000010
+#define ATTR_FIXED_TPM TPM_ATTR_FIXED_TPM
+#define ATTR_FIXED_PARENT TPM_ATTR_FIXED_PARENT
 #define ATTR_SENSITIVE_DATA_ORIGIN 0x00000020
-#define ATTR_USER_WITH_AUTH 0x00000040
-#define ATTR_ADMIN_WITH_POLICY 0x00000080
-#define ATTR_NO_DA 0x00000400
+#define ATTR_USER_WITH_AUTH TPM_ATTR_USER_WITH_AUTH
+#define ATTR_ADMIN_WITH_POLICY TPM_ATTR_ADMIN_WITH_POLICY
+#define ATTR_NO_DA TPM_ATTR_NO_DA
 #define ATTR_RESTRICTED 0x00010000
 #define ATTR_DECRYPT 0x00020000
 /* tpm2_createprimary's storage key (0x00030072), which clevis relies on */
@@ -67,6 +75,11 @@ static const char *jose_hash(uint16_t alg)
 		if (hashes[i].alg == alg)
 			return hashes[i].jose;
 	return NULL;
+}
+
+const char *tpm_hash_jose(uint16_t alg)
+{
+	return jose_hash(alg);
 }
 
 const char *tpm_hash_name(uint16_t alg)
@@ -423,12 +436,12 @@ static void put_primary_public(struct tpm_wbuf *w, uint16_t hash, uint16_t key)
 	tpm_end_size16(w, at);
 }
 
-/* TPM2B_SENSITIVE_CREATE: an empty password and data. */
-static void put_sensitive(struct tpm_wbuf *w, const void *data, size_t len)
+/* TPM2B_SENSITIVE_CREATE: the object's password (userAuth) and data. */
+static void put_sensitive(struct tpm_wbuf *w, const void *auth, size_t auth_len, const void *data, size_t len)
 {
 	size_t at = tpm_begin_size16(w);
 
-	tpm_put_b2b(w, NULL, 0);
+	tpm_put_b2b(w, auth, auth_len);
 	tpm_put_b2b(w, data, len);
 	tpm_end_size16(w, at);
 }
@@ -440,28 +453,28 @@ int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *han
 	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_CreatePrimary);
 	tpm_put_u32(&w, TPM_RH_OWNER);
 	put_auth(&w, TPM_RS_PW);
-	put_sensitive(&w, NULL, 0);
+	put_sensitive(&w, NULL, 0, NULL, 0);
 	put_primary_public(&w, hash, key);
 	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
 	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });	/* creationPCR: none */
 	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "CreatePrimary", handle);
 }
 
-static void put_sealed_public(struct tpm_wbuf *w, uint16_t hash, const unsigned char *policy, size_t policy_len)
+static void put_sealed_public(struct tpm_wbuf *w, const struct tpm_seal_spec *s)
 {
 	size_t at = tpm_begin_size16(w);
 
 	tpm_put_u16(w, TPM_ALG_KEYEDHASH);
-	tpm_put_u16(w, hash);
-	tpm_put_u32(w, SEALED_ATTRS | (policy_len ? 0 : ATTR_USER_WITH_AUTH));
-	tpm_put_b2b(w, policy, policy_len);
+	tpm_put_u16(w, s->hash);
+	tpm_put_u32(w, s->attrs);
+	tpm_put_b2b(w, s->policy, s->policy_len);
 	tpm_put_u16(w, TPM_ALG_NULL);	/* scheme */
 	tpm_put_b2b(w, NULL, 0);	/* unique */
 	tpm_end_size16(w, at);
 }
 
-int tpm_create_sealed(struct tpm *t, uint32_t parent, uint16_t hash, const unsigned char *policy,
-		      size_t policy_len, const void *secret, size_t secret_len, struct buf *pub, struct buf *priv)
+int tpm_create_object(struct tpm *t, uint32_t parent, const struct tpm_seal_spec *s, struct buf *pub,
+		      struct buf *priv)
 {
 	struct tpm_wbuf w;
 	int rc = -1;
@@ -469,14 +482,29 @@ int tpm_create_sealed(struct tpm *t, uint32_t parent, uint16_t hash, const unsig
 	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Create);
 	tpm_put_u32(&w, parent);
 	put_auth(&w, TPM_RS_PW);
-	put_sensitive(&w, secret, secret_len);
-	put_sealed_public(&w, hash, policy, policy_len);
+	put_sensitive(&w, s->auth, s->auth_len, s->secret, s->secret_len);
+	put_sealed_public(&w, s);
 	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
 	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
 	if (!exchange(t, &w))
 		rc = tpm_parse_create(t, pub, priv);
 	tpm_wbuf_wipe(&w);
 	return rc;
+}
+
+int tpm_create_sealed(struct tpm *t, uint32_t parent, uint16_t hash, const unsigned char *policy,
+		      size_t policy_len, const void *secret, size_t secret_len, struct buf *pub, struct buf *priv)
+{
+	struct tpm_seal_spec s = {
+		.hash = hash,
+		.attrs = SEALED_ATTRS | (policy_len ? 0 : ATTR_USER_WITH_AUTH),
+		.policy = policy,
+		.policy_len = policy_len,
+		.secret = secret,
+		.secret_len = secret_len,
+	};
+
+	return tpm_create_object(t, parent, &s, pub, priv);
 }
 
 int tpm_load(struct tpm *t, uint32_t parent, const void *pub, size_t pub_len, const void *priv, size_t priv_len,
@@ -492,11 +520,12 @@ int tpm_load(struct tpm *t, uint32_t parent, const void *pub, size_t pub_len, co
 	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "Load", handle);
 }
 
-int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
+int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
 {
 	unsigned char nonce[TPM_MAX_DIGEST];
-	size_t n = tpm_hash_len(hash);
+	size_t n = tpm_hash_len(hash), got;
 	struct tpm_wbuf w;
+	struct tpm_rbuf p;
 
 	/* nonceCaller: as long as the session's digest (Part 3 §11.1) */
 	if (!n || rand_bytes(nonce, n)) {
@@ -511,7 +540,27 @@ int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
 	tpm_put_u8(&w, TPM_SE_POLICY);
 	tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
 	tpm_put_u16(&w, hash);
-	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_NO_SESSIONS, "StartAuthSession", handle);
+	if (exchange(t, &w) || response(t, TPM_ST_NO_SESSIONS, "StartAuthSession", 1, &s->handle, &p))
+		return -1;
+	const unsigned char *nt = tpm_get_b2b(&p, TPM_MAX_DIGEST, &got);
+	if (!nt || !tpm_rbuf_done(&p)) {
+		tpm_flush(t, s->handle);
+		return malformed(t, "StartAuthSession");
+	}
+	s->hash = hash;
+	memcpy(s->nonce_tpm, nt, got);
+	s->nonce_len = got;
+	return 0;
+}
+
+int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
+{
+	struct tpm_session s;
+
+	if (tpm_start_session(t, hash, &s))
+		return -1;
+	*handle = s.handle;
+	return 0;
 }
 
 int tpm_policy_pcr(struct tpm *t, uint32_t session, const struct tpm_pcr_sel *sel)
@@ -571,4 +620,219 @@ size_t tpm_policy_pcr_digest(uint16_t hash, const struct tpm_pcr_sel *sel, const
 	if (w.overflow || hash_compute(h, w.b, w.len, out) != dlen)
 		return 0;
 	return dlen;
+}
+
+size_t tpm_policy_auth_value_digest(uint16_t hash, unsigned char *digest, size_t len)
+{
+	const char *h = jose_hash(hash);
+	struct tpm_wbuf w = { .len = 0 };
+
+	if (!h || len != hash_len(h))
+		return 0;
+	tpm_put_bytes(&w, digest, len);
+	tpm_put_u32(&w, TPM_CC_PolicyAuthValue);
+	return w.overflow || hash_compute(h, w.b, w.len, digest) != len ? 0 : len;
+}
+
+size_t tpm_object_name(const void *pub, size_t len, unsigned char *out)
+{
+	struct tpm_rbuf r = tpm_rbuf(pub, len);
+	size_t n;
+	const unsigned char *area = tpm_get_b2b(&r, TPM_MAX_MSG, &n);
+
+	if (!area || !tpm_rbuf_done(&r) || n < 4)
+		return 0;
+	uint16_t alg = (uint16_t)(area[2] << 8 | area[3]);	/* type, then nameAlg */
+	const char *h = jose_hash(alg);
+	size_t dlen = hash_len(h);
+	if (!dlen || hash_compute(h, area, n, out + 2) != dlen)
+		return 0;
+	out[0] = alg >> 8;
+	out[1] = alg & 0xff;
+	return 2 + dlen;
+}
+
+/* --- HMAC sessions (Part 1 §19.6) --- */
+
+static void be32_to(unsigned char b[4], uint32_t v)
+{
+	b[0] = v >> 24;
+	b[1] = v >> 16 & 0xff;
+	b[2] = v >> 8 & 0xff;
+	b[3] = v & 0xff;
+}
+
+/* HMAC_key(pHash ‖ newer ‖ older ‖ attrs) with pHash = H(prefix ‖ names ‖ params) */
+static size_t session_hmac(const struct tpm_hmac_in *in, const unsigned char *prefix, size_t prefix_len,
+			   const unsigned char *newer, size_t newer_len, const unsigned char *older,
+			   size_t older_len, unsigned char *out)
+{
+	const char *h = jose_hash(in->hash);
+	size_t dlen = hash_len(h);
+	unsigned char phash[TPM_MAX_DIGEST];
+	struct tpm_wbuf w = { .len = 0 };
+
+	tpm_put_bytes(&w, prefix, prefix_len);
+	tpm_put_bytes(&w, in->names, in->names_len);
+	tpm_put_bytes(&w, in->params, in->params_len);
+	if (!dlen || w.overflow || hash_compute(h, w.b, w.len, phash) != dlen)
+		return 0;
+	struct hash_part parts[] = { { phash, dlen }, { newer, newer_len }, { older, older_len },
+				     { &in->attrs, 1 } };
+	return hash_hmac(h, in->key, in->key_len, parts, sizeof(parts) / sizeof(parts[0]), out);
+}
+
+size_t tpm_cmd_hmac(const struct tpm_hmac_in *in, unsigned char *out)
+{
+	unsigned char cc[4];
+
+	be32_to(cc, in->cc);
+	return session_hmac(in, cc, 4, in->nonce_caller, in->nonce_caller_len, in->nonce_tpm, in->nonce_tpm_len,
+			    out);
+}
+
+size_t tpm_resp_hmac(const struct tpm_hmac_in *in, unsigned char *out)
+{
+	unsigned char rc_cc[8] = { 0 };	/* TPM_RC_SUCCESS, then the command code */
+
+	be32_to(rc_cc + 4, in->cc);
+	if (in->names_len)
+		return 0;	/* a response hash covers no names */
+	return session_hmac(in, rc_cc, 8, in->nonce_tpm, in->nonce_tpm_len, in->nonce_caller,
+			    in->nonce_caller_len, out);
+}
+
+int tpm_policy_auth_value(struct tpm *t, uint32_t session)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_PolicyAuthValue);
+	tpm_put_u32(&w, session);
+	return exchange(t, &w) ? -1 : tpm_parse_empty(t, TPM_ST_NO_SESSIONS, "PolicyAuthValue");
+}
+
+static bool same_mac(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= a[i] ^ b[i];
+	return !d;
+}
+
+/* The Unseal response's authorization (one TPMS_AUTH_RESPONSE after the
+ * parameters p) checked against in, the nonce the TPM sent kept in s. */
+static int check_resp_auth(struct tpm *t, const struct tpm_rbuf *p, struct tpm_hmac_in *in, struct tpm_session *s)
+{
+	const unsigned char *end = t->resp + t->resp_len, *at = p->p + p->len;
+	struct tpm_rbuf a = tpm_rbuf(at, (size_t)(end - at));
+	unsigned char want[TPM_MAX_DIGEST];
+	size_t nlen, mlen;
+	const unsigned char *nonce = tpm_get_b2b(&a, TPM_MAX_DIGEST, &nlen);
+
+	in->attrs = tpm_get_u8(&a);
+	const unsigned char *mac = tpm_get_b2b(&a, TPM_MAX_DIGEST, &mlen);
+	if (!nonce || !mac || !tpm_rbuf_done(&a))
+		return malformed(t, "Unseal");
+	in->nonce_tpm = nonce;
+	in->nonce_tpm_len = nlen;
+	in->names = NULL;
+	in->names_len = 0;
+	in->params = p->p;
+	in->params_len = p->len;
+	size_t dlen = tpm_resp_hmac(in, want);
+	bool good = dlen && mlen == dlen && same_mac(want, mac, dlen);
+	wipe(want, sizeof(want));
+	if (!good) {
+		snprintf(t->err, sizeof(t->err), "Unseal: the TPM's answer does not carry the session's HMAC");
+		return -1;
+	}
+	memcpy(s->nonce_tpm, nonce, nlen);
+	s->nonce_len = nlen;
+	return 0;
+}
+
+int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, size_t name_len,
+		    struct tpm_session *s, const void *auth, size_t auth_len, struct buf *out)
+{
+	unsigned char nonce[TPM_MAX_DIGEST], mac[TPM_MAX_DIGEST];
+	size_t n = tpm_hash_len(s->hash), dlen, len;
+	struct tpm_wbuf w;
+	struct tpm_rbuf p;
+	int rc = -1;
+
+	if (!n || rand_bytes(nonce, n)) {
+		snprintf(t->err, sizeof(t->err), "Unseal: no nonce");
+		return -1;
+	}
+	struct tpm_hmac_in in = {
+		.hash = s->hash, .key = auth, .key_len = auth_len, .cc = TPM_CC_Unseal,
+		.names = name, .names_len = name_len, .nonce_caller = nonce, .nonce_caller_len = n,
+		.nonce_tpm = s->nonce_tpm, .nonce_tpm_len = s->nonce_len,
+		.attrs = 0,	/* continueSession clear: the session ends with the command */
+	};
+	if (!(dlen = tpm_cmd_hmac(&in, mac))) {
+		snprintf(t->err, sizeof(t->err), "Unseal: cannot compute the session HMAC");
+		return -1;
+	}
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Unseal);
+	tpm_put_u32(&w, item);
+	size_t at = tpm_begin_size32(&w);
+	tpm_put_u32(&w, s->handle);
+	tpm_put_b2b(&w, nonce, n);
+	tpm_put_u8(&w, in.attrs);
+	tpm_put_b2b(&w, mac, dlen);
+	tpm_end_size32(&w, at);
+	if (!exchange(t, &w) && !response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p) &&
+	    !check_resp_auth(t, &p, &in, s)) {
+		const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &len);
+		if (!d || !tpm_rbuf_done(&p))
+			malformed(t, "Unseal");
+		else if (buf_set(out, d, len))
+			snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
+		else
+			rc = 0;
+	}
+	wipe(t->resp, sizeof(t->resp));
+	t->resp_len = 0;
+	wipe(mac, sizeof(mac));
+	return rc;
+}
+
+/* --- dictionary-attack state --- */
+
+int tpm_parse_lockout(struct tpm *t, struct tpm_lockout *l)
+{
+	struct tpm_rbuf p;
+
+	*l = (struct tpm_lockout){ 0 };
+	if (response(t, TPM_ST_NO_SESSIONS, "GetCapability", 0, NULL, &p))
+		return -1;
+	tpm_get_u8(&p);	/* moreData */
+	uint32_t cap = tpm_get_u32(&p), count = tpm_get_u32(&p);
+	if (cap != TPM_CAP_TPM_PROPERTIES || count > LOCKOUT_PROPERTIES)
+		return malformed(t, "GetCapability");
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t prop = tpm_get_u32(&p), v = tpm_get_u32(&p);
+		if (prop == TPM_PT_LOCKOUT_COUNTER)
+			l->counter = v;
+		else if (prop == TPM_PT_MAX_AUTH_FAIL)
+			l->max_tries = v;
+		else if (prop == TPM_PT_LOCKOUT_INTERVAL)
+			l->interval_s = v;
+		else if (prop == TPM_PT_LOCKOUT_RECOVERY)
+			l->recovery_s = v;
+	}
+	return tpm_rbuf_done(&p) ? 0 : malformed(t, "GetCapability");
+}
+
+int tpm_lockout_state(struct tpm *t, struct tpm_lockout *l)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_GetCapability);
+	tpm_put_u32(&w, TPM_CAP_TPM_PROPERTIES);
+	tpm_put_u32(&w, TPM_PT_LOCKOUT_COUNTER);
+	tpm_put_u32(&w, LOCKOUT_PROPERTIES);
+	return exchange(t, &w) ? -1 : tpm_parse_lockout(t, l);
 }
