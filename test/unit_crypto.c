@@ -6,6 +6,8 @@
 
 #include "../crypto/b64url.h"
 #include "../crypto/ecmr.h"
+#include "../crypto/hash.h"
+#include "../crypto/kdf.h"
 #include "../crypto/alloc.h"
 #include "../crypto/json.h"
 #include "../crypto/jwe.h"
@@ -289,6 +291,41 @@ static void test_jwe(void)
 	}
 }
 
+static bool is_hex(const unsigned char *p, size_t n, const char *hex)
+{
+	char h[2 * HASH_MAX_LEN * 2 + 1];
+
+	if (2 * n >= sizeof(h) || strlen(hex) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		snprintf(h + 2 * i, 3, "%02x", p[i]);
+	return !strcmp(h, hex);
+}
+
+/* HMAC: RFC 4231 test case 2; KDFa (TPM 2.0 Part 1 §11.4.10.2): answers of
+ * an independent implementation (Python's hmac) of the same formula. */
+static void test_hmac_kdfa(void)
+{
+	unsigned char out[HASH_MAX_LEN * 2], u[32], u20[20], v20[20], k20[20];
+	struct hash_part parts[] = { { "what do ya ", 11 }, { "", 0 }, { "want for nothing?", 17 } };
+
+	OK(hash_hmac("S256", "Jefe", 4, parts, 3, out) == 32 &&
+	   is_hex(out, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+	   "HMAC-SHA-256 of parts equals RFC 4231 test case 2");
+	OK(hash_hmac("S7", "k", 1, parts, 3, out) == 0, "an unknown hash gives no HMAC");
+	for (int i = 0; i < 32; i++)
+		u[i] = (unsigned char)i;
+	OK(kdfa("S256", "1234", 4, "nbde tpm2pin", u, 32, NULL, 0, out, 256) == 0 &&
+	   is_hex(out, 32, "2306884fac7f26aeac7a530ada84e8d7c43c3db132a7eb9690df853d7cda6225"),
+	   "KDFa(sha256, 256 bits) equals the reference answer");
+	for (int i = 0; i < 20; i++)
+		k20[i] = (unsigned char)i, u20[i] = 0x11, v20[i] = 0x22;
+	OK(kdfa("S1", k20, 20, "ATH", u20, 20, v20, 20, out, 320) == 0 &&
+	   is_hex(out, 40, "948601d74f89e4646c64db5d31829936cc8b4916caf320fc7c2ecfaa61025671cd86bcd43ba1b021"),
+	   "KDFa(sha1, 320 bits: two rounds, both contexts) equals the reference answer");
+	OK(kdfa("S256", "k", 1, "L", NULL, 0, NULL, 0, out, 12) == -1, "KDFa refuses a bit count not a multiple of 8");
+}
+
 int main(void)
 {
 	crypto_init();
@@ -298,5 +335,6 @@ int main(void)
 	test_ecmr();
 	test_jws();
 	test_jwe();
+	test_hmac_kdfa();
 	return tap_done();
 }

@@ -228,6 +228,24 @@ static uint32_t tries_left(struct tpm2_conv *cv)
 
 enum try_result { TRY_OK, TRY_WRONG_PIN, TRY_FAILED };
 
+/* After a failed command: the lockout state when the TPM refused the PIN or
+ * is locked out, its error otherwise. */
+static enum try_result try_failed(struct tpm2_conv *cv, uint32_t session, uint32_t *left, const struct pin_opts *o)
+{
+	uint32_t rc = tpm_rc_base(cv->t.rc);
+
+	if (session)
+		tpm_flush(&cv->t, session);	/* a failed command leaves the session open */
+	if (rc != TPM_RC_AUTH_FAIL && rc != TPM_RC_LOCKOUT) {
+		tpm2_conv_fail(cv, o);
+		return TRY_FAILED;
+	}
+	say_lockout(cv, rc == TPM_RC_AUTH_FAIL, o);
+	*left = tries_left(cv);
+	tpm2_conv_close(cv);
+	return rc == TPM_RC_AUTH_FAIL ? TRY_WRONG_PIN : TRY_FAILED;
+}
+
 /* One unseal with the authValue auth: load, PolicyPCR, PolicyAuthValue,
  * Unseal with the session's HMAC. *left: wrong PINs left before lockout. */
 static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned char *auth, size_t auth_len,
@@ -244,28 +262,17 @@ static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned ch
 	}
 	if (tpm2_conv_open(&cv, PIN, o))
 		return TRY_FAILED;
+	/* in lockout the TPM refuses even the primary's empty password (it is
+	 * not noDA, as clevis makes it) */
 	if (tpm_create_primary(&cv.t, s->hash, s->key, &cv.primary) ||
-	    tpm_load(&cv.t, cv.primary, s->pub.p, s->pub.len, s->priv.p, s->priv.len, &cv.item)) {
-		tpm2_conv_fail(&cv, o);
-		return TRY_FAILED;
-	}
+	    tpm_load(&cv.t, cv.primary, s->pub.p, s->pub.len, s->priv.p, s->priv.len, &cv.item))
+		return try_failed(&cv, 0, left, o);
 	tpm_flush(&cv.t, cv.primary);	/* the TPM has room for few objects */
 	cv.primary = 0;
 	if (tpm_start_session(&cv.t, s->hash, &ss) || (s->sel.mask && tpm_policy_pcr(&cv.t, ss.handle, &s->sel)) ||
 	    tpm_policy_auth_value(&cv.t, ss.handle) ||
-	    tpm_unseal_auth(&cv.t, cv.item, name, name_len, &ss, auth, auth_len, out)) {
-		uint32_t rc = tpm_rc_base(cv.t.rc);
-		if (ss.handle)
-			tpm_flush(&cv.t, ss.handle);	/* a failed command leaves the session open */
-		if (rc == TPM_RC_AUTH_FAIL || rc == TPM_RC_LOCKOUT) {
-			say_lockout(&cv, rc == TPM_RC_AUTH_FAIL, o);
-			*left = tries_left(&cv);
-			tpm2_conv_close(&cv);
-			return rc == TPM_RC_AUTH_FAIL ? TRY_WRONG_PIN : TRY_FAILED;
-		}
-		tpm2_conv_fail(&cv, o);
-		return TRY_FAILED;
-	}
+	    tpm_unseal_auth(&cv.t, cv.item, name, name_len, &ss, auth, auth_len, out))
+		return try_failed(&cv, ss.handle, left, o);
 	tpm2_conv_close(&cv);
 	return TRY_OK;
 }
@@ -298,13 +305,15 @@ static int unseal(const struct tpm2_sealed *s, const struct buf *salt, struct bu
 
 	if (path && !*path)
 		path = NULL;
-	for (int i = 0; i < (path ? 1 : PIN_TTY_TRIES); i++) {
+	int tries = path ? 1 : PIN_TTY_TRIES;
+
+	for (int i = 0; i < tries; i++) {
 		if (pin_abandoned(o))
 			return -1;
 		enum try_result r = unseal_once(s, salt, path, i, out, &left, o);
 		if (r != TRY_WRONG_PIN)
 			return r == TRY_OK ? 0 : -1;
-		if (left < 2) {	/* one more wrong PIN would lock the TPM: leave it to the passphrase */
+		if (i + 1 < tries && left < 2) {	/* one more wrong PIN would lock the TPM: leave it to the passphrase */
 			pin_msg(o, PIN " pin: not asking again: one more wrong PIN would lock the TPM out");
 			return -1;
 		}
