@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 01-ct.t - constant time, checked mechanically: test/ct_p521 runs the P-521
 # code (field, scalar recoding, table scan, multiply, add) with its secrets
-# marked undefined for valgrind's memcheck, so any branch or memory address
+# marked undefined for valgrind's memcheck (and test/ct_kdfa the tpm2pin pin's
+# KDFa and HMAC with the PIN and authValue undefined), so any branch or memory address
 # that depends on a secret is reported; one report fails the file.
 . "$(dirname "$0")/lib.sh"
 : "${BUILD:=$PWD/build/musl}"
@@ -22,4 +23,20 @@ else
 fi
 is "$(grep -c '^p521_mul' "$TMP/out")" 8 "every scalar went through p521_mul and p521_mul_base"
 is "$(grep -c '^p521_add' "$TMP/out")" 2 "both additions ran"
+
+# the tpm2pin pin's KDFa of the PIN and HMAC keyed with the authValue
+bin=$BUILD/ct_kdfa
+if [ -x "$bin" ]; then
+	valgrind --tool=memcheck --error-exitcode=99 --track-origins=yes "$bin" >"$TMP/out" 2>"$TMP/vg"
+	ok $? "ct_kdfa runs clean under valgrind memcheck"
+	if grep -qE "$leaks" "$TMP/vg"; then
+		ok 1 "no branch or address depends on the PIN or the authValue"
+		grep -E -A6 "$leaks" "$TMP/vg" | head -40 | sed 's/^/# /'
+	else
+		ok 0 "no branch or address depends on the PIN or the authValue"
+	fi
+	is "$(grep -c ' ok' "$TMP/out")" 8 "KDFa and HMAC ran for sha1, sha256, sha384 and sha512"
+else
+	skip "$bin not built"
+fi
 done_testing
