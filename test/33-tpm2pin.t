@@ -13,6 +13,7 @@
 need swtpm tpm2_getcap tpm2_dictionarylockout tpm2_pcrextend tpm2_startauthsession tpm2_policypcr \
 	tpm2_policyauthvalue tpm2_flushcontext clevis jose cryptsetup od python3 strace
 [ -x "$NBDE" ] || skip_all "no nbde binary at $NBDE"
+: "${SAN:=$PWD/build/san}"
 
 swtpm_start main || { echo "Bail out! cannot start swtpm"; exit 255; }
 PT='tpm2pin secret: 123 ~!@#$%^&*()'
@@ -236,6 +237,23 @@ setsid -w env NBDE_TPM_PIN_FILE= "$NBDE" decrypt <"$TMP/jwe" >/dev/null 2>"$TMP/
 [ $? -eq 1 ] && grep -q 'no terminal to ask on, and NBDE_TPM_PIN_FILE is not set' "$TMP/msg"
 ok $? "no terminal and no PIN file: one line saying so" || diag "$(cat "$TMP/msg")"
 da_reset
+
+# ---- the asan+ubsan build: right and wrong PIN, no leak, no undefined behaviour ----
+
+if [ -x "$SAN/nbde" ]; then
+	export ASAN_OPTIONS=detect_leaks=1
+	J=$(printf '%s' "$PT" | "$SAN/nbde" encrypt tpm2pin '{"pcr_bank":"sha256","pcr_ids":"7"}' 2>"$TMP/msg")
+	ok $? "asan+ubsan build: encrypt" || diag "$(head -c 600 "$TMP/msg")"
+	is "$(printf '%s' "$J" | "$SAN/nbde" decrypt 2>"$TMP/msg")" "$PT" "asan+ubsan build: decrypt with the right PIN" ||
+		diag "$(head -c 600 "$TMP/msg")"
+	printf '%s' "$J" | NBDE_TPM_PIN_FILE=$TMP/badpin "$SAN/nbde" decrypt >/dev/null 2>"$TMP/msg"
+	[ $? -eq 1 ] && grep -q 'wrong PIN' "$TMP/msg" && ! grep -q 'Sanitizer' "$TMP/msg"
+	ok $? "asan+ubsan build: a wrong PIN fails cleanly" || diag "$(head -c 600 "$TMP/msg")"
+	unset ASAN_OPTIONS
+	da_reset
+else
+	skip "no asan+ubsan build at $SAN (make sanitize)"
+fi
 
 # ---- sss of a dead tang and tpm2pin ----
 
