@@ -523,9 +523,8 @@ int tpm_load(struct tpm *t, uint32_t parent, const void *pub, size_t pub_len, co
 int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
 {
 	unsigned char nonce[TPM_MAX_DIGEST];
-	size_t n = tpm_hash_len(hash), got;
+	size_t n = tpm_hash_len(hash);
 	struct tpm_wbuf w;
-	struct tpm_rbuf p;
 
 	/* nonceCaller: as long as the session's digest (Part 3 §11.1) */
 	if (!n || rand_bytes(nonce, n)) {
@@ -540,13 +539,28 @@ int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
 	tpm_put_u8(&w, TPM_SE_POLICY);
 	tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
 	tpm_put_u16(&w, hash);
-	if (exchange(t, &w) || response(t, TPM_ST_NO_SESSIONS, "StartAuthSession", 1, &s->handle, &p))
+	if (exchange(t, &w))
+		return -1;
+	if (tpm_parse_session(t, hash, s)) {
+		if (s->handle)	/* a session whose nonce made no sense */
+			tpm_flush(t, s->handle);
+		s->handle = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int tpm_parse_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
+{
+	struct tpm_rbuf p;
+	size_t got;
+
+	s->handle = 0;
+	if (response(t, TPM_ST_NO_SESSIONS, "StartAuthSession", 1, &s->handle, &p))
 		return -1;
 	const unsigned char *nt = tpm_get_b2b(&p, TPM_MAX_DIGEST, &got);
-	if (!nt || !tpm_rbuf_done(&p)) {
-		tpm_flush(t, s->handle);
+	if (!nt || !tpm_rbuf_done(&p))
 		return malformed(t, "StartAuthSession");
-	}
 	s->hash = hash;
 	memcpy(s->nonce_tpm, nt, got);
 	s->nonce_len = got;
@@ -752,13 +766,29 @@ static int check_resp_auth(struct tpm *t, const struct tpm_rbuf *p, struct tpm_h
 	return 0;
 }
 
+int tpm_parse_unseal_auth(struct tpm *t, struct tpm_hmac_in *in, struct tpm_session *s, struct buf *out)
+{
+	struct tpm_rbuf p;
+	size_t len;
+
+	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p) || check_resp_auth(t, &p, in, s))
+		return -1;
+	const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &len);
+	if (!d || !tpm_rbuf_done(&p))
+		return malformed(t, "Unseal");
+	if (buf_set(out, d, len)) {
+		snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, size_t name_len,
 		    struct tpm_session *s, const void *auth, size_t auth_len, struct buf *out)
 {
 	unsigned char nonce[TPM_MAX_DIGEST], mac[TPM_MAX_DIGEST];
-	size_t n = tpm_hash_len(s->hash), dlen, len;
+	size_t n = tpm_hash_len(s->hash), dlen;
 	struct tpm_wbuf w;
-	struct tpm_rbuf p;
 	int rc = -1;
 
 	if (!n || rand_bytes(nonce, n)) {
@@ -783,16 +813,8 @@ int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, siz
 	tpm_put_u8(&w, in.attrs);
 	tpm_put_b2b(&w, mac, dlen);
 	tpm_end_size32(&w, at);
-	if (!exchange(t, &w) && !response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p) &&
-	    !check_resp_auth(t, &p, &in, s)) {
-		const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &len);
-		if (!d || !tpm_rbuf_done(&p))
-			malformed(t, "Unseal");
-		else if (buf_set(out, d, len))
-			snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
-		else
-			rc = 0;
-	}
+	if (!exchange(t, &w))
+		rc = tpm_parse_unseal_auth(t, &in, s, out);
 	wipe(t->resp, sizeof(t->resp));
 	t->resp_len = 0;
 	wipe(mac, sizeof(mac));

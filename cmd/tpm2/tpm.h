@@ -154,6 +154,11 @@ struct tpm_lockout {
 };
 int tpm_lockout_state(struct tpm *t, struct tpm_lockout *l);
 int tpm_parse_lockout(struct tpm *t, struct tpm_lockout *l);
+/* StartAuthSession's answer: the handle and nonceTPM into s. */
+int tpm_parse_session(struct tpm *t, uint16_t hash, struct tpm_session *s);
+/* Unseal's answer in an HMAC session: the response HMAC checked against in
+ * (the command's key, cc and nonceCaller), s's nonce updated, the data to out. */
+int tpm_parse_unseal_auth(struct tpm *t, struct tpm_hmac_in *in, struct tpm_session *s, struct buf *out);
 
 /* --- the response parsers, on t->resp (for the unit tests and fuzzing) --- */
 int tpm_parse_pcr_banks(struct tpm *t, struct tpm_pcr_sel *banks, size_t max, size_t *n);
