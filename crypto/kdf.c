@@ -80,3 +80,36 @@ int kdfa(const char *hash, const void *key, size_t keylen, const char *label, co
 		wipe(out, need);
 	return r;
 }
+
+int kdfe(const char *hash, const void *z, size_t zlen, const char *label, const void *u, size_t ulen,
+	 const void *v, size_t vlen, unsigned char *out, size_t bits)
+{
+	size_t need = bits / 8, done = 0, dlen = hash_len(hash), llen = strlen(label) + 1;
+	unsigned char in[KDFE_MAX_INPUT], md[HASH_MAX_LEN];
+	size_t n = 4 + zlen + llen + ulen + vlen;
+	int r = !dlen || bits % 8 || n > sizeof(in) ? -1 : 0;
+
+	if (!r) {
+		memcpy(in + 4, z, zlen);
+		memcpy(in + 4 + zlen, label, llen);
+		if (ulen)
+			memcpy(in + 4 + zlen + llen, u, ulen);
+		if (vlen)
+			memcpy(in + 4 + zlen + llen + ulen, v, vlen);
+	}
+	for (size_t round = 1; !r && done < need; round++) {
+		be32(in, round);
+		if (hash_compute(hash, in, n, md) != dlen) {
+			r = -1;
+			break;
+		}
+		size_t k = need - done < dlen ? need - done : dlen;
+		memcpy(out + done, md, k);
+		done += k;
+	}
+	wipe(in, sizeof(in));
+	wipe(md, sizeof(md));
+	if (r)
+		wipe(out, need);
+	return r;
+}

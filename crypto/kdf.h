@@ -19,4 +19,12 @@ int concat_kdf(const unsigned char *z, size_t zlen, const char *alg,
 int kdfa(const char *hash, const void *key, size_t keylen, const char *label, const void *ctx_u, size_t ulen,
 	 const void *ctx_v, size_t vlen, unsigned char *out, size_t bits);
 
+/* KDFe of TPM 2.0 Part 1 §11.4.10.3 (SP 800-56A's concatenation KDF as the
+ * TPM runs it): out = the first bits/8 bytes of H(i ‖ Z ‖ label ‖ 0 ‖ partyU
+ * ‖ partyV) for i = 1, 2, ... (i big-endian u32). Z is a secret; the parts
+ * are short (points' x coordinates). 0, or -1 (out wiped). */
+#define KDFE_MAX_INPUT 512
+int kdfe(const char *hash, const void *z, size_t zlen, const char *label, const void *u, size_t ulen,
+	 const void *v, size_t vlen, unsigned char *out, size_t bits);
+
 #endif

@@ -246,8 +246,33 @@ static enum try_result try_failed(struct tpm2_conv *cv, uint32_t session, uint32
 	return rc == TPM_RC_AUTH_FAIL ? TRY_WRONG_PIN : TRY_FAILED;
 }
 
-/* One unseal with the authValue auth: load, PolicyPCR, PolicyAuthValue,
- * Unseal with the session's HMAC. *left: wrong PINs left before lockout. */
+/* Loads the sealed object and starts a policy session salted to an ECC
+ * primary: the object's own primary when key is ecc, else a second one made
+ * for the salt. Both primaries are flushed again. */
+static int load_and_salt(struct tpm2_conv *cv, const struct tpm2_sealed *s, struct tpm_session *ss)
+{
+	struct tpm_ecc_point pt;
+
+	if (s->key == TPM_ALG_ECC ? tpm_create_primary_ecc(&cv->t, s->hash, &cv->primary, &pt)
+				  : tpm_create_primary(&cv->t, s->hash, s->key, &cv->primary))
+		return -1;
+	if (tpm_load(&cv->t, cv->primary, s->pub.p, s->pub.len, s->priv.p, s->priv.len, &cv->item))
+		return -1;
+	if (s->key != TPM_ALG_ECC) {
+		tpm_flush(&cv->t, cv->primary);	/* the TPM has room for few objects */
+		cv->primary = 0;
+		if (tpm_create_primary_ecc(&cv->t, s->hash, &cv->primary, &pt))
+			return -1;
+	}
+	int rc = tpm_start_salted_session(&cv->t, s->hash, cv->primary, s->hash, &pt, ss);
+	tpm_flush(&cv->t, cv->primary);
+	cv->primary = 0;
+	return rc;
+}
+
+/* One unseal with the authValue auth: load, a salted policy session,
+ * PolicyPCR, PolicyAuthValue, Unseal with the session's HMAC. *left: wrong
+ * PINs left before lockout. */
 static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned char *auth, size_t auth_len,
 				  struct buf *out, uint32_t *left, const struct pin_opts *o)
 {
@@ -255,6 +280,7 @@ static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned ch
 	size_t name_len = tpm_object_name(s->pub.p, s->pub.len, name);
 	struct tpm_session ss = { 0 };
 	struct tpm2_conv cv;
+	enum try_result r = TRY_OK;
 
 	if (!name_len) {
 		pin_msg(o, PIN " pin: JWE has an invalid jwk_pub (not a TPM2B_PUBLIC)");
@@ -264,17 +290,14 @@ static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned ch
 		return TRY_FAILED;
 	/* in lockout the TPM refuses even the primary's empty password (it is
 	 * not noDA, as clevis makes it) */
-	if (tpm_create_primary(&cv.t, s->hash, s->key, &cv.primary) ||
-	    tpm_load(&cv.t, cv.primary, s->pub.p, s->pub.len, s->priv.p, s->priv.len, &cv.item))
-		return try_failed(&cv, 0, left, o);
-	tpm_flush(&cv.t, cv.primary);	/* the TPM has room for few objects */
-	cv.primary = 0;
-	if (tpm_start_session(&cv.t, s->hash, &ss) || (s->sel.mask && tpm_policy_pcr(&cv.t, ss.handle, &s->sel)) ||
+	if (load_and_salt(&cv, s, &ss) || (s->sel.mask && tpm_policy_pcr(&cv.t, ss.handle, &s->sel)) ||
 	    tpm_policy_auth_value(&cv.t, ss.handle) ||
 	    tpm_unseal_auth(&cv.t, cv.item, name, name_len, &ss, auth, auth_len, out))
-		return try_failed(&cv, ss.handle, left, o);
-	tpm2_conv_close(&cv);
-	return TRY_OK;
+		r = try_failed(&cv, ss.handle, left, o);
+	else
+		tpm2_conv_close(&cv);
+	tpm_session_wipe(&ss);
+	return r;
 }
 
 /* Gets a PIN (file, or tty try number i), derives its authValue, unseals. */

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../crypto/ecdh.h"
 #include "../../crypto/hash.h"
+#include "../../crypto/kdf.h"
 #include "../../crypto/rand.h"
 
 /* Command codes (Part 2 §6.5.2) */
@@ -460,6 +462,45 @@ int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *han
 	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "CreatePrimary", handle);
 }
 
+int tpm_parse_primary_ecc(struct tpm *t, uint32_t *handle, struct tpm_ecc_point *pt)
+{
+	struct tpm_rbuf p;
+	size_t n, xn, yn;
+
+	if (response(t, TPM_ST_SESSIONS, "CreatePrimary", 1, handle, &p))
+		return -1;
+	/* outPublic, laid out as put_primary_public wrote its template */
+	const unsigned char *area = tpm_get_b2b(&p, TPM_MAX_MSG, &n);
+	struct tpm_rbuf a = tpm_rbuf(area, area ? n : 0);
+	bool ok = area && tpm_get_u16(&a) == TPM_ALG_ECC;
+	tpm_get_u16(&a);	/* nameAlg */
+	tpm_get_u32(&a);	/* attributes */
+	tpm_get_b2b(&a, TPM_MAX_DIGEST, &n);	/* authPolicy */
+	ok = ok && tpm_get_u16(&a) == TPM_ALG_AES && tpm_get_u16(&a) == PRIMARY_AES_BITS &&
+	     tpm_get_u16(&a) == TPM_ALG_CFB && tpm_get_u16(&a) == TPM_ALG_NULL &&
+	     tpm_get_u16(&a) == TPM_ECC_NIST_P256 && tpm_get_u16(&a) == TPM_ALG_NULL;
+	const unsigned char *x = tpm_get_b2b(&a, TPM_ECC_BYTES, &xn), *y = tpm_get_b2b(&a, TPM_ECC_BYTES, &yn);
+	if (!ok || !x || !y || xn != TPM_ECC_BYTES || yn != TPM_ECC_BYTES || !tpm_rbuf_done(&a) || p.bad)
+		return malformed(t, "CreatePrimary");
+	memcpy(pt->x, x, TPM_ECC_BYTES);
+	memcpy(pt->y, y, TPM_ECC_BYTES);
+	return 0;	/* creationData, creationHash, creationTicket and name follow, unused */
+}
+
+int tpm_create_primary_ecc(struct tpm *t, uint16_t hash, uint32_t *handle, struct tpm_ecc_point *pt)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_CreatePrimary);
+	tpm_put_u32(&w, TPM_RH_OWNER);
+	put_auth(&w, TPM_RS_PW);
+	put_sensitive(&w, NULL, 0, NULL, 0);
+	put_primary_public(&w, hash, TPM_ALG_ECC);
+	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
+	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
+	return exchange(t, &w) ? -1 : tpm_parse_primary_ecc(t, handle, pt);
+}
+
 static void put_sealed_public(struct tpm_wbuf *w, const struct tpm_seal_spec *s)
 {
 	size_t at = tpm_begin_size16(w);
@@ -520,9 +561,17 @@ int tpm_load(struct tpm *t, uint32_t parent, const void *pub, size_t pub_len, co
 	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "Load", handle);
 }
 
-int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
+void tpm_session_wipe(struct tpm_session *s)
 {
-	unsigned char nonce[TPM_MAX_DIGEST];
+	wipe(s->session_key, sizeof(s->session_key));
+	s->key_len = 0;
+}
+
+/* StartAuthSession of a policy session; tpm_key TPM_RH_NULL: unsalted, else
+ * the salt encrypted to it (TPM2B_ENCRYPTED_SECRET body, len bytes). */
+static int start_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, const unsigned char *enc_salt,
+			 size_t enc_len, unsigned char *nonce, struct tpm_session *s)
+{
 	size_t n = tpm_hash_len(hash);
 	struct tpm_wbuf w;
 
@@ -532,10 +581,10 @@ int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
 		return -1;
 	}
 	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_StartAuthSession);
-	tpm_put_u32(&w, TPM_RH_NULL);	/* tpmKey: unsalted */
+	tpm_put_u32(&w, tpm_key);
 	tpm_put_u32(&w, TPM_RH_NULL);	/* bind: unbound */
 	tpm_put_b2b(&w, nonce, n);
-	tpm_put_b2b(&w, NULL, 0);	/* encryptedSalt */
+	tpm_put_b2b(&w, enc_salt, enc_len);
 	tpm_put_u8(&w, TPM_SE_POLICY);
 	tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
 	tpm_put_u16(&w, hash);
@@ -548,6 +597,50 @@ int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
 		return -1;
 	}
 	return 0;
+}
+
+int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
+{
+	unsigned char nonce[TPM_MAX_DIGEST];
+
+	s->key_len = 0;
+	return start_session(t, hash, TPM_RH_NULL, NULL, 0, nonce, s);
+}
+
+int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, uint16_t key_hash,
+			     const struct tpm_ecc_point *pt, struct tpm_session *s)
+{
+	unsigned char ex[TPM_ECC_BYTES], ey[TPM_ECC_BYTES], z[TPM_ECC_BYTES], salt[TPM_MAX_DIGEST];
+	unsigned char nonce[TPM_MAX_DIGEST];
+	const char *kh = jose_hash(key_hash), *sh = jose_hash(hash);
+	size_t slen = hash_len(kh), klen = hash_len(sh);
+	struct tpm_wbuf e = { .len = 0 };
+	int rc = -1;
+
+	s->key_len = 0;
+	/* TPMS_ECC_POINT of the ephemeral key: the encrypted salt */
+	if (!slen || !klen || ecdh_p256_ephemeral(pt->x, pt->y, ex, ey, z) ||
+	    kdfe(kh, z, sizeof(z), "SECRET", ex, sizeof(ex), pt->x, TPM_ECC_BYTES, salt, slen * 8)) {
+		snprintf(t->err, sizeof(t->err), "StartAuthSession: cannot salt the session (the primary's point?)");
+		goto out;
+	}
+	tpm_put_b2b(&e, ex, sizeof(ex));
+	tpm_put_b2b(&e, ey, sizeof(ey));
+	if (start_session(t, hash, tpm_key, e.b, e.len, nonce, s))
+		goto out;
+	size_t n = tpm_hash_len(hash);
+	if (kdfa(sh, salt, slen, "ATH", s->nonce_tpm, s->nonce_len, nonce, n, s->session_key, klen * 8)) {
+		tpm_flush(t, s->handle);
+		s->handle = 0;
+		snprintf(t->err, sizeof(t->err), "StartAuthSession: cannot derive the session key");
+		goto out;
+	}
+	s->key_len = klen;
+	rc = 0;
+out:
+	wipe(z, sizeof(z));
+	wipe(salt, sizeof(salt));
+	return rc;
 }
 
 int tpm_parse_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
@@ -569,7 +662,7 @@ int tpm_parse_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
 
 int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
 {
-	struct tpm_session s;
+	struct tpm_session s = { 0 };
 
 	if (tpm_start_session(t, hash, &s))
 		return -1;
@@ -795,13 +888,21 @@ int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, siz
 		snprintf(t->err, sizeof(t->err), "Unseal: no nonce");
 		return -1;
 	}
+	unsigned char key[2 * TPM_MAX_DIGEST];	/* sessionKey ‖ authValue */
+	if (auth_len > TPM_MAX_DIGEST) {
+		snprintf(t->err, sizeof(t->err), "Unseal: auth value too long");
+		return -1;
+	}
+	memcpy(key, s->session_key, s->key_len);
+	memcpy(key + s->key_len, auth, auth_len);
 	struct tpm_hmac_in in = {
-		.hash = s->hash, .key = auth, .key_len = auth_len, .cc = TPM_CC_Unseal,
+		.hash = s->hash, .key = key, .key_len = s->key_len + auth_len, .cc = TPM_CC_Unseal,
 		.names = name, .names_len = name_len, .nonce_caller = nonce, .nonce_caller_len = n,
 		.nonce_tpm = s->nonce_tpm, .nonce_tpm_len = s->nonce_len,
 		.attrs = 0,	/* continueSession clear: the session ends with the command */
 	};
 	if (!(dlen = tpm_cmd_hmac(&in, mac))) {
+		wipe(key, sizeof(key));
 		snprintf(t->err, sizeof(t->err), "Unseal: cannot compute the session HMAC");
 		return -1;
 	}
@@ -818,6 +919,7 @@ int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, siz
 	wipe(t->resp, sizeof(t->resp));
 	t->resp_len = 0;
 	wipe(mac, sizeof(mac));
+	wipe(key, sizeof(key));
 	return rc;
 }
 

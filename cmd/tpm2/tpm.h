@@ -104,16 +104,36 @@ struct tpm_seal_spec {
 int tpm_create_object(struct tpm *t, uint32_t parent, const struct tpm_seal_spec *s, struct buf *pub,
 		      struct buf *priv);
 
-/* A policy session, unbound and unsalted (so its sessionKey is empty), with
- * the TPM's last nonce: each command authorised by it carries an HMAC
- * (Part 1 §19.6) over the nonces. */
+/* A policy session with the TPM's last nonce: each command authorised by
+ * it carries an HMAC (Part 1 §19.6) over the nonces keyed with sessionKey ‖
+ * authValue. Unbound; unsalted (sessionKey empty) or salted. */
 struct tpm_session {
 	uint32_t handle;
 	uint16_t hash;
 	unsigned char nonce_tpm[TPM_MAX_DIGEST];
 	size_t nonce_len;
+	unsigned char session_key[TPM_MAX_DIGEST];	/* a secret: tpm_session_wipe */
+	size_t key_len;
 };
 int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s);
+void tpm_session_wipe(struct tpm_session *s);
+
+/* The public point of an ECC P-256 key (the primary's). */
+#define TPM_ECC_BYTES 32
+struct tpm_ecc_point {
+	unsigned char x[TPM_ECC_BYTES], y[TPM_ECC_BYTES];
+};
+/* tpm_create_primary for key TPM_ALG_ECC, its public point in *pt. */
+int tpm_create_primary_ecc(struct tpm *t, uint16_t hash, uint32_t *handle, struct tpm_ecc_point *pt);
+int tpm_parse_primary_ecc(struct tpm *t, uint32_t *handle, struct tpm_ecc_point *pt);
+/* A policy session salted to the loaded ECC key tpm_key (name algorithm
+ * key_hash, public point pt) by one-pass ECDH (Part 1 §11.4.10.3, §C.6.1):
+ * salt = KDFe(key_hash, Z, "SECRET", ephemeral x, pt.x), sessionKey =
+ * KDFa(hash, salt, "ATH", nonceTPM, nonceCaller). Someone who sees the bus
+ * cannot compute the sessionKey, so the session's HMACs do not let them test
+ * authValue guesses. */
+int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, uint16_t key_hash,
+			     const struct tpm_ecc_point *pt, struct tpm_session *s);
 /* PolicyAuthValue: the object's authValue joins the session's HMAC key. */
 int tpm_policy_auth_value(struct tpm *t, uint32_t session);
 /* Unseal of a loaded object (its name: name, name_len) authorised by policy
