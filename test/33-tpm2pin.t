@@ -238,6 +238,76 @@ setsid -w env NBDE_TPM_PIN_FILE= "$NBDE" decrypt <"$TMP/jwe" >/dev/null 2>"$TMP/
 ok $? "no terminal and no PIN file: one line saying so" || diag "$(cat "$TMP/msg")"
 da_reset
 
+# ---- what crosses the bus (the swtpm socket, traced) ----
+
+# bus_check TRACE JWE PIN : from an strace -xx of nbde's reads and writes:
+# "authValue sent" if the PIN's authValue (KDFa of the PIN and pin_salt)
+# appears in a write; then, from the Unseal command's HMAC, its nonces and
+# the object's name, "offline guess works" if HMAC(authValue, cpHash ‖
+# nonceCaller ‖ nonceTPM ‖ attrs) equals the HMAC sent (what an unsalted
+# session allows), "salted" if not; "unparsed" when the trace has no Unseal.
+bus_check() {
+	python3 - "$@" <<'EOF'
+import base64, hashlib, hmac, json, re, struct, sys
+trace, jwe, pin = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+def b64u(s): return base64.urlsafe_b64decode(s + '=' * (-len(s) % 4))
+hdr = json.loads(b64u(jwe.split('.')[0]))['clevis']['tpm2pin']
+salt, pub = b64u(hdr['pin_salt']), b64u(hdr['jwk_pub'])
+def kdfa(key, label, u, bits):
+    out, i = b'', 1
+    while len(out) * 8 < bits:
+        out += hmac.new(key, struct.pack('>I', i) + label + b'\0' + u + struct.pack('>I', bits), 'sha256').digest()
+        i += 1
+    return out[:bits // 8]
+auth = kdfa(pin, b'nbde tpm2pin', salt, 256).rstrip(b'\0')
+events = []
+for line in open(trace):
+    m = re.match(r'^(?:\d+ +)?(read|write)\(\d+, "((?:\\x[0-9a-f]{2})*)"', line)
+    if m:
+        events.append((m.group(1), bytes.fromhex(m.group(2).replace('\\x', ''))))
+if any(e[0] == 'write' and auth in e[1] for e in events):
+    print('authValue sent')
+pairs, i = [], 0	# each command with the reads after it joined: its response
+while i < len(events):
+    if events[i][0] == 'write' and len(events[i][1]) >= 10 and events[i][1][:2] in (b'\x80\x01', b'\x80\x02'):
+        cmd, resp, j = events[i][1], b'', i + 1
+        while j < len(events) and events[j][0] == 'read':
+            resp += events[j][1]
+            j += 1
+        pairs.append((cmd, resp))
+        i = j
+    else:
+        i += 1
+nonce_tpm = None
+for cmd, resp in pairs:
+    cc = struct.unpack('>I', cmd[6:10])[0]
+    if cc == 0x176 and len(resp) > 16:
+        n = struct.unpack('>H', resp[14:16])[0]
+        nonce_tpm = resp[16:16 + n]
+    if cc == 0x15E and nonce_tpm:
+        p = 22	# header, item handle, authorizationSize, session handle
+        n = struct.unpack('>H', cmd[p:p + 2])[0]; nonce_caller = cmd[p + 2:p + 2 + n]; p += 2 + n
+        attrs = cmd[p:p + 1]; p += 1
+        n = struct.unpack('>H', cmd[p:p + 2])[0]; sent = cmd[p + 2:p + 2 + n]
+        name = pub[4:6] + hashlib.sha256(pub[2:]).digest()
+        cp = hashlib.sha256(struct.pack('>I', 0x15E) + name).digest()
+        guess = hmac.new(auth, cp + nonce_caller + nonce_tpm + attrs, 'sha256').digest()
+        print('offline guess works' if guess == sent else 'salted' if len(sent) == 32 else 'unparsed')
+        sys.exit(0)
+print('unparsed')
+EOF
+}
+
+J=$(enc '{}')
+printf '%s' "$PT" | strace -f -xx -s 8192 -e trace=read,write -o "$TMP/bus-enc" \
+	"$NBDE" encrypt tpm2pin '{}' >"$TMP/jbus" 2>>"$TMP/err"
+is "$(bus_check "$TMP/bus-enc" "$(cat "$TMP/jbus")" "$PIN" | head -n 1)" "authValue sent" \
+	"control: at encrypt the authValue crosses the bus (Create's userAuth, no parameter encryption)"
+printf '%s' "$J" | strace -f -xx -s 8192 -e trace=read,write -o "$TMP/bus-dec" "$NBDE" decrypt >"$TMP/out" 2>>"$TMP/err"
+is "$(cat "$TMP/out")" "$PT" "decrypt under strace"
+is "$(bus_check "$TMP/bus-dec" "$J" "$PIN")" "salted" \
+	"at decrypt neither the authValue nor an HMAC checkable against PIN guesses crosses the bus (salted session)"
+
 # ---- the asan+ubsan build: right and wrong PIN, no leak, no undefined behaviour ----
 
 if [ -x "$SAN/nbde" ]; then

@@ -1,7 +1,8 @@
 /* ct_kdfa.c - the tpm2pin pin's secret-keyed code, HMAC and KDFa
- * (crypto/hash.c, crypto/kdf.c over Mbed TLS), run on a PIN and an
- * authValue that valgrind's memcheck sees as undefined: a branch or a memory
- * address that depends on them is reported (see ct_p521.c). test/01-ct.t runs
+ * (crypto/hash.c, crypto/kdf.c over Mbed TLS) and the salted session's
+ * KDFe, run on a PIN, an authValue and an ECDH secret that valgrind's
+ * memcheck sees as undefined: a branch or a memory address that depends on
+ * them is reported (see ct_p521.c). test/01-ct.t runs
  * it under valgrind and fails on any report. Exits 77 when built without
  * valgrind's headers. */
 #include <stdio.h>
@@ -45,6 +46,12 @@ int main(void)
 		ok = ok && hash_hmac(hashes[i], auth, n, parts, 3, mac) == n;
 		show("kdfa", ok, auth, n);
 		show("hmac", ok, mac, n);
+		/* a salted session's KDFe of the ECDH secret Z */
+		unsigned char z[32], seed[64];
+		memset(z, 0x3C, sizeof(z));
+		SECRET(z, sizeof(z));
+		ok = !kdfe(hashes[i], z, sizeof(z), "SECRET", salt, 32, salt, 32, seed, n * 8);
+		show("kdfe", ok, seed, n);
 	}
 	return 0;
 }

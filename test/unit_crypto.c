@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../crypto/b64url.h"
+#include "../crypto/ecdh.h"
 #include "../crypto/ecmr.h"
 #include "../crypto/hash.h"
 #include "../crypto/kdf.h"
@@ -324,6 +325,43 @@ static void test_hmac_kdfa(void)
 	   is_hex(out, 40, "948601d74f89e4646c64db5d31829936cc8b4916caf320fc7c2ecfaa61025671cd86bcd43ba1b021"),
 	   "KDFa(sha1, 320 bits: two rounds, both contexts) equals the reference answer");
 	OK(kdfa("S256", "k", 1, "L", NULL, 0, NULL, 0, out, 12) == -1, "KDFa refuses a bit count not a multiple of 8");
+
+	/* KDFe (Part 1 §11.4.10.3): H(i ‖ Z ‖ label ‖ 0 ‖ U ‖ V), Python's hashlib as the reference */
+	unsigned char z[32], pu[32], pv[32];
+	for (int i = 0; i < 32; i++)
+		z[i] = (unsigned char)i, pu[i] = 0x11, pv[i] = 0x22;
+	OK(kdfe("S256", z, 32, "SECRET", pu, 32, pv, 32, out, 256) == 0 &&
+	   is_hex(out, 32, "c21be073521259773cab940e5cbd0a66105a8da939b0b3ae13b7d7a37555b3e3"),
+	   "KDFe(sha256, 256 bits) equals the reference answer");
+	OK(kdfe("S1", z, 32, "SECRET", pu, 32, pv, 32, out, 320) == 0 &&
+	   is_hex(out, 40, "d0fbaf6ab96ff24ab480517512e68a79ecf3ead3bd0b30891bc2156aff35fff54ac9e28b0e7be50e"),
+	   "KDFe(sha1, 320 bits: two rounds) equals the reference answer");
+	static unsigned char big[KDFE_MAX_INPUT];
+	OK(kdfe("S256", big, sizeof(big), "SECRET", NULL, 0, NULL, 0, out, 256) == -1, "KDFe refuses an oversized input");
+}
+
+/* ECDH for the TPM's salted sessions: the P-256 generator as the peer
+ * gives Z = x of e·G = the ephemeral public x; points off the curve are
+ * refused. (The TPM accepting nbde's salted sessions checks Z for real.) */
+static void test_ecdh_p256(void)
+{
+	static const char gx[] = "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
+	static const char gy[] = "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
+	unsigned char qx[32], qy[32], ex[32], ey[32], z[32];
+
+	for (int i = 0; i < 32; i++) {
+		sscanf(gx + 2 * i, "%2hhx", &qx[i]);
+		sscanf(gy + 2 * i, "%2hhx", &qy[i]);
+	}
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == 0 && !memcmp(z, ex, 32), "ECDH with G as the peer: Z = e·G's x");
+	unsigned char ex2[32];
+	memcpy(ex2, ex, 32);
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == 0 && memcmp(ex, ex2, 32), "each call makes a fresh ephemeral key");
+	qy[31] ^= 1;
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == -1, "a point off the curve is refused");
+	memset(qx, 0, 32);
+	memset(qy, 0, 32);
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == -1, "the point (0, 0) is refused");
 }
 
 int main(void)
@@ -336,5 +374,6 @@ int main(void)
 	test_jws();
 	test_jwe();
 	test_hmac_kdfa();
+	test_ecdh_p256();
 	return tap_done();
 }
