@@ -301,8 +301,10 @@ EOF
 J=$(enc '{}')
 printf '%s' "$PT" | strace -f -xx -s 8192 -e trace=read,write -o "$TMP/bus-enc" \
 	"$NBDE" encrypt tpm2pin '{}' >"$TMP/jbus" 2>>"$TMP/err"
-is "$(bus_check "$TMP/bus-enc" "$(cat "$TMP/jbus")" "$PIN" | head -n 1)" "authValue sent" \
-	"control: at encrypt the authValue crosses the bus (Create's userAuth, no parameter encryption)"
+is "$(bus_check "$TMP/bus-enc" "$(cat "$TMP/jbus")" "$PIN")" "unparsed" \
+	"at encrypt the authValue does not cross the bus (Create's sensitive part encrypted by a salted session)"
+grep -q 'write(.*\\x80\\x02\(\\x[0-9a-f][0-9a-f]\)\{4\}\\x00\\x00\\x01\\x53' "$TMP/bus-enc"
+ok $? "(the trace holds the Create command)"
 printf '%s' "$J" | strace -f -xx -s 8192 -e trace=read,write -o "$TMP/bus-dec" "$NBDE" decrypt >"$TMP/out" 2>>"$TMP/err"
 is "$(cat "$TMP/out")" "$PT" "decrypt under strace"
 is "$(bus_check "$TMP/bus-dec" "$J" "$PIN")" "salted" \

@@ -118,6 +118,23 @@ static int pin_auth_value(uint16_t hash, const struct buf *pin, const unsigned c
 
 /* --- encryption --- */
 
+/* A session of type salted to an ECC primary: primary's own key when it is
+ * one, else a second primary made for the salt and flushed again. */
+static int salted_session(struct tpm2_conv *cv, uint16_t hash, const struct tpm_primary *primary, uint8_t type,
+			  struct tpm_session *ss)
+{
+	struct tpm_primary ecc;
+
+	if (primary->has_point)
+		return tpm_start_salted_session(&cv->t, hash, type, primary->handle, hash, &primary->pt, ss);
+	if (tpm_create_primary_info(&cv->t, hash, TPM_ALG_ECC, &ecc))
+		return -1;
+	int rc = tpm_start_salted_session(&cv->t, hash, type, ecc.handle, hash, &ecc.pt, ss);
+	tpm_flush(&cv->t, ecc.handle);
+	return rc;
+}
+
+
 static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth, size_t auth_len, struct buf *pub,
 		struct buf *priv, const struct pin_opts *o)
 {
@@ -142,8 +159,19 @@ static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth,
 		snprintf(cv.t.err, sizeof(cv.t.err), "cannot compute the policy");
 		return tpm2_conv_fail(&cv, o);
 	}
-	if (tpm_create_primary(&cv.t, c->hash, c->key, &cv.primary) ||
-	    tpm_create_object(&cv.t, cv.primary, &spec, pub, priv))
+	struct tpm_primary primary;
+	struct tpm_session ss = { 0 };
+	if (tpm_create_primary_info(&cv.t, c->hash, c->key, &primary))
+		return tpm2_conv_fail(&cv, o);
+	cv.primary = primary.handle;
+	/* Create's sensitive part (the authValue and the content key) travels
+	 * encrypted by a salted session */
+	int rc = salted_session(&cv, c->hash, &primary, TPM_SE_HMAC, &ss) ||
+		 tpm_create_object_encrypted(&cv.t, cv.primary, primary.name, primary.name_len, &spec, &ss, pub, priv);
+	if (rc && ss.handle)
+		tpm_flush(&cv.t, ss.handle);	/* a failed command leaves the session open */
+	tpm_session_wipe(&ss);
+	if (rc)
 		return tpm2_conv_fail(&cv, o);
 	tpm2_conv_close(&cv);
 	return 0;
@@ -246,26 +274,23 @@ static enum try_result try_failed(struct tpm2_conv *cv, uint32_t session, uint32
 	return rc == TPM_RC_AUTH_FAIL ? TRY_WRONG_PIN : TRY_FAILED;
 }
 
-/* Loads the sealed object and starts a policy session salted to an ECC
- * primary: the object's own primary when key is ecc, else a second one made
- * for the salt. Both primaries are flushed again. */
+/* Loads the sealed object and starts a salted policy session. */
 static int load_and_salt(struct tpm2_conv *cv, const struct tpm2_sealed *s, struct tpm_session *ss)
 {
-	struct tpm_ecc_point pt;
+	struct tpm_primary primary;
 
-	if (s->key == TPM_ALG_ECC ? tpm_create_primary_ecc(&cv->t, s->hash, &cv->primary, &pt)
-				  : tpm_create_primary(&cv->t, s->hash, s->key, &cv->primary))
+	if (tpm_create_primary_info(&cv->t, s->hash, s->key, &primary))
 		return -1;
+	cv->primary = primary.handle;
 	if (tpm_load(&cv->t, cv->primary, s->pub.p, s->pub.len, s->priv.p, s->priv.len, &cv->item))
 		return -1;
-	if (s->key != TPM_ALG_ECC) {
-		tpm_flush(&cv->t, cv->primary);	/* the TPM has room for few objects */
+	if (!primary.has_point) {	/* the TPM has room for few objects */
+		tpm_flush(&cv->t, cv->primary);
 		cv->primary = 0;
-		if (tpm_create_primary_ecc(&cv->t, s->hash, &cv->primary, &pt))
-			return -1;
 	}
-	int rc = tpm_start_salted_session(&cv->t, s->hash, cv->primary, s->hash, &pt, ss);
-	tpm_flush(&cv->t, cv->primary);
+	int rc = salted_session(cv, s->hash, &primary, TPM_SE_POLICY, ss);
+	if (cv->primary)
+		tpm_flush(&cv->t, cv->primary);
 	cv->primary = 0;
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../crypto/cfb.h"
 #include "../../crypto/ecdh.h"
 #include "../../crypto/hash.h"
 #include "../../crypto/kdf.h"
@@ -23,7 +24,6 @@
 
 #define TPM_RH_OWNER 0x40000001
 #define TPM_RH_NULL 0x40000007
-#define TPM_SE_POLICY 0x01
 #define TPM_CAP_PCRS 0x00000005
 #define TPM_CAP_TPM_PROPERTIES 0x00000006
 /* TPM_PT_VAR properties (Part 2 §6.13): counter, maxAuthFail, interval, recovery */
@@ -462,32 +462,49 @@ int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *han
 	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "CreatePrimary", handle);
 }
 
-int tpm_parse_primary_ecc(struct tpm *t, uint32_t *handle, struct tpm_ecc_point *pt)
+/* The ECC point of outPublic's TPMT_PUBLIC, laid out as put_primary_public
+ * wrote its template. */
+static bool read_primary_point(struct tpm_rbuf *a, struct tpm_ecc_point *pt)
 {
-	struct tpm_rbuf p;
 	size_t n, xn, yn;
+	bool ok = tpm_get_u16(a) == TPM_ALG_ECC;
 
-	if (response(t, TPM_ST_SESSIONS, "CreatePrimary", 1, handle, &p))
-		return -1;
-	/* outPublic, laid out as put_primary_public wrote its template */
-	const unsigned char *area = tpm_get_b2b(&p, TPM_MAX_MSG, &n);
-	struct tpm_rbuf a = tpm_rbuf(area, area ? n : 0);
-	bool ok = area && tpm_get_u16(&a) == TPM_ALG_ECC;
-	tpm_get_u16(&a);	/* nameAlg */
-	tpm_get_u32(&a);	/* attributes */
-	tpm_get_b2b(&a, TPM_MAX_DIGEST, &n);	/* authPolicy */
-	ok = ok && tpm_get_u16(&a) == TPM_ALG_AES && tpm_get_u16(&a) == PRIMARY_AES_BITS &&
-	     tpm_get_u16(&a) == TPM_ALG_CFB && tpm_get_u16(&a) == TPM_ALG_NULL &&
-	     tpm_get_u16(&a) == TPM_ECC_NIST_P256 && tpm_get_u16(&a) == TPM_ALG_NULL;
-	const unsigned char *x = tpm_get_b2b(&a, TPM_ECC_BYTES, &xn), *y = tpm_get_b2b(&a, TPM_ECC_BYTES, &yn);
-	if (!ok || !x || !y || xn != TPM_ECC_BYTES || yn != TPM_ECC_BYTES || !tpm_rbuf_done(&a) || p.bad)
-		return malformed(t, "CreatePrimary");
+	tpm_get_u16(a);	/* nameAlg */
+	tpm_get_u32(a);	/* attributes */
+	tpm_get_b2b(a, TPM_MAX_DIGEST, &n);	/* authPolicy */
+	ok = ok && tpm_get_u16(a) == TPM_ALG_AES && tpm_get_u16(a) == PRIMARY_AES_BITS &&
+	     tpm_get_u16(a) == TPM_ALG_CFB && tpm_get_u16(a) == TPM_ALG_NULL &&
+	     tpm_get_u16(a) == TPM_ECC_NIST_P256 && tpm_get_u16(a) == TPM_ALG_NULL;
+	const unsigned char *x = tpm_get_b2b(a, TPM_ECC_BYTES, &xn), *y = tpm_get_b2b(a, TPM_ECC_BYTES, &yn);
+	if (!ok || !x || !y || xn != TPM_ECC_BYTES || yn != TPM_ECC_BYTES || !tpm_rbuf_done(a))
+		return false;
 	memcpy(pt->x, x, TPM_ECC_BYTES);
 	memcpy(pt->y, y, TPM_ECC_BYTES);
+	return true;
+}
+
+int tpm_parse_primary(struct tpm *t, uint16_t key, struct tpm_primary *p)
+{
+	struct tpm_rbuf r;
+	size_t n, start;
+
+	p->has_point = false;
+	p->name_len = 0;
+	if (response(t, TPM_ST_SESSIONS, "CreatePrimary", 1, &p->handle, &r))
+		return -1;
+	start = r.pos;
+	const unsigned char *area = tpm_get_b2b(&r, TPM_MAX_MSG, &n);
+	if (!area || !(p->name_len = tpm_object_name(r.p + start, n + 2, p->name)))
+		return malformed(t, "CreatePrimary");
+	if (key == TPM_ALG_ECC) {
+		struct tpm_rbuf a = tpm_rbuf(area, n);
+		if (!(p->has_point = read_primary_point(&a, &p->pt)))
+			return malformed(t, "CreatePrimary");
+	}
 	return 0;	/* creationData, creationHash, creationTicket and name follow, unused */
 }
 
-int tpm_create_primary_ecc(struct tpm *t, uint16_t hash, uint32_t *handle, struct tpm_ecc_point *pt)
+int tpm_create_primary_info(struct tpm *t, uint16_t hash, uint16_t key, struct tpm_primary *p)
 {
 	struct tpm_wbuf w;
 
@@ -495,10 +512,10 @@ int tpm_create_primary_ecc(struct tpm *t, uint16_t hash, uint32_t *handle, struc
 	tpm_put_u32(&w, TPM_RH_OWNER);
 	put_auth(&w, TPM_RS_PW);
 	put_sensitive(&w, NULL, 0, NULL, 0);
-	put_primary_public(&w, hash, TPM_ALG_ECC);
+	put_primary_public(&w, hash, key);
 	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
 	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
-	return exchange(t, &w) ? -1 : tpm_parse_primary_ecc(t, handle, pt);
+	return exchange(t, &w) ? -1 : tpm_parse_primary(t, key, p);
 }
 
 static void put_sealed_public(struct tpm_wbuf *w, const struct tpm_seal_spec *s)
@@ -530,6 +547,70 @@ int tpm_create_object(struct tpm *t, uint32_t parent, const struct tpm_seal_spec
 	if (!exchange(t, &w))
 		rc = tpm_parse_create(t, pub, priv);
 	tpm_wbuf_wipe(&w);
+	return rc;
+}
+
+#define ATTR_SESSION_DECRYPT 0x20	/* the command's first parameter is encrypted */
+
+/* CFB key and IV of a session (Part 1 §21.3): KDFa(hash, sessionKey ‖
+ * authValue, "CFB", nonceNewer, nonceOlder, 256 bits); the session here
+ * authorises nothing, so its authValue part is empty. */
+static int session_cfb(const struct tpm_session *s, const unsigned char *newer, size_t newer_len,
+		       const unsigned char *older, size_t older_len, unsigned char out[2 * CFB_BLOCK])
+{
+	return kdfa(jose_hash(s->hash), s->session_key, s->key_len, "CFB", newer, newer_len, older, older_len, out,
+		    2 * CFB_BLOCK * 8);
+}
+
+int tpm_create_object_encrypted(struct tpm *t, uint32_t parent, const unsigned char *parent_name,
+				size_t parent_name_len, const struct tpm_seal_spec *s, struct tpm_session *enc,
+				struct buf *pub, struct buf *priv)
+{
+	struct tpm_wbuf params, w;	/* both wiped: they carry the secret and its auth */
+	unsigned char nonce[TPM_MAX_DIGEST], cfb[2 * CFB_BLOCK], mac[TPM_MAX_DIGEST];
+	size_t n = tpm_hash_len(enc->hash), dlen = 0;
+	int rc = -1;
+
+	params.len = 0;
+	params.overflow = false;
+	w.len = 0;
+	put_sensitive(&params, s->auth, s->auth_len, s->secret, s->secret_len);
+	size_t sens_len = params.len - 2;
+	put_sealed_public(&params, s);
+	tpm_put_b2b(&params, NULL, 0);	/* outsideInfo */
+	tpm_put_pcr_sel(&params, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
+	struct tpm_hmac_in in = {
+		.hash = enc->hash, .key = enc->session_key, .key_len = enc->key_len, .cc = TPM_CC_Create,
+		.names = parent_name, .names_len = parent_name_len, .params = params.b, .params_len = params.len,
+		.nonce_caller = nonce, .nonce_caller_len = n, .nonce_tpm = enc->nonce_tpm,
+		.nonce_tpm_len = enc->nonce_len, .attrs = ATTR_SESSION_DECRYPT,
+	};
+	/* the HMAC covers the parameters as sent, encrypted */
+	if (params.overflow || !n || rand_bytes(nonce, n) ||
+	    session_cfb(enc, nonce, n, enc->nonce_tpm, enc->nonce_len, cfb) ||
+	    aes128_cfb(cfb, cfb + CFB_BLOCK, params.b + 2, sens_len, true) || !(dlen = tpm_cmd_hmac(&in, mac))) {
+		snprintf(t->err, sizeof(t->err), "Create: cannot encrypt the sealed data for the TPM");
+		goto out;
+	}
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Create);
+	tpm_put_u32(&w, parent);
+	size_t at = tpm_begin_size32(&w);
+	tpm_put_u32(&w, TPM_RS_PW);	/* the parent's empty password */
+	tpm_put_b2b(&w, NULL, 0);
+	tpm_put_u8(&w, 0);
+	tpm_put_b2b(&w, NULL, 0);
+	tpm_put_u32(&w, enc->handle);	/* the encryption session, ended by the command */
+	tpm_put_b2b(&w, nonce, n);
+	tpm_put_u8(&w, ATTR_SESSION_DECRYPT);
+	tpm_put_b2b(&w, mac, dlen);
+	tpm_end_size32(&w, at);
+	tpm_put_bytes(&w, params.b, params.len);
+	if (!exchange(t, &w))
+		rc = tpm_parse_create(t, pub, priv);
+out:
+	tpm_wbuf_wipe(&params);
+	tpm_wbuf_wipe(&w);
+	wipe(cfb, sizeof(cfb));
 	return rc;
 }
 
@@ -569,8 +650,8 @@ void tpm_session_wipe(struct tpm_session *s)
 
 /* StartAuthSession of a policy session; tpm_key TPM_RH_NULL: unsalted, else
  * the salt encrypted to it (TPM2B_ENCRYPTED_SECRET body, len bytes). */
-static int start_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, const unsigned char *enc_salt,
-			 size_t enc_len, unsigned char *nonce, struct tpm_session *s)
+static int start_session(struct tpm *t, uint16_t hash, uint8_t type, uint32_t tpm_key,
+			 const unsigned char *enc_salt, size_t enc_len, unsigned char *nonce, struct tpm_session *s)
 {
 	size_t n = tpm_hash_len(hash);
 	struct tpm_wbuf w;
@@ -585,8 +666,14 @@ static int start_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, const u
 	tpm_put_u32(&w, TPM_RH_NULL);	/* bind: unbound */
 	tpm_put_b2b(&w, nonce, n);
 	tpm_put_b2b(&w, enc_salt, enc_len);
-	tpm_put_u8(&w, TPM_SE_POLICY);
-	tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
+	tpm_put_u8(&w, type);
+	if (enc_len) {	/* salted: parameter encryption possible, AES-128-CFB */
+		tpm_put_u16(&w, TPM_ALG_AES);
+		tpm_put_u16(&w, CFB_KEY_BYTES * 8);
+		tpm_put_u16(&w, TPM_ALG_CFB);
+	} else {
+		tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
+	}
 	tpm_put_u16(&w, hash);
 	if (exchange(t, &w))
 		return -1;
@@ -604,10 +691,10 @@ int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
 	unsigned char nonce[TPM_MAX_DIGEST];
 
 	s->key_len = 0;
-	return start_session(t, hash, TPM_RH_NULL, NULL, 0, nonce, s);
+	return start_session(t, hash, TPM_SE_POLICY, TPM_RH_NULL, NULL, 0, nonce, s);
 }
 
-int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, uint16_t key_hash,
+int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint8_t type, uint32_t tpm_key, uint16_t key_hash,
 			     const struct tpm_ecc_point *pt, struct tpm_session *s)
 {
 	unsigned char ex[TPM_ECC_BYTES], ey[TPM_ECC_BYTES], z[TPM_ECC_BYTES], salt[TPM_MAX_DIGEST];
@@ -626,7 +713,7 @@ int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, uin
 	}
 	tpm_put_b2b(&e, ex, sizeof(ex));
 	tpm_put_b2b(&e, ey, sizeof(ey));
-	if (start_session(t, hash, tpm_key, e.b, e.len, nonce, s))
+	if (start_session(t, hash, type, tpm_key, e.b, e.len, nonce, s))
 		goto out;
 	size_t n = tpm_hash_len(hash);
 	if (kdfa(sh, salt, slen, "ATH", s->nonce_tpm, s->nonce_len, nonce, n, s->session_key, klen * 8)) {

@@ -123,17 +123,37 @@ void tpm_session_wipe(struct tpm_session *s);
 struct tpm_ecc_point {
 	unsigned char x[TPM_ECC_BYTES], y[TPM_ECC_BYTES];
 };
-/* tpm_create_primary for key TPM_ALG_ECC, its public point in *pt. */
-int tpm_create_primary_ecc(struct tpm *t, uint16_t hash, uint32_t *handle, struct tpm_ecc_point *pt);
-int tpm_parse_primary_ecc(struct tpm *t, uint32_t *handle, struct tpm_ecc_point *pt);
-/* A policy session salted to the loaded ECC key tpm_key (name algorithm
- * key_hash, public point pt) by one-pass ECDH (Part 1 §11.4.10.3, §C.6.1):
+/* A primary key as CreatePrimary made it: its handle, its name (for the
+ * cpHash of commands that name it) and, for an ECC key, its public point. */
+struct tpm_primary {
+	uint32_t handle;
+	unsigned char name[2 + TPM_MAX_DIGEST];
+	size_t name_len;
+	bool has_point;
+	struct tpm_ecc_point pt;
+};
+/* tpm_create_primary, the key's name and point kept in *p. */
+int tpm_create_primary_info(struct tpm *t, uint16_t hash, uint16_t key, struct tpm_primary *p);
+int tpm_parse_primary(struct tpm *t, uint16_t key, struct tpm_primary *p);
+
+#define TPM_SE_HMAC 0x00
+#define TPM_SE_POLICY 0x01
+/* A session of type (TPM_SE_POLICY or TPM_SE_HMAC) salted to the loaded ECC
+ * key tpm_key (name algorithm key_hash, public point pt) by one-pass ECDH
+ * (Part 1 §11.4.10.3, §C.6.1), AES-128-CFB for parameter encryption:
  * salt = KDFe(key_hash, Z, "SECRET", ephemeral x, pt.x), sessionKey =
  * KDFa(hash, salt, "ATH", nonceTPM, nonceCaller). Someone who sees the bus
  * cannot compute the sessionKey, so the session's HMACs do not let them test
  * authValue guesses. */
-int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint32_t tpm_key, uint16_t key_hash,
+int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint8_t type, uint32_t tpm_key, uint16_t key_hash,
 			     const struct tpm_ecc_point *pt, struct tpm_session *s);
+/* tpm_create_object with its first parameter (the TPM2B_SENSITIVE_CREATE:
+ * userAuth and the sealed data) encrypted by the salted HMAC session enc
+ * (decrypt attribute, Part 1 §21), which the command ends; parent_name: the
+ * parent's name, which the session's cpHash covers. */
+int tpm_create_object_encrypted(struct tpm *t, uint32_t parent, const unsigned char *parent_name,
+				size_t parent_name_len, const struct tpm_seal_spec *s, struct tpm_session *enc,
+				struct buf *pub, struct buf *priv);
 /* PolicyAuthValue: the object's authValue joins the session's HMAC key. */
 int tpm_policy_auth_value(struct tpm *t, uint32_t session);
 /* Unseal of a loaded object (its name: name, name_len) authorised by policy
