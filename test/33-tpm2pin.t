@@ -305,10 +305,19 @@ is "$(bus_check "$TMP/bus-enc" "$(cat "$TMP/jbus")" "$PIN")" "unparsed" \
 	"at encrypt the authValue does not cross the bus (Create's sensitive part encrypted by a salted session)"
 grep -q 'write(.*\\x80\\x02\(\\x[0-9a-f][0-9a-f]\)\{4\}\\x00\\x00\\x01\\x53' "$TMP/bus-enc"
 ok $? "(the trace holds the Create command)"
+! grep -qF '\x22\x6b\x74\x79\x22' "$TMP/bus-enc"
+ok $? "at encrypt the content key's JWK does not cross the bus in clear either"
 printf '%s' "$J" | strace -f -xx -s 8192 -e trace=read,write -o "$TMP/bus-dec" "$NBDE" decrypt >"$TMP/out" 2>>"$TMP/err"
 is "$(cat "$TMP/out")" "$PT" "decrypt under strace"
 is "$(bus_check "$TMP/bus-dec" "$J" "$PIN")" "salted" \
 	"at decrypt neither the authValue nor an HMAC checkable against PIN guesses crosses the bus (salted session)"
+KTY='\x22\x6b\x74\x79\x22'	# "kty", in the content key's JWK text
+! grep -qF "$KTY" "$TMP/bus-dec"
+ok $? "at decrypt the unsealed content key does not cross the bus in clear (the response is encrypted)"
+JT=$(printf x | "$NBDE" encrypt tpm2 '{}' 2>>"$TMP/err")
+printf '%s' "$JT" | strace -f -xx -s 8192 -e trace=read,write -o "$TMP/bus-tpm2" "$NBDE" decrypt >/dev/null 2>>"$TMP/err"
+grep -qF "$KTY" "$TMP/bus-tpm2"
+ok $? "control: the tpm2 pin's unsealed key does cross the bus in clear (as clevis's), and the check sees it"
 
 # ---- the asan+ubsan build: right and wrong PIN, no leak, no undefined behaviour ----
 

@@ -50,6 +50,10 @@
 #define PRIMARY_AES_BITS 128
 #define PRIMARY_RSA_BITS 2048
 
+/* Session attributes (Part 2 §8.4) */
+#define ATTR_SESSION_DECRYPT 0x20	/* the command's first parameter is encrypted */
+#define ATTR_SESSION_ENCRYPT 0x40	/* the response's first parameter is encrypted */
+
 /* PCR_Read answers at most 8 digests at a time (Part 3 §22.4) */
 #define PCR_READ_MAX_DIGESTS 8
 
@@ -550,7 +554,6 @@ int tpm_create_object(struct tpm *t, uint32_t parent, const struct tpm_seal_spec
 	return rc;
 }
 
-#define ATTR_SESSION_DECRYPT 0x20	/* the command's first parameter is encrypted */
 
 /* CFB key and IV of a session (Part 1 §21.3): KDFa(hash, sessionKey ‖
  * authValue, "CFB", nonceNewer, nonceOlder, 256 bits); the session here
@@ -951,6 +954,9 @@ int tpm_parse_unseal_auth(struct tpm *t, struct tpm_hmac_in *in, struct tpm_sess
 	struct tpm_rbuf p;
 	size_t len;
 
+	bool encrypted = in->attrs & ATTR_SESSION_ENCRYPT;
+	unsigned char cfb[2 * CFB_BLOCK];
+
 	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p) || check_resp_auth(t, &p, in, s))
 		return -1;
 	const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &len);
@@ -958,6 +964,18 @@ int tpm_parse_unseal_auth(struct tpm *t, struct tpm_hmac_in *in, struct tpm_sess
 		return malformed(t, "Unseal");
 	if (buf_set(out, d, len)) {
 		snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
+		return -1;
+	}
+	if (!encrypted)
+		return 0;
+	/* outData came encrypted (Part 1 §21.3): nonceNewer is the TPM's */
+	int rc = kdfa(jose_hash(in->hash), in->key, in->key_len, "CFB", in->nonce_tpm, in->nonce_tpm_len,
+		      in->nonce_caller, in->nonce_caller_len, cfb, sizeof(cfb) * 8) ||
+		 aes128_cfb(cfb, cfb + CFB_BLOCK, out->p, out->len, false);
+	wipe(cfb, sizeof(cfb));
+	if (rc) {
+		buf_free(out);
+		snprintf(t->err, sizeof(t->err), "Unseal: cannot decrypt the TPM's answer");
 		return -1;
 	}
 	return 0;
@@ -986,7 +1004,9 @@ int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, siz
 		.hash = s->hash, .key = key, .key_len = s->key_len + auth_len, .cc = TPM_CC_Unseal,
 		.names = name, .names_len = name_len, .nonce_caller = nonce, .nonce_caller_len = n,
 		.nonce_tpm = s->nonce_tpm, .nonce_tpm_len = s->nonce_len,
-		.attrs = 0,	/* continueSession clear: the session ends with the command */
+		/* continueSession clear: the session ends with the command; a
+		 * salted one encrypts the unsealed data */
+		.attrs = s->key_len ? ATTR_SESSION_ENCRYPT : 0,
 	};
 	if (!(dlen = tpm_cmd_hmac(&in, mac))) {
 		wipe(key, sizeof(key));
