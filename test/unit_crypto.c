@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../crypto/b64url.h"
+#include "../crypto/cfb.h"
 #include "../crypto/ecdh.h"
 #include "../crypto/ecmr.h"
 #include "../crypto/hash.h"
@@ -292,6 +293,12 @@ static void test_jwe(void)
 	}
 }
 
+static void unhex_to(const char *h, unsigned char *out)
+{
+	for (size_t i = 0; h[2 * i]; i++)
+		sscanf(h + 2 * i, "%2hhx", &out[i]);
+}
+
 static bool is_hex(const unsigned char *p, size_t n, const char *hex)
 {
 	char h[2 * HASH_MAX_LEN * 2 + 1];
@@ -340,6 +347,27 @@ static void test_hmac_kdfa(void)
 	OK(kdfe("S256", big, sizeof(big), "SECRET", NULL, 0, NULL, 0, out, 256) == -1, "KDFe refuses an oversized input");
 }
 
+/* AES-128-CFB: NIST SP 800-38A F.3.13 (CFB128-AES128.Encrypt), and a
+ * partial last block against `openssl enc -aes-128-cfb`. */
+static void test_cfb(void)
+{
+	unsigned char key[16], iv[16], buf[32];
+	static const char pt[] = "hello world, twenty-one!";
+
+	unhex_to("2b7e151628aed2a6abf7158809cf4f3c", key);
+	unhex_to("000102030405060708090a0b0c0d0e0f", iv);
+	unhex_to("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51", buf);
+	OK(aes128_cfb(key, iv, buf, 32, true) == 0 &&
+	   is_hex(buf, 32, "3b3fd92eb72dad20333449f8e83cfb4ac8a64537a0b3a93fcde3cdad9f1ce58b"),
+	   "AES-128-CFB encrypts SP 800-38A's two blocks to its answer");
+	OK(aes128_cfb(key, iv, buf, 32, false) == 0 &&
+	   is_hex(buf, 32, "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"),
+	   "and decrypts them back");
+	memcpy(buf, pt, 24);
+	OK(aes128_cfb(key, iv, buf, 24, true) == 0 && is_hex(buf, 24, "389b0ba0f64d45d9a86553c5bbdb9b05dc0404c6e8dd8a73"),
+	   "a partial last block as openssl enc -aes-128-cfb");
+}
+
 /* ECDH for the TPM's salted sessions: the P-256 generator as the peer
  * gives Z = x of e·G = the ephemeral public x; points off the curve are
  * refused. (The TPM accepting nbde's salted sessions checks Z for real.) */
@@ -375,5 +403,6 @@ int main(void)
 	test_jwe();
 	test_hmac_kdfa();
 	test_ecdh_p256();
+	test_cfb();
 	return tap_done();
 }

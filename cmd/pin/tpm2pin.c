@@ -12,14 +12,15 @@
  *   authValue = KDFa(nameAlg, PIN, "nbde tpm2pin", pin_salt, "", digest bits)
  * with its trailing zero bytes dropped (the TPM drops them from an HMAC key,
  * Part 1 §19.6.5), pin_salt 32 random bytes. Its policy is PolicyPCR (when
- * PCRs are named) then PolicyAuthValue, computed in software. Unseal runs in
- * a policy session whose HMAC is keyed with the authValue: the PIN and the
- * authValue never cross the bus at unseal, only HMACs over fresh nonces.
+ * PCRs are named) then PolicyAuthValue, computed in software.
  *
- * The session is unsalted and unbound (sessionKey empty) and Create sends
- * the authValue in clear (no parameter encryption): someone recording the
- * TPM bus at bind time learns the authValue, and one recording an unseal can
- * test PIN guesses offline against its HMAC. README says so.
+ * Nothing derived from the PIN crosses the bus in clear: Create's sensitive
+ * part (the authValue and the content key) is encrypted by an HMAC session
+ * salted to an ECC primary key (ECDH); Unseal runs in a policy session salted
+ * the same way, its HMAC keyed with sessionKey ‖ authValue (so a recording
+ * of the bus gives nothing to test PIN guesses against) and its answer, the
+ * content key, encrypted. The primary's public point is taken as the TPM
+ * answers it: an active attacker on the bus could put in their own.
  *
  * The PIN: read from the file NBDE_TPM_PIN_FILE names (one try), else asked
  * on /dev/tty (twice to encrypt; up to PIN_TTY_TRIES to decrypt). Never from

@@ -1,4 +1,4 @@
-/* tpm.h - the TPM 2.0 commands the tpm2 pin needs (TPM 2.0 Part 3), each a
+/* tpm.h - the TPM 2.0 commands the tpm2 pins need (TPM 2.0 Part 3), each a
  * marshalled command, one exchange over transport.h, and a response parser
  * that trusts nothing the TPM sent.
  *
@@ -6,9 +6,11 @@
  * and clevis-pin-tpm2 with their libraries), so each opens the others'
  * tokens: the primary key is recreated from a fixed template in the owner
  * hierarchy with an empty password; the sealed object is a KEYEDHASH whose
- * policy, when PCRs are named, is one PolicyPCR. No command needs an HMAC:
- * the owner's password is empty and the policy session is unbound and
- * unsalted (as clevis's).
+ * policy, when PCRs are named, is one PolicyPCR. For the tpm2 pin no command
+ * needs an HMAC: the owner's password is empty and the policy session is
+ * unbound and unsalted (as clevis's). The tpm2pin pin's object has an auth
+ * value: it uses the salted HMAC and policy sessions and the parameter
+ * encryption below.
  *
  * Every call returns 0, or -1 with t->err saying why in words (the TPM's
  * response code by name and meaning when the TPM refused). */

@@ -35,7 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned char nonce[TPM_MAX_DIGEST] = { 1 }, name[2 + TPM_MAX_DIGEST];
 	struct tpm_hmac_in in = { .hash = sel.hash, .key = "k", .key_len = 1, .cc = 0x15E,
 				  .nonce_caller = nonce, .nonce_caller_len = tpm_hash_len(sel.hash) };
+	struct tpm_primary primary;
 	tpm_parse_lockout(&t, &l);
+	tpm_parse_primary(&t, TPM_ALG_ECC, &primary);
+	tpm_parse_primary(&t, TPM_ALG_RSA, &primary);
 	tpm_parse_session(&t, sel.hash, &ss);
 	tpm_parse_unseal_auth(&t, &in, &ss, &out);
 	buf_free(&out);
