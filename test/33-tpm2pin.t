@@ -342,7 +342,20 @@ if tangd_keys "$TMP/tang" && tang_start "$TMP/tang"; then
 	ONE="{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$TANG_URL\"}],\"tpm2pin\":{\"pcr_ids\":\"7\",\"pcr_bank\":\"sha256\"}}}"
 	J=$(printf '%s' "$PT" | "$NBDE" encrypt sss "$ONE" -y 2>>"$TMP/err")
 	ok $? "sss(t=1) of tang and tpm2pin: encrypt"
+	printf '%s' "$J" >"$TMP/jsss"
+	: >"$TMP/answers"
+	before=$(da_counter)
+	out=$(NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/jsss" "$NBDE" decrypt)
+	is "$out" "$PT" "sss(t=1) of a live tang and tpm2pin on a terminal: tang decrypts"
+	! grep -q 'TPM PIN' "$TMP/msg"
+	ok $? "... and no PIN is asked while the network can decrypt" || diag "$(cat "$TMP/msg")"
+	printf '%s' "$J" | NBDE_TPM_PIN_FILE=$TMP/badpin "$NBDE" decrypt >/dev/null 2>&1
+	is "$(da_counter)" "$before" "... nor a PIN file's wrong PIN tried on the TPM"
 	stop_pid "$TANG_PID"
+	printf '%s\n' "$PIN" >"$TMP/answers"
+	out=$(NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/jsss" "$NBDE" decrypt --timeout "$(t_isecs 20)")
+	is "$out" "$PT" "sss(t=1) of a dead tang and tpm2pin on a terminal: the PIN is asked and decrypts" ||
+		diag "$(cat "$TMP/msg")"
 	is "$(printf '%s' "$J" | "$NBDE" decrypt --timeout "$(t_isecs 20)" 2>>"$TMP/err")" "$PT" \
 		"sss(t=1) of a dead tang and tpm2pin: the TPM and the PIN decrypt"
 	before=$(da_counter)

@@ -22,6 +22,11 @@
 
 #define WAIT_SLICE_MS 100
 #define DEADLINE_SLACK_MS 1000	/* children end at the deadline; allow them to report */
+/* Children that may ask a person (tpm2pin's PIN) start once the others are
+ * done and short of t shares, or after this long: a tang server that answers
+ * at all has answered by then, one that does not should not keep the PIN
+ * prompt waiting until the deadline. */
+#define ASK_PERSON_DELAY_MS 5000
 
 /* --- encryption --- */
 
@@ -250,11 +255,14 @@ static bool start_child(struct round *r, const char *jwe, const struct pin_opts 
 	return false;
 }
 
-/* Waits until t shares are in, or cannot be any more, or time is up. */
-static bool wait_for_shares(struct round *r, const struct pin_opts *o)
+/* Waits until t shares are in, or cannot be any more (of those running), or
+ * time is up (until, 0: the deadline). */
+static bool wait_for_shares_until(struct round *r, long long until, const struct pin_opts *o)
 {
-	long long until = o->deadline_ms + DEADLINE_SLACK_MS;
 	bool enough;
+
+	if (!until)
+		until = o->deadline_ms + DEADLINE_SLACK_MS;
 
 	pthread_mutex_lock(&r->mu);
 	while (r->got < r->need && !r->bad_share && r->got + r->running >= r->need && clock_mono_ms() < until &&
@@ -264,6 +272,26 @@ static bool wait_for_shares(struct round *r, const struct pin_opts *o)
 	enough = r->got >= r->need && !r->bad_share;
 	pthread_mutex_unlock(&r->mu);
 	return enough;
+}
+
+static bool wait_for_shares(struct round *r, const struct pin_opts *o)
+{
+	return wait_for_shares_until(r, 0, o);
+}
+
+/* A child JWE with a tpm2pin pin anywhere in it: it may ask for a PIN, and
+ * every wrong one spends one of the TPM's dictionary-attack tries. */
+static bool asks_person(const char *jwe)
+{
+	AUTO_JSON names = cJSON_CreateArray();
+	const cJSON *n;
+
+	if (!names || pin_used_names(jwe, strlen(jwe), names))
+		return false;
+	cJSON_ArrayForEach(n, names)
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, "tpm2pin"))
+			return true;
+	return false;
 }
 
 struct sss_jwe {
@@ -314,8 +342,22 @@ static int gather_key(const struct sss_jwe *s, unsigned char *key, const struct 
 
 	if (!r)
 		return -1;
-	cJSON_ArrayForEach(c, s->jwes)
-		start_child(r, c->valuestring, o);
+	size_t deferred = 0;
+	cJSON_ArrayForEach(c, s->jwes) {
+		if (asks_person(c->valuestring))
+			deferred++;
+		else
+			start_child(r, c->valuestring, o);
+	}
+	/* the PIN is asked only when the other pins cannot decrypt */
+	long long ask_at = clock_mono_ms() + ASK_PERSON_DELAY_MS;
+	if (ask_at > o->deadline_ms)
+		ask_at = o->deadline_ms;
+	if (deferred && !wait_for_shares_until(r, ask_at, o) && !pin_abandoned(o)) {
+		cJSON_ArrayForEach(c, s->jwes)
+			if (asks_person(c->valuestring))
+				start_child(r, c->valuestring, o);
+	}
 	if (wait_for_shares(r, o))
 		rc = sss_combine(s->p.p, s->p.len, r->shares, r->need, key, &err);
 	/* children still running are no longer needed: let them end quietly */
