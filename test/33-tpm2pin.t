@@ -386,6 +386,28 @@ if luks_image luks2 "$IMG" "$TMP/key"; then
 	is "$(da_counter)" $((before + 1)) "the unlock's wrong PIN counted once"
 	"$NBDE" pass -d "$IMG" -s 1 2>>"$TMP/err" | cryptsetup open --test-passphrase --key-file - "$IMG" 2>>"$TMP/err"
 	ok $? "nbde pass gives, with the PIN, a passphrase that opens the volume"
+	# a tang binding beside it: unlock asks for the PIN only when tang cannot open the volume
+	if [ -d "$TMP/tang" ] && tang_start "$TMP/tang"; then
+		run_ok "nbde bind tang beside the tpm2pin binding" \
+			"$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "{\"url\":\"$TANG_URL\"}"
+		: >"$TMP/answers" >"$TMP/none"
+		before=$(da_counter)
+		NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/none" "$NBDE" unlock -d "$IMG" --test \
+			--timeout "$(t_isecs 20)" >/dev/null
+		ok $? "unlock on a terminal with tang up opens the volume" || diag "$(cat "$TMP/msg")"
+		! grep -q 'TPM PIN' "$TMP/msg" && [ "$(da_counter)" = "$before" ]
+		ok $? "... without asking for the PIN or touching the TPM's lockout counter" || diag "$(cat "$TMP/msg")"
+		stop_pid "$TANG_PID"
+		printf '%s\n' "$PIN" >"$TMP/answers"
+		NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/none" "$NBDE" unlock -d "$IMG" --test \
+			--timeout "$(t_isecs 20)" >/dev/null
+		ok $? "unlock on a terminal with tang down: the PIN is asked and opens the volume" ||
+			diag "$(cat "$TMP/msg")"
+		grep -q 'TPM PIN' "$TMP/msg"
+		ok $? "... the prompt was shown"
+	else
+		skip "cannot start tang"
+	fi
 else
 	skip "cannot make a LUKS image"
 fi

@@ -300,6 +300,19 @@ static int used_names(const char *jwe, size_t len, cJSON *names, int depth)
 	return 0;
 }
 
+bool pin_asks_person(const char *jwe, size_t len)
+{
+	AUTO_JSON names = cJSON_CreateArray();
+	const cJSON *n;
+
+	if (!names || pin_used_names(jwe, len, names))
+		return false;
+	cJSON_ArrayForEach(n, names)
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, "tpm2pin"))
+			return true;
+	return false;
+}
+
 int pin_used_names(const char *jwe, size_t len, cJSON *names)
 {
 	return used_names(jwe, len, names, 0);

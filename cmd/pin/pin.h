@@ -91,6 +91,12 @@ cJSON *pin_regen_config(const char *jwe, size_t len);
  * array names, each once (`clevis luks list -p`). 0, or -1 when not clevis. */
 int pin_used_names(const char *jwe, size_t len, cJSON *names);
 
+/* True when a JWE has a tpm2pin pin anywhere in it: decrypting it may ask a
+ * person for a PIN, and each wrong one spends a TPM dictionary-attack try.
+ * Callers that hold other ways to decrypt (sss children, unlock's other
+ * slots) try those first, for up to PIN_ASK_PERSON_DELAY_MS. */
+bool pin_asks_person(const char *jwe, size_t len);
+
 /* `clevis luks report`: appends to the JSON array rotated the S256
  * thumbprint of every key a JWE's tang pins (nested in sss too) stored from
  * the advertisement at encryption time that their server no longer

@@ -22,11 +22,6 @@
 
 #define WAIT_SLICE_MS 100
 #define DEADLINE_SLACK_MS 1000	/* children end at the deadline; allow them to report */
-/* Children that may ask a person (tpm2pin's PIN) start once the others are
- * done and short of t shares, or after this long: a tang server that answers
- * at all has answered by then, one that does not should not keep the PIN
- * prompt waiting until the deadline. */
-#define ASK_PERSON_DELAY_MS 5000
 
 /* --- encryption --- */
 
@@ -279,21 +274,6 @@ static bool wait_for_shares(struct round *r, const struct pin_opts *o)
 	return wait_for_shares_until(r, 0, o);
 }
 
-/* A child JWE with a tpm2pin pin anywhere in it: it may ask for a PIN, and
- * every wrong one spends one of the TPM's dictionary-attack tries. */
-static bool asks_person(const char *jwe)
-{
-	AUTO_JSON names = cJSON_CreateArray();
-	const cJSON *n;
-
-	if (!names || pin_used_names(jwe, strlen(jwe), names))
-		return false;
-	cJSON_ArrayForEach(n, names)
-		if (cJSON_IsString(n) && !strcmp(n->valuestring, "tpm2pin"))
-			return true;
-	return false;
-}
-
 struct sss_jwe {
 	long long t;
 	struct buf p;
@@ -344,18 +324,18 @@ static int gather_key(const struct sss_jwe *s, unsigned char *key, const struct 
 		return -1;
 	size_t deferred = 0;
 	cJSON_ArrayForEach(c, s->jwes) {
-		if (asks_person(c->valuestring))
+		if (pin_asks_person(c->valuestring, strlen(c->valuestring)))
 			deferred++;
 		else
 			start_child(r, c->valuestring, o);
 	}
-	/* the PIN is asked only when the other pins cannot decrypt */
-	long long ask_at = clock_mono_ms() + ASK_PERSON_DELAY_MS;
+	/* children that ask a person start only when the others cannot decrypt */
+	long long ask_at = clock_mono_ms() + PIN_ASK_PERSON_DELAY_MS;
 	if (ask_at > o->deadline_ms)
 		ask_at = o->deadline_ms;
 	if (deferred && !wait_for_shares_until(r, ask_at, o) && !pin_abandoned(o)) {
 		cJSON_ArrayForEach(c, s->jwes)
-			if (asks_person(c->valuestring))
+			if (pin_asks_person(c->valuestring, strlen(c->valuestring)))
 				start_child(r, c->valuestring, o);
 	}
 	if (wait_for_shares(r, o))
