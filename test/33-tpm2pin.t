@@ -5,9 +5,13 @@
 # with tpm2_getcap from the same swtpm), lockout is named, PCR policies,
 # the sealed object's attributes and policy against tpm2-tools' own
 # computation, clevis refusing the JWE without touching the TPM, the PIN
-# typed on a terminal (twice to encrypt, retries to decrypt), sss of a dead
-# tang and tpm2pin, and a LUKS binding unlocked with the PIN from a file.
-# The boot (the PIN typed at the console of a swtpm-backed VM) is not here.
+# typed on a terminal (twice to encrypt, a fixed number of retries to
+# decrypt, none that would lock the TPM), what crosses the bus (traced: no
+# authValue, no offline-checkable HMAC, no content key in clear), the
+# asan+ubsan build, sss of tang and tpm2pin and a LUKS volume with tang and
+# tpm2pin bindings (the PIN asked only when tang is down), the PIN from a
+# file. The boot (the PIN typed at the console of a swtpm-backed VM) is not
+# here.
 . "$(dirname "$0")/lib.sh"
 
 need swtpm tpm2_getcap tpm2_dictionarylockout tpm2_pcrextend tpm2_startauthsession tpm2_policypcr \
@@ -105,7 +109,7 @@ is "$(dec "$J")" "$PT" "the right PIN still decrypts after a wrong one"
 
 # wrong PINs up to the limit: the last names the lockout, then even the right PIN is refused
 da_reset
-for i in $(seq 1 $MAX_TRIES); do
+for _ in $(seq 1 $MAX_TRIES); do
 	printf '%s' "$J" | NBDE_TPM_PIN_FILE=$TMP/badpin "$NBDE" decrypt >/dev/null 2>"$TMP/msg"
 done
 grep -q "wrong PIN; the TPM is in dictionary-attack lockout ($MAX_TRIES failed tries of $MAX_TRIES allowed)" "$TMP/msg"
@@ -201,26 +205,26 @@ EOF
 : >"$TMP/none"
 printf '%s' "$PT" >"$TMP/pt"
 printf '%s\n%s\n' "$PIN" "$PIN" >"$TMP/answers"
-NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/pt" "$NBDE" encrypt tpm2pin '{}' >"$TMP/jtty"
+NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/pt" "$NBDE" encrypt tpm2pin '{}' >"$TMP/jtty"
 ok $? "encrypt asks for the PIN twice on the terminal" || diag "$(cat "$TMP/msg")"
 is "$(grep -o 'TPM PIN[^:]*:' "$TMP/msg" | tr '\n' ' ')" "TPM PIN: TPM PIN again: " "the two prompts"
 is "$(dec "$(cat "$TMP/jtty")")" "$PT" "the PIN typed on the terminal decrypts (from the PIN file)"
 printf '%s\n%s\n' "$PIN" "other" >"$TMP/answers"
-NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/pt" "$NBDE" encrypt tpm2pin '{}' >"$TMP/out"
+NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/pt" "$NBDE" encrypt tpm2pin '{}' >"$TMP/out"
 [ $? -eq 1 ] && [ ! -s "$TMP/out" ] && grep -q 'the two PINs differ' "$TMP/msg"
 ok $? "two different PINs: encrypt refuses"
 
 da_reset
 cp "$TMP/jtty" "$TMP/jwe"
 printf 'typo\n%s\n' "$PIN" >"$TMP/answers"
-out=$(NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/jwe" "$NBDE" decrypt)
+out=$(NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/jwe" "$NBDE" decrypt)
 is "$out" "$PT" "decrypt on the terminal: a wrong PIN, then the right one"
 grep -q 'wrong PIN (the TPM counts 1 failed tries' "$TMP/msg" && [ "$(grep -c 'TPM PIN' "$TMP/msg")" -eq 2 ]
 ok $? "the wrong PIN was named with the TPM's count, and asked again" || diag "$(cat "$TMP/msg")"
 
 da_reset
 printf 'bad1\nbad2\nbad3\nbad4\nbad5\n' >"$TMP/answers"
-NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/jwe" "$NBDE" decrypt >"$TMP/out"
+NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/jwe" "$NBDE" decrypt >"$TMP/out"
 [ $? -eq 1 ] && [ ! -s "$TMP/out" ]
 ok $? "three wrong PINs on the terminal: decrypt fails"
 is "$(grep -c 'wrong PIN' "$TMP/msg")" 3 "a fixed number of tries: three, then it gives up"
@@ -230,10 +234,10 @@ da_reset
 printf '%s' "$J" | NBDE_TPM_PIN_FILE=$TMP/badpin "$NBDE" decrypt >/dev/null 2>&1
 printf '%s' "$J" | NBDE_TPM_PIN_FILE=$TMP/badpin "$NBDE" decrypt >/dev/null 2>&1
 printf 'bad1\nbad2\nbad3\n' >"$TMP/answers"
-NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/jwe" "$NBDE" decrypt >/dev/null
+NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/jwe" "$NBDE" decrypt >/dev/null
 grep -q 'one more wrong PIN would lock the TPM out' "$TMP/msg" && [ "$(da_counter)" -eq 3 ]
 ok $? "with one try left before lockout the terminal is not asked again" || diag "$(cat "$TMP/msg")"
-setsid -w env NBDE_TPM_PIN_FILE= "$NBDE" decrypt <"$TMP/jwe" >/dev/null 2>"$TMP/msg"
+setsid -w env NBDE_TPM_PIN_FILE='' "$NBDE" decrypt <"$TMP/jwe" >/dev/null 2>"$TMP/msg"
 [ $? -eq 1 ] && grep -q 'no terminal to ask on, and NBDE_TPM_PIN_FILE is not set' "$TMP/msg"
 ok $? "no terminal and no PIN file: one line saying so" || diag "$(cat "$TMP/msg")"
 da_reset
@@ -345,7 +349,7 @@ if tangd_keys "$TMP/tang" && tang_start "$TMP/tang"; then
 	printf '%s' "$J" >"$TMP/jsss"
 	: >"$TMP/answers"
 	before=$(da_counter)
-	out=$(NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/jsss" "$NBDE" decrypt)
+	out=$(NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/jsss" "$NBDE" decrypt)
 	is "$out" "$PT" "sss(t=1) of a live tang and tpm2pin on a terminal: tang decrypts"
 	! grep -q 'TPM PIN' "$TMP/msg"
 	ok $? "... and no PIN is asked while the network can decrypt" || diag "$(cat "$TMP/msg")"
@@ -353,7 +357,7 @@ if tangd_keys "$TMP/tang" && tang_start "$TMP/tang"; then
 	is "$(da_counter)" "$before" "... nor a PIN file's wrong PIN tried on the TPM"
 	stop_pid "$TANG_PID"
 	printf '%s\n' "$PIN" >"$TMP/answers"
-	out=$(NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/jsss" "$NBDE" decrypt --timeout "$(t_isecs 20)")
+	out=$(NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/jsss" "$NBDE" decrypt --timeout "$(t_isecs 20)")
 	is "$out" "$PT" "sss(t=1) of a dead tang and tpm2pin on a terminal: the PIN is asked and decrypts" ||
 		diag "$(cat "$TMP/msg")"
 	is "$(printf '%s' "$J" | "$NBDE" decrypt --timeout "$(t_isecs 20)" 2>>"$TMP/err")" "$PT" \
@@ -390,16 +394,17 @@ if luks_image luks2 "$IMG" "$TMP/key"; then
 	if [ -d "$TMP/tang" ] && tang_start "$TMP/tang"; then
 		run_ok "nbde bind tang beside the tpm2pin binding" \
 			"$NBDE" bind -y -d "$IMG" -k "$TMP/key" tang "{\"url\":\"$TANG_URL\"}"
-		: >"$TMP/answers" >"$TMP/none"
+		: >"$TMP/answers"
+		: >"$TMP/none"
 		before=$(da_counter)
-		NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/none" "$NBDE" unlock -d "$IMG" --test \
+		NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/none" "$NBDE" unlock -d "$IMG" --test \
 			--timeout "$(t_isecs 20)" >/dev/null
 		ok $? "unlock on a terminal with tang up opens the volume" || diag "$(cat "$TMP/msg")"
 		! grep -q 'TPM PIN' "$TMP/msg" && [ "$(da_counter)" = "$before" ]
 		ok $? "... without asking for the PIN or touching the TPM's lockout counter" || diag "$(cat "$TMP/msg")"
 		stop_pid "$TANG_PID"
 		printf '%s\n' "$PIN" >"$TMP/answers"
-		NBDE_TPM_PIN_FILE= pty_run "$TMP/answers" "$TMP/none" "$NBDE" unlock -d "$IMG" --test \
+		NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/none" "$NBDE" unlock -d "$IMG" --test \
 			--timeout "$(t_isecs 20)" >/dev/null
 		ok $? "unlock on a terminal with tang down: the PIN is asked and opens the volume" ||
 			diag "$(cat "$TMP/msg")"
