@@ -136,6 +136,25 @@ static int salted_session(struct tpm2_conv *cv, uint16_t hash, const struct tpm_
 }
 
 
+/* The object of spec under the primary of c's template, Create's sensitive
+ * part (the authValue and the content key) encrypted by a salted session. */
+static int create_encrypted(struct tpm2_conv *cv, const struct tpm2_cfg *c, const struct tpm_seal_spec *spec,
+			    struct buf *pub, struct buf *priv)
+{
+	struct tpm_primary primary;
+	struct tpm_session ss = { 0 };
+
+	if (tpm_create_primary_info(&cv->t, c->hash, c->key, &primary))
+		return -1;
+	cv->primary = primary.handle;
+	int rc = salted_session(cv, c->hash, &primary, TPM_SE_HMAC, &ss) ||
+		 tpm_create_object_encrypted(&cv->t, cv->primary, primary.name, primary.name_len, spec, &ss, pub, priv);
+	if (rc && ss.handle)
+		tpm_flush(&cv->t, ss.handle);	/* a failed command leaves the session open */
+	tpm_session_wipe(&ss);
+	return rc ? -1 : 0;
+}
+
 static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth, size_t auth_len, struct buf *pub,
 		struct buf *priv, const struct pin_opts *o)
 {
@@ -160,19 +179,7 @@ static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth,
 		snprintf(cv.t.err, sizeof(cv.t.err), "cannot compute the policy");
 		return tpm2_conv_fail(&cv, o);
 	}
-	struct tpm_primary primary;
-	struct tpm_session ss = { 0 };
-	if (tpm_create_primary_info(&cv.t, c->hash, c->key, &primary))
-		return tpm2_conv_fail(&cv, o);
-	cv.primary = primary.handle;
-	/* Create's sensitive part (the authValue and the content key) travels
-	 * encrypted by a salted session */
-	int rc = salted_session(&cv, c->hash, &primary, TPM_SE_HMAC, &ss) ||
-		 tpm_create_object_encrypted(&cv.t, cv.primary, primary.name, primary.name_len, &spec, &ss, pub, priv);
-	if (rc && ss.handle)
-		tpm_flush(&cv.t, ss.handle);	/* a failed command leaves the session open */
-	tpm_session_wipe(&ss);
-	if (rc)
+	if (create_encrypted(&cv, c, &spec, pub, priv))
 		return tpm2_conv_fail(&cv, o);
 	tpm2_conv_close(&cv);
 	return 0;
