@@ -390,6 +390,13 @@ if luks_image luks2 "$IMG" "$TMP/key"; then
 	is "$(da_counter)" $((before + 1)) "the unlock's wrong PIN counted once"
 	"$NBDE" pass -d "$IMG" -s 1 2>>"$TMP/err" | cryptsetup open --test-passphrase --key-file - "$IMG" 2>>"$TMP/err"
 	ok $? "nbde pass gives, with the PIN, a passphrase that opens the volume"
+	# PCR 7 changes: the binding no longer opens until regen re-seals it (with a new PIN prompt or file)
+	tpm2_pcrextend 7:sha256=$ZERO32 >/dev/null 2>&1
+	run_fails "after PCR 7 changed, the tpm2pin binding does not open" \
+		"$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 20)"
+	run_ok "nbde regen -q -k re-seals the tpm2pin binding, the PIN from the file" \
+		"$NBDE" regen -q -d "$IMG" -s 1 -k "$TMP/key"
+	run_ok "the regenerated binding opens with the PIN" "$NBDE" unlock -d "$IMG" --test --timeout "$(t_isecs 20)"
 	# a tang binding beside it: unlock asks for the PIN only when tang cannot open the volume
 	if [ -d "$TMP/tang" ] && tang_start "$TMP/tang"; then
 		run_ok "nbde bind tang beside the tpm2pin binding" \
