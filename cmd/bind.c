@@ -27,7 +27,7 @@ struct bind_opts {
 
 static const struct applet_help help = {
 	.usage = "-d DEV [-s SLOT] [-k KEYFILE|- | -e TOKEN] [-t TOKEN] [-y] [-f] PIN CFG",
-	.about = "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, tpm2, null), as `clevis luks bind`.",
+	.about = "Binds a LUKS1/LUKS2 volume to a pin (tang, sss, tpm2, tpm2pin, null), as `clevis luks bind`.",
 	.opts = (const struct option_spec[]){
 		{ 'd', NULL, "DEV", "the LUKS device or image file" },
 		{ 's', NULL, "SLOT", "the keyslot for the new passphrase (default: the first free one)" },

@@ -19,7 +19,7 @@ enum { OPT_TIMEOUT = OPTION_LONG(0) };
 
 static const struct applet_help help = {
 	.usage = "[--timeout SEC] < JWE > PLAINTEXT",
-	.about = "Decrypts a compact JWE made by the tang, sss, tpm2 or null pin (nbde or clevis).",
+	.about = "Decrypts a compact JWE made by the tang, sss, tpm2, tpm2pin or null pin (nbde or clevis).",
 	.opts = (const struct option_spec[]){
 		{ OPT_TIMEOUT, "timeout", "SEC", "give up on servers after SEC seconds (default "
 						 STRINGIFY(PIN_DEFAULT_TIMEOUT_S) ")" },

@@ -24,6 +24,8 @@ static const struct applet_help help = {
 		 "  tpm2  '{[\"hash\":\"sha256\"][,\"key\":\"ecc|rsa\"][,\"pcr_bank\":\"sha256\"][,\"pcr_ids\":\"0,7\"]"
 		 "[,\"pcr_digest\":B64]}'\n"
 		 "        (the TPM: /dev/tpmrm0, or TPM2TOOLS_TCTI=device:PATH|swtpm:path=SOCKET|swtpm:host=H,port=P)\n"
+		 "  tpm2pin  the tpm2 config; the TPM also checks a PIN: from the file NBDE_TPM_PIN_FILE names,\n"
+		 "        else asked twice on /dev/tty\n"
 		 "  null  '{}'   (no protection; for tests)",
 	.opts = (const struct option_spec[]){
 		{ 'y', NULL, NULL, "trust the tang advertisement without the prompt on /dev/tty" },

@@ -32,6 +32,35 @@ size_t hash_len(const char *name)
 	return i < 0 ? 0 : hashes[i].len;
 }
 
+static const mbedtls_md_info_t *md_of(const char *name, size_t *len)
+{
+	int i = find(name);
+
+	if (i < 0)
+		return NULL;
+	*len = hashes[i].len;
+	return mbedtls_md_info_from_type(hashes[i].type);
+}
+
+size_t hash_hmac(const char *name, const void *key, size_t keylen, const struct hash_part *parts, size_t nparts,
+		 unsigned char *out)
+{
+	size_t len = 0;
+	const mbedtls_md_info_t *md = md_of(name, &len);
+	mbedtls_md_context_t c;
+	int r;
+
+	if (!md)
+		return 0;
+	mbedtls_md_init(&c);
+	r = mbedtls_md_setup(&c, md, 1) || mbedtls_md_hmac_starts(&c, key, keylen);
+	for (size_t i = 0; !r && i < nparts; i++)
+		r = parts[i].len && mbedtls_md_hmac_update(&c, parts[i].p, parts[i].len);
+	r = r || mbedtls_md_hmac_finish(&c, out);
+	mbedtls_md_free(&c);	/* zeroizes the padded key it kept */
+	return r ? 0 : len;
+}
+
 size_t hash_compute(const char *name, const void *data, size_t len, unsigned char *out)
 {
 	int i = find(name);

@@ -6,6 +6,8 @@
 # memcheck, so any branch or memory address that depends on a secret is
 # reported; one report fails the file. valgrind cannot run SHA-NI, so that
 # code is checked by its disassembly: straight-line, no index register.
+# test/ct_kdfa runs the tpm2pin pin's KDFa, HMAC and KDFe with the PIN, the
+# authValue and the ECDH secret undefined.
 . "$(dirname "$0")/lib.sh"
 : "${BUILD:=$PWD/build/musl}"
 need valgrind
@@ -68,4 +70,9 @@ for fn in sha256_compress_shani:32 sha256_hmac_iter_shani:64; do
 		for _ in 1 2 3 4; do skip "$fn disassembly: $bin or objdump missing"; done
 	fi
 done
+
+# the tpm2pin pin's KDFa of the PIN, HMAC keyed with the authValue, KDFe of Z
+if memcheck_clean ct_kdfa; then
+	is "$(grep -c ' ok' "$TMP/ct_kdfa.out")" 12 "KDFa, HMAC and KDFe ran for sha1, sha256, sha384 and sha512"
+fi
 done_testing

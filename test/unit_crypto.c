@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "../crypto/b64url.h"
+#include "../crypto/cfb.h"
+#include "../crypto/ecdh.h"
 #include "../crypto/ecmr.h"
+#include "../crypto/hash.h"
+#include "../crypto/kdf.h"
 #include "../crypto/alloc.h"
 #include "../crypto/json.h"
 #include "../crypto/jwe.h"
@@ -289,6 +293,105 @@ static void test_jwe(void)
 	}
 }
 
+static void unhex_to(const char *h, unsigned char *out)
+{
+	for (size_t i = 0; h[2 * i]; i++)
+		sscanf(h + 2 * i, "%2hhx", &out[i]);
+}
+
+static bool is_hex(const unsigned char *p, size_t n, const char *hex)
+{
+	char h[2 * HASH_MAX_LEN * 2 + 1];
+
+	if (2 * n >= sizeof(h) || strlen(hex) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		snprintf(h + 2 * i, 3, "%02x", p[i]);
+	return !strcmp(h, hex);
+}
+
+/* HMAC: RFC 4231 test case 2; KDFa (TPM 2.0 Part 1 §11.4.10.2): answers of
+ * an independent implementation (Python's hmac) of the same formula. */
+static void test_hmac_kdfa(void)
+{
+	unsigned char out[HASH_MAX_LEN * 2], u[32], u20[20], v20[20], k20[20];
+	struct hash_part parts[] = { { "what do ya ", 11 }, { "", 0 }, { "want for nothing?", 17 } };
+
+	OK(hash_hmac("S256", "Jefe", 4, parts, 3, out) == 32 &&
+	   is_hex(out, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+	   "HMAC-SHA-256 of parts equals RFC 4231 test case 2");
+	OK(hash_hmac("S7", "k", 1, parts, 3, out) == 0, "an unknown hash gives no HMAC");
+	for (int i = 0; i < 32; i++)
+		u[i] = (unsigned char)i;
+	OK(kdfa("S256", "1234", 4, "nbde tpm2pin", u, 32, NULL, 0, out, 256) == 0 &&
+	   is_hex(out, 32, "2306884fac7f26aeac7a530ada84e8d7c43c3db132a7eb9690df853d7cda6225"),
+	   "KDFa(sha256, 256 bits) equals the reference answer");
+	for (int i = 0; i < 20; i++)
+		k20[i] = (unsigned char)i, u20[i] = 0x11, v20[i] = 0x22;
+	OK(kdfa("S1", k20, 20, "ATH", u20, 20, v20, 20, out, 320) == 0 &&
+	   is_hex(out, 40, "948601d74f89e4646c64db5d31829936cc8b4916caf320fc7c2ecfaa61025671cd86bcd43ba1b021"),
+	   "KDFa(sha1, 320 bits: two rounds, both contexts) equals the reference answer");
+	OK(kdfa("S256", "k", 1, "L", NULL, 0, NULL, 0, out, 12) == -1, "KDFa refuses a bit count not a multiple of 8");
+
+	/* KDFe (Part 1 §11.4.10.3): H(i ‖ Z ‖ label ‖ 0 ‖ U ‖ V), Python's hashlib as the reference */
+	unsigned char z[32], pu[32], pv[32];
+	for (int i = 0; i < 32; i++)
+		z[i] = (unsigned char)i, pu[i] = 0x11, pv[i] = 0x22;
+	OK(kdfe("S256", z, 32, "SECRET", pu, 32, pv, 32, out, 256) == 0 &&
+	   is_hex(out, 32, "c21be073521259773cab940e5cbd0a66105a8da939b0b3ae13b7d7a37555b3e3"),
+	   "KDFe(sha256, 256 bits) equals the reference answer");
+	OK(kdfe("S1", z, 32, "SECRET", pu, 32, pv, 32, out, 320) == 0 &&
+	   is_hex(out, 40, "d0fbaf6ab96ff24ab480517512e68a79ecf3ead3bd0b30891bc2156aff35fff54ac9e28b0e7be50e"),
+	   "KDFe(sha1, 320 bits: two rounds) equals the reference answer");
+	static unsigned char big[KDFE_MAX_INPUT];
+	OK(kdfe("S256", big, sizeof(big), "SECRET", NULL, 0, NULL, 0, out, 256) == -1, "KDFe refuses an oversized input");
+}
+
+/* AES-128-CFB: NIST SP 800-38A F.3.13 (CFB128-AES128.Encrypt), and a
+ * partial last block against `openssl enc -aes-128-cfb`. */
+static void test_cfb(void)
+{
+	unsigned char key[16], iv[16], buf[32];
+	static const char pt[] = "hello world, twenty-one!";
+
+	unhex_to("2b7e151628aed2a6abf7158809cf4f3c", key);
+	unhex_to("000102030405060708090a0b0c0d0e0f", iv);
+	unhex_to("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51", buf);
+	OK(aes128_cfb(key, iv, buf, 32, true) == 0 &&
+	   is_hex(buf, 32, "3b3fd92eb72dad20333449f8e83cfb4ac8a64537a0b3a93fcde3cdad9f1ce58b"),
+	   "AES-128-CFB encrypts SP 800-38A's two blocks to its answer");
+	OK(aes128_cfb(key, iv, buf, 32, false) == 0 &&
+	   is_hex(buf, 32, "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"),
+	   "and decrypts them back");
+	memcpy(buf, pt, 24);
+	OK(aes128_cfb(key, iv, buf, 24, true) == 0 && is_hex(buf, 24, "389b0ba0f64d45d9a86553c5bbdb9b05dc0404c6e8dd8a73"),
+	   "a partial last block as openssl enc -aes-128-cfb");
+}
+
+/* ECDH for the TPM's salted sessions: the P-256 generator as the peer
+ * gives Z = x of e·G = the ephemeral public x; points off the curve are
+ * refused. (The TPM accepting nbde's salted sessions checks Z for real.) */
+static void test_ecdh_p256(void)
+{
+	static const char gx[] = "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
+	static const char gy[] = "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
+	unsigned char qx[32], qy[32], ex[32], ey[32], z[32];
+
+	for (int i = 0; i < 32; i++) {
+		sscanf(gx + 2 * i, "%2hhx", &qx[i]);
+		sscanf(gy + 2 * i, "%2hhx", &qy[i]);
+	}
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == 0 && !memcmp(z, ex, 32), "ECDH with G as the peer: Z = e·G's x");
+	unsigned char ex2[32];
+	memcpy(ex2, ex, 32);
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == 0 && memcmp(ex, ex2, 32), "each call makes a fresh ephemeral key");
+	qy[31] ^= 1;
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == -1, "a point off the curve is refused");
+	memset(qx, 0, 32);
+	memset(qy, 0, 32);
+	OK(ecdh_p256_ephemeral(qx, qy, ex, ey, z) == -1, "the point (0, 0) is refused");
+}
+
 int main(void)
 {
 	crypto_init();
@@ -298,5 +401,8 @@ int main(void)
 	test_ecmr();
 	test_jws();
 	test_jwe();
+	test_hmac_kdfa();
+	test_ecdh_p256();
+	test_cfb();
 	return tap_done();
 }

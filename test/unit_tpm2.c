@@ -226,6 +226,88 @@ static void test_policy(void)
 	   "an unsupported session hash gives no digest");
 }
 
+/* PolicyAuthValue after an empty policy: tpm2_policyauthvalue's well-known
+ * 8fcd2169...; after the PolicyPCR above: H(that ‖ TPM_CC_PolicyAuthValue). */
+static void test_policy_auth_value(void)
+{
+	unsigned char d[TPM_MAX_DIGEST] = { 0 }, want[TPM_MAX_DIGEST];
+
+	unhex("8fcd2169ab92694e0c633f1ab772842b8241bbc20288981fc7ac1eddc1fddb0e", want);
+	OK(tpm_policy_auth_value_digest(TPM_ALG_SHA256, d, 32) == 32 && !memcmp(d, want, 32),
+	   "PolicyAuthValue from the empty policy equals tpm2_policyauthvalue's digest");
+	unhex("aed767964cb07d71ce957ab3bdf7969a2511c6d65d19f0cd2380052d2480b492", d);
+	unhex("09b7a35eb6c29da73bde2799618f00b8a4f288e0b6ee1b86408105bea5151161", want);
+	OK(tpm_policy_auth_value_digest(TPM_ALG_SHA256, d, 32) == 32 && !memcmp(d, want, 32),
+	   "PolicyPCR then PolicyAuthValue chains the digests");
+	OK(tpm_policy_auth_value_digest(TPM_ALG_SHA256, d, 20) == 0, "a digest of the wrong length is refused");
+}
+
+/* Session HMACs (Part 1 §19.6.5) against an independent computation. */
+static void test_session_hmac(void)
+{
+	unsigned char name[34], nc[32], nt[32], mac[TPM_MAX_DIGEST], want[32];
+	static const unsigned char params[] = { 0, 5, 'h', 'e', 'l', 'l', 'o' };
+
+	name[0] = 0x00, name[1] = 0x0B;
+	memset(name + 2, 0xAB, 32);
+	memset(nc, 1, 32);
+	memset(nt, 2, 32);
+	struct tpm_hmac_in in = {
+		.hash = TPM_ALG_SHA256, .key = "secret-auth", .key_len = 11, .cc = 0x15E,
+		.names = name, .names_len = 34, .nonce_caller = nc, .nonce_caller_len = 32,
+		.nonce_tpm = nt, .nonce_tpm_len = 32, .attrs = 0,
+	};
+	unhex("162e40d4e800ce70d0b24e15c697750ae42d837752d6db5b96ec5836973888d9", want);
+	OK(tpm_cmd_hmac(&in, mac) == 32 && !memcmp(mac, want, 32),
+	   "command HMAC = HMAC(auth, cpHash(cc, name) ‖ nonceCaller ‖ nonceTPM ‖ attrs)");
+	in.key_len = 10;
+	OK(tpm_cmd_hmac(&in, mac) == 32 && memcmp(mac, want, 32), "another key gives another command HMAC");
+	in.key_len = 11;
+	in.names = NULL, in.names_len = 0, in.params = params, in.params_len = sizeof(params), in.attrs = 1;
+	unhex("cda9019590b18515ebb0174316dc2e3e3ebc1eaeb380a5b5818fd817594b61ad", want);
+	OK(tpm_resp_hmac(&in, mac) == 32 && !memcmp(mac, want, 32),
+	   "response HMAC = HMAC(auth, rpHash(0, cc, params) ‖ nonceTPM ‖ nonceCaller ‖ attrs)");
+}
+
+static void test_object_name(void)
+{
+	/* TPM2B_PUBLIC of 4 bytes: type KEYEDHASH, nameAlg sha256 */
+	static const unsigned char pub[] = { 0, 4, 0, 8, 0, 0x0B };
+	unsigned char name[2 + TPM_MAX_DIGEST], want[32];
+
+	unhex("1e6c48651c0672c18d9e1ac4c74c6c30392f722842773ebafc5bde76c8c4ea11", want);
+	size_t n = tpm_object_name(pub, sizeof(pub), name);
+	OK(n == 34 && name[0] == 0 && name[1] == 0x0B && !memcmp(name + 2, want, 32),
+	   "an object's name = nameAlg ‖ H(TPMT_PUBLIC)");
+	OK(tpm_object_name(pub, sizeof(pub) - 1, name) == 0, "a truncated TPM2B_PUBLIC has no name");
+	static const unsigned char bad_alg[] = { 0, 4, 0, 8, 0, 0x12 };
+	OK(tpm_object_name(bad_alg, sizeof(bad_alg), name) == 0, "an unknown nameAlg has no name");
+}
+
+static void test_lockout_parser(void)
+{
+	static struct tpm t;
+	struct tpm_lockout l;
+	/* GetCapability answer: moreData 0, TPM_CAP_TPM_PROPERTIES, 4 properties */
+	static const unsigned char good[] = {
+		0x80, 0x01, 0, 0, 0, 0x33, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 4,
+		0, 0, 2, 0x0E, 0, 0, 0, 2, 0, 0, 2, 0x0F, 0, 0, 0, 3,
+		0, 0, 2, 0x10, 0, 0, 3, 0xE8, 0, 0, 2, 0x11, 0, 0, 3, 0xE8,
+	};
+
+	memcpy(t.resp, good, sizeof(good));
+	t.resp_len = sizeof(good);
+	OK(tpm_parse_lockout(&t, &l) == 0 && l.counter == 2 && l.max_tries == 3 && l.interval_s == 1000 &&
+	   l.recovery_s == 1000, "lockout counter, max tries, interval and recovery read from GetCapability");
+	t.resp[5] = 0x2B;	/* the last property cut off */
+	t.resp_len = 0x2B;
+	OK(tpm_parse_lockout(&t, &l) == -1, "a truncated property list is refused");
+	memcpy(t.resp, good, sizeof(good));
+	t.resp[18] = 9;		/* 9 properties, 4 sent */
+	t.resp_len = sizeof(good);
+	OK(tpm_parse_lockout(&t, &l) == -1, "a property count beyond what was asked is refused");
+}
+
 int main(void)
 {
 	crypto_init();
@@ -236,5 +318,9 @@ int main(void)
 	test_parsers();
 	test_rc_text();
 	test_policy();
+	test_policy_auth_value();
+	test_session_hmac();
+	test_object_name();
+	test_lockout_parser();
 	return tap_done();
 }

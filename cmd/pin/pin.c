@@ -20,6 +20,7 @@ static const struct pin pins[] = {
 	{ "tang", pin_tang_encrypt, pin_tang_decrypt },
 	{ "sss", pin_sss_encrypt, pin_sss_decrypt },
 	{ "tpm2", pin_tpm2_encrypt, pin_tpm2_decrypt },
+	{ "tpm2pin", pin_tpm2pin_encrypt, pin_tpm2pin_decrypt },
 	{ "null", pin_null_encrypt, pin_null_decrypt },
 };
 
@@ -99,7 +100,7 @@ char *pin_encrypt(const char *pin, const cJSON *cfg, const void *pt, size_t len,
 
 	if (!p) {
 		if (!pin_not_built(pin, &opts))
-			pin_msg(&opts, "Unknown pin '%s' (nbde supports tang, sss, tpm2 and null)", pin);
+			pin_msg(&opts, "Unknown pin '%s' (nbde supports tang, sss, tpm2, tpm2pin and null)", pin);
 		return NULL;
 	}
 	return p->encrypt(cfg, pt, len, &opts);
@@ -187,7 +188,7 @@ static bool add_child_config(cJSON *pins_obj, const char *name, cJSON *cfg)
 }
 
 /* Child pin names in clevis's order of the "pins" members, then the rest. */
-static const char *const list_order[] = { "tang", "tpm1", "tpm2", "pkcs11", "null", "sss" };
+static const char *const list_order[] = { "tang", "tpm1", "tpm2", "tpm2pin", "pkcs11", "null", "sss" };
 
 static cJSON *sss_list_config(const cJSON *sss, int depth, bool stored)
 {
@@ -257,8 +258,8 @@ static cJSON *list_config_of(const char *jwe, size_t len, int depth, bool stored
 		return sss_list_config(pin_header_data(j.hdr, "sss"), depth, stored);
 	if (!strcmp(pin, "tang"))
 		return tang_list_config(pin_header_data(j.hdr, "tang"), stored);
-	if (!strcmp(pin, "tpm2"))
-		return tpm2_list_config(pin_header_data(j.hdr, "tpm2"));
+	if (!strcmp(pin, "tpm2") || !strcmp(pin, "tpm2pin"))
+		return tpm2_list_config(pin_header_data(j.hdr, pin));
 	return cJSON_CreateObject();
 }
 
@@ -297,6 +298,19 @@ static int used_names(const char *jwe, size_t len, cJSON *names, int depth)
 			return -1;
 	}
 	return 0;
+}
+
+bool pin_asks_person(const char *jwe, size_t len)
+{
+	AUTO_JSON names = cJSON_CreateArray();
+	const cJSON *n;
+
+	if (!names || pin_used_names(jwe, len, names))
+		return false;
+	cJSON_ArrayForEach(n, names)
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, "tpm2pin"))
+			return true;
+	return false;
 }
 
 int pin_used_names(const char *jwe, size_t len, cJSON *names)

@@ -57,7 +57,7 @@ int pin_check_shape(const struct jwe *j, char *err, size_t errlen);
 /* Encrypts pt (binary-safe) under pin with its JSON object config cfg, as
  * `clevis encrypt PIN CFG [-y]` does. Returns the compact JWE (malloc'd, no
  * trailing newline), or NULL after printing one line. Pins: "tang", "sss",
- * "tpm2", "null". cfg NULL means the config text
+ * "tpm2", "tpm2pin", "null". cfg NULL means the config text
  * was not JSON: the pin then says so in clevis's words for that pin. */
 char *pin_encrypt(const char *pin, const cJSON *cfg, const void *pt, size_t len,
 		  const struct pin_opts *o);
@@ -91,6 +91,12 @@ cJSON *pin_regen_config(const char *jwe, size_t len);
  * array names, each once (`clevis luks list -p`). 0, or -1 when not clevis. */
 int pin_used_names(const char *jwe, size_t len, cJSON *names);
 
+/* True when a JWE has a tpm2pin pin anywhere in it: decrypting it may ask a
+ * person for a PIN, and each wrong one spends a TPM dictionary-attack try.
+ * Callers that hold other ways to decrypt (sss children, unlock's other
+ * slots) try those first, for up to PIN_ASK_PERSON_DELAY_MS. */
+bool pin_asks_person(const char *jwe, size_t len);
+
 /* `clevis luks report`: appends to the JSON array rotated the S256
  * thumbprint of every key a JWE's tang pins (nested in sss too) stored from
  * the advertisement at encryption time that their server no longer
@@ -122,6 +128,8 @@ char *pin_sss_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct
 int pin_sss_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
 char *pin_tpm2_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
 int pin_tpm2_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
+char *pin_tpm2pin_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
+int pin_tpm2pin_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
 char *pin_null_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o);
 int pin_null_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o);
 

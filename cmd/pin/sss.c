@@ -250,11 +250,14 @@ static bool start_child(struct round *r, const char *jwe, const struct pin_opts 
 	return false;
 }
 
-/* Waits until t shares are in, or cannot be any more, or time is up. */
-static bool wait_for_shares(struct round *r, const struct pin_opts *o)
+/* Waits until t shares are in, or cannot be any more (of those running), or
+ * time is up (until, 0: the deadline). */
+static bool wait_for_shares_until(struct round *r, long long until, const struct pin_opts *o)
 {
-	long long until = o->deadline_ms + DEADLINE_SLACK_MS;
 	bool enough;
+
+	if (!until)
+		until = o->deadline_ms + DEADLINE_SLACK_MS;
 
 	pthread_mutex_lock(&r->mu);
 	while (r->got < r->need && !r->bad_share && r->got + r->running >= r->need && clock_mono_ms() < until &&
@@ -264,6 +267,11 @@ static bool wait_for_shares(struct round *r, const struct pin_opts *o)
 	enough = r->got >= r->need && !r->bad_share;
 	pthread_mutex_unlock(&r->mu);
 	return enough;
+}
+
+static bool wait_for_shares(struct round *r, const struct pin_opts *o)
+{
+	return wait_for_shares_until(r, 0, o);
 }
 
 struct sss_jwe {
@@ -314,8 +322,22 @@ static int gather_key(const struct sss_jwe *s, unsigned char *key, const struct 
 
 	if (!r)
 		return -1;
-	cJSON_ArrayForEach(c, s->jwes)
-		start_child(r, c->valuestring, o);
+	size_t deferred = 0;
+	cJSON_ArrayForEach(c, s->jwes) {
+		if (pin_asks_person(c->valuestring, strlen(c->valuestring)))
+			deferred++;
+		else
+			start_child(r, c->valuestring, o);
+	}
+	/* children that ask a person start only when the others cannot decrypt */
+	long long ask_at = clock_mono_ms() + PIN_ASK_PERSON_DELAY_MS;
+	if (ask_at > o->deadline_ms)
+		ask_at = o->deadline_ms;
+	if (deferred && !wait_for_shares_until(r, ask_at, o) && !pin_abandoned(o)) {
+		cJSON_ArrayForEach(c, s->jwes)
+			if (pin_asks_person(c->valuestring, strlen(c->valuestring)))
+				start_child(r, c->valuestring, o);
+	}
 	if (wait_for_shares(r, o))
 		rc = sss_combine(s->p.p, s->p.len, r->shares, r->need, key, &err);
 	/* children still running are no longer needed: let them end quietly */

@@ -39,6 +39,12 @@
  * musl's 128 KiB default thread stack holds. */
 #define PIN_THREAD_STACK_SIZE (512u << 10)
 
+/* Bindings that may ask a person (tpm2pin's PIN) start once the others are
+ * done without success, or after this long: a tang server that answers at
+ * all has answered by then, one that does not should not keep the PIN
+ * prompt waiting until the deadline. */
+#define PIN_ASK_PERSON_DELAY_MS 5000
+
 /* A tang key file holds one JWK (~1 KiB for P-521). */
 #define TANG_KEY_FILE_MAX (64u << 10)
 

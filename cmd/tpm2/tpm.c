@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../crypto/cfb.h"
+#include "../../crypto/ecdh.h"
 #include "../../crypto/hash.h"
+#include "../../crypto/kdf.h"
 #include "../../crypto/rand.h"
 
 /* Command codes (Part 2 §6.5.2) */
@@ -17,19 +20,26 @@
 #define TPM_CC_GetCapability 0x17A
 #define TPM_CC_PCR_Read 0x17E
 #define TPM_CC_PolicyPCR 0x17F
+#define TPM_CC_PolicyAuthValue 0x16B
 
 #define TPM_RH_OWNER 0x40000001
 #define TPM_RH_NULL 0x40000007
-#define TPM_SE_POLICY 0x01
 #define TPM_CAP_PCRS 0x00000005
+#define TPM_CAP_TPM_PROPERTIES 0x00000006
+/* TPM_PT_VAR properties (Part 2 §6.13): counter, maxAuthFail, interval, recovery */
+#define TPM_PT_LOCKOUT_COUNTER 0x20E
+#define TPM_PT_MAX_AUTH_FAIL 0x20F
+#define TPM_PT_LOCKOUT_INTERVAL 0x210
+#define TPM_PT_LOCKOUT_RECOVERY 0x211
+#define LOCKOUT_PROPERTIES 4
 
 /* Object attributes (Part 2 §8.3) */
-#define ATTR_FIXED_TPM 0x00000002
-#define ATTR_FIXED_PARENT 0x00000010
+#define ATTR_FIXED_TPM TPM_ATTR_FIXED_TPM
+#define ATTR_FIXED_PARENT TPM_ATTR_FIXED_PARENT
 #define ATTR_SENSITIVE_DATA_ORIGIN 0x00000020
-#define ATTR_USER_WITH_AUTH 0x00000040
-#define ATTR_ADMIN_WITH_POLICY 0x00000080
-#define ATTR_NO_DA 0x00000400
+#define ATTR_USER_WITH_AUTH TPM_ATTR_USER_WITH_AUTH
+#define ATTR_ADMIN_WITH_POLICY TPM_ATTR_ADMIN_WITH_POLICY
+#define ATTR_NO_DA TPM_ATTR_NO_DA
 #define ATTR_RESTRICTED 0x00010000
 #define ATTR_DECRYPT 0x00020000
 /* tpm2_createprimary's storage key (0x00030072), which clevis relies on */
@@ -39,6 +49,10 @@
 #define SEALED_ATTRS (ATTR_FIXED_TPM | ATTR_FIXED_PARENT | ATTR_NO_DA | ATTR_ADMIN_WITH_POLICY)
 #define PRIMARY_AES_BITS 128
 #define PRIMARY_RSA_BITS 2048
+
+/* Session attributes (Part 2 §8.4) */
+#define ATTR_SESSION_DECRYPT 0x20	/* the command's first parameter is encrypted */
+#define ATTR_SESSION_ENCRYPT 0x40	/* the response's first parameter is encrypted */
 
 /* PCR_Read answers at most 8 digests at a time (Part 3 §22.4) */
 #define PCR_READ_MAX_DIGESTS 8
@@ -67,6 +81,11 @@ static const char *jose_hash(uint16_t alg)
 		if (hashes[i].alg == alg)
 			return hashes[i].jose;
 	return NULL;
+}
+
+const char *tpm_hash_jose(uint16_t alg)
+{
+	return jose_hash(alg);
 }
 
 const char *tpm_hash_name(uint16_t alg)
@@ -423,12 +442,12 @@ static void put_primary_public(struct tpm_wbuf *w, uint16_t hash, uint16_t key)
 	tpm_end_size16(w, at);
 }
 
-/* TPM2B_SENSITIVE_CREATE: an empty password and data. */
-static void put_sensitive(struct tpm_wbuf *w, const void *data, size_t len)
+/* TPM2B_SENSITIVE_CREATE: the object's password (userAuth) and data. */
+static void put_sensitive(struct tpm_wbuf *w, const void *auth, size_t auth_len, const void *data, size_t len)
 {
 	size_t at = tpm_begin_size16(w);
 
-	tpm_put_b2b(w, NULL, 0);
+	tpm_put_b2b(w, auth, auth_len);
 	tpm_put_b2b(w, data, len);
 	tpm_end_size16(w, at);
 }
@@ -440,28 +459,84 @@ int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *han
 	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_CreatePrimary);
 	tpm_put_u32(&w, TPM_RH_OWNER);
 	put_auth(&w, TPM_RS_PW);
-	put_sensitive(&w, NULL, 0);
+	put_sensitive(&w, NULL, 0, NULL, 0);
 	put_primary_public(&w, hash, key);
 	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
 	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });	/* creationPCR: none */
 	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "CreatePrimary", handle);
 }
 
-static void put_sealed_public(struct tpm_wbuf *w, uint16_t hash, const unsigned char *policy, size_t policy_len)
+/* The ECC point of outPublic's TPMT_PUBLIC, laid out as put_primary_public
+ * wrote its template. */
+static bool read_primary_point(struct tpm_rbuf *a, struct tpm_ecc_point *pt)
+{
+	size_t n, xn, yn;
+	bool ok = tpm_get_u16(a) == TPM_ALG_ECC;
+
+	tpm_get_u16(a);	/* nameAlg */
+	tpm_get_u32(a);	/* attributes */
+	tpm_get_b2b(a, TPM_MAX_DIGEST, &n);	/* authPolicy */
+	ok = ok && tpm_get_u16(a) == TPM_ALG_AES && tpm_get_u16(a) == PRIMARY_AES_BITS &&
+	     tpm_get_u16(a) == TPM_ALG_CFB && tpm_get_u16(a) == TPM_ALG_NULL &&
+	     tpm_get_u16(a) == TPM_ECC_NIST_P256 && tpm_get_u16(a) == TPM_ALG_NULL;
+	const unsigned char *x = tpm_get_b2b(a, TPM_ECC_BYTES, &xn), *y = tpm_get_b2b(a, TPM_ECC_BYTES, &yn);
+	if (!ok || !x || !y || xn != TPM_ECC_BYTES || yn != TPM_ECC_BYTES || !tpm_rbuf_done(a))
+		return false;
+	memcpy(pt->x, x, TPM_ECC_BYTES);
+	memcpy(pt->y, y, TPM_ECC_BYTES);
+	return true;
+}
+
+int tpm_parse_primary(struct tpm *t, uint16_t key, struct tpm_primary *p)
+{
+	struct tpm_rbuf r;
+	size_t n, start;
+
+	p->has_point = false;
+	p->name_len = 0;
+	if (response(t, TPM_ST_SESSIONS, "CreatePrimary", 1, &p->handle, &r))
+		return -1;
+	start = r.pos;
+	const unsigned char *area = tpm_get_b2b(&r, TPM_MAX_MSG, &n);
+	if (!area || !(p->name_len = tpm_object_name(r.p + start, n + 2, p->name)))
+		return malformed(t, "CreatePrimary");
+	if (key == TPM_ALG_ECC) {
+		struct tpm_rbuf a = tpm_rbuf(area, n);
+		if (!(p->has_point = read_primary_point(&a, &p->pt)))
+			return malformed(t, "CreatePrimary");
+	}
+	return 0;	/* creationData, creationHash, creationTicket and name follow, unused */
+}
+
+int tpm_create_primary_info(struct tpm *t, uint16_t hash, uint16_t key, struct tpm_primary *p)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_CreatePrimary);
+	tpm_put_u32(&w, TPM_RH_OWNER);
+	put_auth(&w, TPM_RS_PW);
+	put_sensitive(&w, NULL, 0, NULL, 0);
+	put_primary_public(&w, hash, key);
+	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
+	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
+	return exchange(t, &w) ? -1 : tpm_parse_primary(t, key, p);
+}
+
+static void put_sealed_public(struct tpm_wbuf *w, const struct tpm_seal_spec *s)
 {
 	size_t at = tpm_begin_size16(w);
 
 	tpm_put_u16(w, TPM_ALG_KEYEDHASH);
-	tpm_put_u16(w, hash);
-	tpm_put_u32(w, SEALED_ATTRS | (policy_len ? 0 : ATTR_USER_WITH_AUTH));
-	tpm_put_b2b(w, policy, policy_len);
+	tpm_put_u16(w, s->hash);
+	tpm_put_u32(w, s->attrs);
+	tpm_put_b2b(w, s->policy, s->policy_len);
 	tpm_put_u16(w, TPM_ALG_NULL);	/* scheme */
 	tpm_put_b2b(w, NULL, 0);	/* unique */
 	tpm_end_size16(w, at);
 }
 
-int tpm_create_sealed(struct tpm *t, uint32_t parent, uint16_t hash, const unsigned char *policy,
-		      size_t policy_len, const void *secret, size_t secret_len, struct buf *pub, struct buf *priv)
+int tpm_create_object(struct tpm *t, uint32_t parent, const struct tpm_seal_spec *s, struct buf *pub,
+		      struct buf *priv)
 {
 	struct tpm_wbuf w;
 	int rc = -1;
@@ -469,14 +544,92 @@ int tpm_create_sealed(struct tpm *t, uint32_t parent, uint16_t hash, const unsig
 	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Create);
 	tpm_put_u32(&w, parent);
 	put_auth(&w, TPM_RS_PW);
-	put_sensitive(&w, secret, secret_len);
-	put_sealed_public(&w, hash, policy, policy_len);
+	put_sensitive(&w, s->auth, s->auth_len, s->secret, s->secret_len);
+	put_sealed_public(&w, s);
 	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
 	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
 	if (!exchange(t, &w))
 		rc = tpm_parse_create(t, pub, priv);
 	tpm_wbuf_wipe(&w);
 	return rc;
+}
+
+
+/* CFB key and IV of a session (Part 1 §21.3): KDFa(hash, sessionKey ‖
+ * authValue, "CFB", nonceNewer, nonceOlder, 256 bits); the session here
+ * authorises nothing, so its authValue part is empty. */
+static int session_cfb(const struct tpm_session *s, const unsigned char *newer, size_t newer_len,
+		       const unsigned char *older, size_t older_len, unsigned char out[2 * CFB_BLOCK])
+{
+	return kdfa(jose_hash(s->hash), s->session_key, s->key_len, "CFB", newer, newer_len, older, older_len, out,
+		    2 * CFB_BLOCK * 8);
+}
+
+int tpm_create_object_encrypted(struct tpm *t, uint32_t parent, const unsigned char *parent_name,
+				size_t parent_name_len, const struct tpm_seal_spec *s, struct tpm_session *enc,
+				struct buf *pub, struct buf *priv)
+{
+	struct tpm_wbuf params, w;	/* both wiped: they carry the secret and its auth */
+	unsigned char nonce[TPM_MAX_DIGEST], cfb[2 * CFB_BLOCK], mac[TPM_MAX_DIGEST];
+	size_t n = tpm_hash_len(enc->hash), dlen = 0;
+	int rc = -1;
+
+	params.len = 0;
+	params.overflow = false;
+	w.len = 0;
+	put_sensitive(&params, s->auth, s->auth_len, s->secret, s->secret_len);
+	size_t sens_len = params.len - 2;
+	put_sealed_public(&params, s);
+	tpm_put_b2b(&params, NULL, 0);	/* outsideInfo */
+	tpm_put_pcr_sel(&params, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
+	struct tpm_hmac_in in = {
+		.hash = enc->hash, .key = enc->session_key, .key_len = enc->key_len, .cc = TPM_CC_Create,
+		.names = parent_name, .names_len = parent_name_len, .params = params.b, .params_len = params.len,
+		.nonce_caller = nonce, .nonce_caller_len = n, .nonce_tpm = enc->nonce_tpm,
+		.nonce_tpm_len = enc->nonce_len, .attrs = ATTR_SESSION_DECRYPT,
+	};
+	/* the HMAC covers the parameters as sent, encrypted */
+	if (params.overflow || !n || rand_bytes(nonce, n) ||
+	    session_cfb(enc, nonce, n, enc->nonce_tpm, enc->nonce_len, cfb) ||
+	    aes128_cfb(cfb, cfb + CFB_BLOCK, params.b + 2, sens_len, true) || !(dlen = tpm_cmd_hmac(&in, mac))) {
+		snprintf(t->err, sizeof(t->err), "Create: cannot encrypt the sealed data for the TPM");
+		goto out;
+	}
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Create);
+	tpm_put_u32(&w, parent);
+	size_t at = tpm_begin_size32(&w);
+	tpm_put_u32(&w, TPM_RS_PW);	/* the parent's empty password */
+	tpm_put_b2b(&w, NULL, 0);
+	tpm_put_u8(&w, 0);
+	tpm_put_b2b(&w, NULL, 0);
+	tpm_put_u32(&w, enc->handle);	/* the encryption session, ended by the command */
+	tpm_put_b2b(&w, nonce, n);
+	tpm_put_u8(&w, ATTR_SESSION_DECRYPT);
+	tpm_put_b2b(&w, mac, dlen);
+	tpm_end_size32(&w, at);
+	tpm_put_bytes(&w, params.b, params.len);
+	if (!exchange(t, &w))
+		rc = tpm_parse_create(t, pub, priv);
+out:
+	tpm_wbuf_wipe(&params);
+	tpm_wbuf_wipe(&w);
+	wipe(cfb, sizeof(cfb));
+	return rc;
+}
+
+int tpm_create_sealed(struct tpm *t, uint32_t parent, uint16_t hash, const unsigned char *policy,
+		      size_t policy_len, const void *secret, size_t secret_len, struct buf *pub, struct buf *priv)
+{
+	struct tpm_seal_spec s = {
+		.hash = hash,
+		.attrs = SEALED_ATTRS | (policy_len ? 0 : ATTR_USER_WITH_AUTH),
+		.policy = policy,
+		.policy_len = policy_len,
+		.secret = secret,
+		.secret_len = secret_len,
+	};
+
+	return tpm_create_object(t, parent, &s, pub, priv);
 }
 
 int tpm_load(struct tpm *t, uint32_t parent, const void *pub, size_t pub_len, const void *priv, size_t priv_len,
@@ -492,9 +645,17 @@ int tpm_load(struct tpm *t, uint32_t parent, const void *pub, size_t pub_len, co
 	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "Load", handle);
 }
 
-int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
+void tpm_session_wipe(struct tpm_session *s)
 {
-	unsigned char nonce[TPM_MAX_DIGEST];
+	wipe(s->session_key, sizeof(s->session_key));
+	s->key_len = 0;
+}
+
+/* StartAuthSession of a policy session; tpm_key TPM_RH_NULL: unsalted, else
+ * the salt encrypted to it (TPM2B_ENCRYPTED_SECRET body, len bytes). */
+static int start_session(struct tpm *t, uint16_t hash, uint8_t type, uint32_t tpm_key,
+			 const unsigned char *enc_salt, size_t enc_len, unsigned char *nonce, struct tpm_session *s)
+{
 	size_t n = tpm_hash_len(hash);
 	struct tpm_wbuf w;
 
@@ -504,14 +665,99 @@ int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
 		return -1;
 	}
 	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_StartAuthSession);
-	tpm_put_u32(&w, TPM_RH_NULL);	/* tpmKey: unsalted */
+	tpm_put_u32(&w, tpm_key);
 	tpm_put_u32(&w, TPM_RH_NULL);	/* bind: unbound */
 	tpm_put_b2b(&w, nonce, n);
-	tpm_put_b2b(&w, NULL, 0);	/* encryptedSalt */
-	tpm_put_u8(&w, TPM_SE_POLICY);
-	tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
+	tpm_put_b2b(&w, enc_salt, enc_len);
+	tpm_put_u8(&w, type);
+	if (enc_len) {	/* salted: parameter encryption possible, AES-128-CFB */
+		tpm_put_u16(&w, TPM_ALG_AES);
+		tpm_put_u16(&w, CFB_KEY_BYTES * 8);
+		tpm_put_u16(&w, TPM_ALG_CFB);
+	} else {
+		tpm_put_u16(&w, TPM_ALG_NULL);	/* symmetric: no parameter encryption */
+	}
 	tpm_put_u16(&w, hash);
-	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_NO_SESSIONS, "StartAuthSession", handle);
+	if (exchange(t, &w))
+		return -1;
+	if (tpm_parse_session(t, hash, s)) {
+		if (s->handle)	/* a session whose nonce made no sense */
+			tpm_flush(t, s->handle);
+		s->handle = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
+{
+	unsigned char nonce[TPM_MAX_DIGEST];
+
+	s->key_len = 0;
+	return start_session(t, hash, TPM_SE_POLICY, TPM_RH_NULL, NULL, 0, nonce, s);
+}
+
+int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint8_t type, uint32_t tpm_key, uint16_t key_hash,
+			     const struct tpm_ecc_point *pt, struct tpm_session *s)
+{
+	unsigned char ex[TPM_ECC_BYTES], ey[TPM_ECC_BYTES], z[TPM_ECC_BYTES], salt[TPM_MAX_DIGEST];
+	unsigned char nonce[TPM_MAX_DIGEST];
+	const char *kh = jose_hash(key_hash), *sh = jose_hash(hash);
+	size_t slen = hash_len(kh), klen = hash_len(sh);
+	struct tpm_wbuf e = { .len = 0 };
+	int rc = -1;
+
+	s->key_len = 0;
+	/* TPMS_ECC_POINT of the ephemeral key: the encrypted salt */
+	if (!slen || !klen || ecdh_p256_ephemeral(pt->x, pt->y, ex, ey, z) ||
+	    kdfe(kh, z, sizeof(z), "SECRET", ex, sizeof(ex), pt->x, TPM_ECC_BYTES, salt, slen * 8)) {
+		snprintf(t->err, sizeof(t->err), "StartAuthSession: cannot salt the session (the primary's point?)");
+		goto out;
+	}
+	tpm_put_b2b(&e, ex, sizeof(ex));
+	tpm_put_b2b(&e, ey, sizeof(ey));
+	if (start_session(t, hash, type, tpm_key, e.b, e.len, nonce, s))
+		goto out;
+	size_t n = tpm_hash_len(hash);
+	if (kdfa(sh, salt, slen, "ATH", s->nonce_tpm, s->nonce_len, nonce, n, s->session_key, klen * 8)) {
+		tpm_flush(t, s->handle);
+		s->handle = 0;
+		snprintf(t->err, sizeof(t->err), "StartAuthSession: cannot derive the session key");
+		goto out;
+	}
+	s->key_len = klen;
+	rc = 0;
+out:
+	wipe(z, sizeof(z));
+	wipe(salt, sizeof(salt));
+	return rc;
+}
+
+int tpm_parse_session(struct tpm *t, uint16_t hash, struct tpm_session *s)
+{
+	struct tpm_rbuf p;
+	size_t got;
+
+	s->handle = 0;
+	if (response(t, TPM_ST_NO_SESSIONS, "StartAuthSession", 1, &s->handle, &p))
+		return -1;
+	const unsigned char *nt = tpm_get_b2b(&p, TPM_MAX_DIGEST, &got);
+	if (!nt || !tpm_rbuf_done(&p))
+		return malformed(t, "StartAuthSession");
+	s->hash = hash;
+	memcpy(s->nonce_tpm, nt, got);
+	s->nonce_len = got;
+	return 0;
+}
+
+int tpm_start_policy_session(struct tpm *t, uint16_t hash, uint32_t *handle)
+{
+	struct tpm_session s = { 0 };
+
+	if (tpm_start_session(t, hash, &s))
+		return -1;
+	*handle = s.handle;
+	return 0;
 }
 
 int tpm_policy_pcr(struct tpm *t, uint32_t session, const struct tpm_pcr_sel *sel)
@@ -571,4 +817,253 @@ size_t tpm_policy_pcr_digest(uint16_t hash, const struct tpm_pcr_sel *sel, const
 	if (w.overflow || hash_compute(h, w.b, w.len, out) != dlen)
 		return 0;
 	return dlen;
+}
+
+size_t tpm_policy_auth_value_digest(uint16_t hash, unsigned char *digest, size_t len)
+{
+	const char *h = jose_hash(hash);
+	struct tpm_wbuf w = { .len = 0 };
+
+	if (!h || len != hash_len(h))
+		return 0;
+	tpm_put_bytes(&w, digest, len);
+	tpm_put_u32(&w, TPM_CC_PolicyAuthValue);
+	return w.overflow || hash_compute(h, w.b, w.len, digest) != len ? 0 : len;
+}
+
+size_t tpm_object_name(const void *pub, size_t len, unsigned char *out)
+{
+	struct tpm_rbuf r = tpm_rbuf(pub, len);
+	size_t n;
+	const unsigned char *area = tpm_get_b2b(&r, TPM_MAX_MSG, &n);
+
+	if (!area || !tpm_rbuf_done(&r) || n < 4)
+		return 0;
+	uint16_t alg = (uint16_t)(area[2] << 8 | area[3]);	/* type, then nameAlg */
+	const char *h = jose_hash(alg);
+	size_t dlen = hash_len(h);
+	if (!dlen || hash_compute(h, area, n, out + 2) != dlen)
+		return 0;
+	out[0] = alg >> 8;
+	out[1] = alg & 0xff;
+	return 2 + dlen;
+}
+
+/* --- HMAC sessions (Part 1 §19.6) --- */
+
+static void be32_to(unsigned char b[4], uint32_t v)
+{
+	b[0] = v >> 24;
+	b[1] = v >> 16 & 0xff;
+	b[2] = v >> 8 & 0xff;
+	b[3] = v & 0xff;
+}
+
+/* HMAC_key(pHash ‖ newer ‖ older ‖ attrs) with pHash = H(prefix ‖ names ‖ params) */
+static size_t session_hmac(const struct tpm_hmac_in *in, const unsigned char *prefix, size_t prefix_len,
+			   const unsigned char *newer, size_t newer_len, const unsigned char *older,
+			   size_t older_len, unsigned char *out)
+{
+	const char *h = jose_hash(in->hash);
+	size_t dlen = hash_len(h);
+	unsigned char phash[TPM_MAX_DIGEST];
+	struct tpm_wbuf w = { .len = 0 };
+
+	tpm_put_bytes(&w, prefix, prefix_len);
+	tpm_put_bytes(&w, in->names, in->names_len);
+	tpm_put_bytes(&w, in->params, in->params_len);
+	if (!dlen || w.overflow || hash_compute(h, w.b, w.len, phash) != dlen)
+		return 0;
+	struct hash_part parts[] = { { phash, dlen }, { newer, newer_len }, { older, older_len },
+				     { &in->attrs, 1 } };
+	return hash_hmac(h, in->key, in->key_len, parts, sizeof(parts) / sizeof(parts[0]), out);
+}
+
+size_t tpm_cmd_hmac(const struct tpm_hmac_in *in, unsigned char *out)
+{
+	unsigned char cc[4];
+
+	be32_to(cc, in->cc);
+	return session_hmac(in, cc, 4, in->nonce_caller, in->nonce_caller_len, in->nonce_tpm, in->nonce_tpm_len,
+			    out);
+}
+
+size_t tpm_resp_hmac(const struct tpm_hmac_in *in, unsigned char *out)
+{
+	unsigned char rc_cc[8] = { 0 };	/* TPM_RC_SUCCESS, then the command code */
+
+	be32_to(rc_cc + 4, in->cc);
+	if (in->names_len)
+		return 0;	/* a response hash covers no names */
+	return session_hmac(in, rc_cc, 8, in->nonce_tpm, in->nonce_tpm_len, in->nonce_caller,
+			    in->nonce_caller_len, out);
+}
+
+int tpm_policy_auth_value(struct tpm *t, uint32_t session)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_PolicyAuthValue);
+	tpm_put_u32(&w, session);
+	return exchange(t, &w) ? -1 : tpm_parse_empty(t, TPM_ST_NO_SESSIONS, "PolicyAuthValue");
+}
+
+static bool same_mac(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= a[i] ^ b[i];
+	return !d;
+}
+
+/* The Unseal response's authorization (one TPMS_AUTH_RESPONSE after the
+ * parameters p) checked against in, the nonce the TPM sent kept in s. */
+static int check_resp_auth(struct tpm *t, const struct tpm_rbuf *p, struct tpm_hmac_in *in, struct tpm_session *s)
+{
+	const unsigned char *end = t->resp + t->resp_len, *at = p->p + p->len;
+	struct tpm_rbuf a = tpm_rbuf(at, (size_t)(end - at));
+	unsigned char want[TPM_MAX_DIGEST];
+	size_t nlen, mlen;
+	const unsigned char *nonce = tpm_get_b2b(&a, TPM_MAX_DIGEST, &nlen);
+
+	in->attrs = tpm_get_u8(&a);
+	const unsigned char *mac = tpm_get_b2b(&a, TPM_MAX_DIGEST, &mlen);
+	if (!nonce || !mac || !tpm_rbuf_done(&a))
+		return malformed(t, "Unseal");
+	in->nonce_tpm = nonce;
+	in->nonce_tpm_len = nlen;
+	in->names = NULL;
+	in->names_len = 0;
+	in->params = p->p;
+	in->params_len = p->len;
+	size_t dlen = tpm_resp_hmac(in, want);
+	bool good = dlen && mlen == dlen && same_mac(want, mac, dlen);
+	wipe(want, sizeof(want));
+	if (!good) {
+		snprintf(t->err, sizeof(t->err), "Unseal: the TPM's answer does not carry the session's HMAC");
+		return -1;
+	}
+	memcpy(s->nonce_tpm, nonce, nlen);
+	s->nonce_len = nlen;
+	return 0;
+}
+
+int tpm_parse_unseal_auth(struct tpm *t, struct tpm_hmac_in *in, struct tpm_session *s, struct buf *out)
+{
+	struct tpm_rbuf p;
+	size_t len;
+
+	bool encrypted = in->attrs & ATTR_SESSION_ENCRYPT;
+	unsigned char cfb[2 * CFB_BLOCK];
+
+	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p) || check_resp_auth(t, &p, in, s))
+		return -1;
+	const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &len);
+	if (!d || !tpm_rbuf_done(&p))
+		return malformed(t, "Unseal");
+	if (buf_set(out, d, len)) {
+		snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
+		return -1;
+	}
+	if (!encrypted)
+		return 0;
+	/* outData came encrypted (Part 1 §21.3): nonceNewer is the TPM's */
+	int rc = kdfa(jose_hash(in->hash), in->key, in->key_len, "CFB", in->nonce_tpm, in->nonce_tpm_len,
+		      in->nonce_caller, in->nonce_caller_len, cfb, sizeof(cfb) * 8) ||
+		 aes128_cfb(cfb, cfb + CFB_BLOCK, out->p, out->len, false);
+	wipe(cfb, sizeof(cfb));
+	if (rc) {
+		buf_free(out);
+		snprintf(t->err, sizeof(t->err), "Unseal: cannot decrypt the TPM's answer");
+		return -1;
+	}
+	return 0;
+}
+
+int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, size_t name_len,
+		    struct tpm_session *s, const void *auth, size_t auth_len, struct buf *out)
+{
+	unsigned char nonce[TPM_MAX_DIGEST], mac[TPM_MAX_DIGEST];
+	size_t n = tpm_hash_len(s->hash), dlen;
+	struct tpm_wbuf w;
+	int rc = -1;
+
+	if (!n || rand_bytes(nonce, n)) {
+		snprintf(t->err, sizeof(t->err), "Unseal: no nonce");
+		return -1;
+	}
+	unsigned char key[2 * TPM_MAX_DIGEST];	/* sessionKey ‖ authValue */
+	if (auth_len > TPM_MAX_DIGEST) {
+		snprintf(t->err, sizeof(t->err), "Unseal: auth value too long");
+		return -1;
+	}
+	memcpy(key, s->session_key, s->key_len);
+	memcpy(key + s->key_len, auth, auth_len);
+	struct tpm_hmac_in in = {
+		.hash = s->hash, .key = key, .key_len = s->key_len + auth_len, .cc = TPM_CC_Unseal,
+		.names = name, .names_len = name_len, .nonce_caller = nonce, .nonce_caller_len = n,
+		.nonce_tpm = s->nonce_tpm, .nonce_tpm_len = s->nonce_len,
+		/* continueSession clear: the session ends with the command; a
+		 * salted one encrypts the unsealed data */
+		.attrs = s->key_len ? ATTR_SESSION_ENCRYPT : 0,
+	};
+	if (!(dlen = tpm_cmd_hmac(&in, mac))) {
+		wipe(key, sizeof(key));
+		snprintf(t->err, sizeof(t->err), "Unseal: cannot compute the session HMAC");
+		return -1;
+	}
+	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_Unseal);
+	tpm_put_u32(&w, item);
+	size_t at = tpm_begin_size32(&w);
+	tpm_put_u32(&w, s->handle);
+	tpm_put_b2b(&w, nonce, n);
+	tpm_put_u8(&w, in.attrs);
+	tpm_put_b2b(&w, mac, dlen);
+	tpm_end_size32(&w, at);
+	if (!exchange(t, &w))
+		rc = tpm_parse_unseal_auth(t, &in, s, out);
+	wipe(t->resp, sizeof(t->resp));
+	t->resp_len = 0;
+	wipe(mac, sizeof(mac));
+	wipe(key, sizeof(key));
+	return rc;
+}
+
+/* --- dictionary-attack state --- */
+
+int tpm_parse_lockout(struct tpm *t, struct tpm_lockout *l)
+{
+	struct tpm_rbuf p;
+
+	*l = (struct tpm_lockout){ 0 };
+	if (response(t, TPM_ST_NO_SESSIONS, "GetCapability", 0, NULL, &p))
+		return -1;
+	tpm_get_u8(&p);	/* moreData */
+	uint32_t cap = tpm_get_u32(&p), count = tpm_get_u32(&p);
+	if (cap != TPM_CAP_TPM_PROPERTIES || count > LOCKOUT_PROPERTIES)
+		return malformed(t, "GetCapability");
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t prop = tpm_get_u32(&p), v = tpm_get_u32(&p);
+		if (prop == TPM_PT_LOCKOUT_COUNTER)
+			l->counter = v;
+		else if (prop == TPM_PT_MAX_AUTH_FAIL)
+			l->max_tries = v;
+		else if (prop == TPM_PT_LOCKOUT_INTERVAL)
+			l->interval_s = v;
+		else if (prop == TPM_PT_LOCKOUT_RECOVERY)
+			l->recovery_s = v;
+	}
+	return tpm_rbuf_done(&p) ? 0 : malformed(t, "GetCapability");
+}
+
+int tpm_lockout_state(struct tpm *t, struct tpm_lockout *l)
+{
+	struct tpm_wbuf w;
+
+	tpm_cmd_begin(&w, TPM_ST_NO_SESSIONS, TPM_CC_GetCapability);
+	tpm_put_u32(&w, TPM_CAP_TPM_PROPERTIES);
+	tpm_put_u32(&w, TPM_PT_LOCKOUT_COUNTER);
+	tpm_put_u32(&w, LOCKOUT_PROPERTIES);
+	return exchange(t, &w) ? -1 : tpm_parse_lockout(t, l);
 }

@@ -1,4 +1,4 @@
-/* tpm.h - the TPM 2.0 commands the tpm2 pin needs (TPM 2.0 Part 3), each a
+/* tpm.h - the TPM 2.0 commands the tpm2 pins need (TPM 2.0 Part 3), each a
  * marshalled command, one exchange over transport.h, and a response parser
  * that trusts nothing the TPM sent.
  *
@@ -6,9 +6,11 @@
  * and clevis-pin-tpm2 with their libraries), so each opens the others'
  * tokens: the primary key is recreated from a fixed template in the owner
  * hierarchy with an empty password; the sealed object is a KEYEDHASH whose
- * policy, when PCRs are named, is one PolicyPCR. No command needs an HMAC:
- * the owner's password is empty and the policy session is unbound and
- * unsalted (as clevis's).
+ * policy, when PCRs are named, is one PolicyPCR. For the tpm2 pin no command
+ * needs an HMAC: the owner's password is empty and the policy session is
+ * unbound and unsalted (as clevis's). The tpm2pin pin's object has an auth
+ * value: it uses the salted HMAC and policy sessions and the parameter
+ * encryption below.
  *
  * Every call returns 0, or -1 with t->err saying why in words (the TPM's
  * response code by name and meaning when the TPM refused). */
@@ -29,6 +31,8 @@
 
 /* Response codes the pin tells apart (Part 2 §6.6), as tpm_rc_base() gives them */
 #define TPM_RC_HANDLE 0x08B
+#define TPM_RC_AUTH_FAIL 0x08E
+#define TPM_RC_BAD_AUTH 0x0A2
 #define TPM_RC_POLICY_FAIL 0x09D
 #define TPM_RC_INTEGRITY 0x09F
 #define TPM_RC_LOCKOUT 0x921
@@ -37,6 +41,8 @@
  * 0 when unknown. */
 uint16_t tpm_hash_alg(const char *name);
 const char *tpm_hash_name(uint16_t alg);
+/* Its jose name (S1, S256, ...) for crypto/hash.h, NULL when unknown. */
+const char *tpm_hash_jose(uint16_t alg);
 size_t tpm_hash_len(uint16_t alg);
 
 /* The response code without its parameter/handle/session number. */
@@ -77,6 +83,124 @@ int tpm_unseal(struct tpm *t, uint32_t item, uint32_t session, struct buf *out);
 /* Flushes a transient object or session; errors are ignored (the handle may
  * already be gone). */
 void tpm_flush(struct tpm *t, uint32_t handle);
+
+/* --- objects with an auth value and HMAC sessions (the tpm2pin pin) --- */
+
+/* Object attributes (Part 2 §8.3) */
+#define TPM_ATTR_FIXED_TPM 0x00000002
+#define TPM_ATTR_FIXED_PARENT 0x00000010
+#define TPM_ATTR_USER_WITH_AUTH 0x00000040
+#define TPM_ATTR_ADMIN_WITH_POLICY 0x00000080
+#define TPM_ATTR_NO_DA 0x00000400
+
+/* What tpm_create_object seals: a KEYEDHASH object of name algorithm hash,
+ * attributes attrs, authPolicy policy, userAuth auth (may be empty). */
+struct tpm_seal_spec {
+	uint16_t hash;
+	uint32_t attrs;
+	const unsigned char *policy;
+	size_t policy_len;
+	const void *auth, *secret;
+	size_t auth_len, secret_len;
+};
+int tpm_create_object(struct tpm *t, uint32_t parent, const struct tpm_seal_spec *s, struct buf *pub,
+		      struct buf *priv);
+
+/* A policy session with the TPM's last nonce: each command authorised by
+ * it carries an HMAC (Part 1 §19.6) over the nonces keyed with sessionKey ‖
+ * authValue. Unbound; unsalted (sessionKey empty) or salted. */
+struct tpm_session {
+	uint32_t handle;
+	uint16_t hash;
+	unsigned char nonce_tpm[TPM_MAX_DIGEST];
+	size_t nonce_len;
+	unsigned char session_key[TPM_MAX_DIGEST];	/* a secret: tpm_session_wipe */
+	size_t key_len;
+};
+int tpm_start_session(struct tpm *t, uint16_t hash, struct tpm_session *s);
+void tpm_session_wipe(struct tpm_session *s);
+
+/* The public point of an ECC P-256 key (the primary's). */
+#define TPM_ECC_BYTES 32
+struct tpm_ecc_point {
+	unsigned char x[TPM_ECC_BYTES], y[TPM_ECC_BYTES];
+};
+/* A primary key as CreatePrimary made it: its handle, its name (for the
+ * cpHash of commands that name it) and, for an ECC key, its public point. */
+struct tpm_primary {
+	uint32_t handle;
+	unsigned char name[2 + TPM_MAX_DIGEST];
+	size_t name_len;
+	bool has_point;
+	struct tpm_ecc_point pt;
+};
+/* tpm_create_primary, the key's name and point kept in *p. */
+int tpm_create_primary_info(struct tpm *t, uint16_t hash, uint16_t key, struct tpm_primary *p);
+int tpm_parse_primary(struct tpm *t, uint16_t key, struct tpm_primary *p);
+
+#define TPM_SE_HMAC 0x00
+#define TPM_SE_POLICY 0x01
+/* A session of type (TPM_SE_POLICY or TPM_SE_HMAC) salted to the loaded ECC
+ * key tpm_key (name algorithm key_hash, public point pt) by one-pass ECDH
+ * (Part 1 §11.4.10.3, §C.6.1), AES-128-CFB for parameter encryption:
+ * salt = KDFe(key_hash, Z, "SECRET", ephemeral x, pt.x), sessionKey =
+ * KDFa(hash, salt, "ATH", nonceTPM, nonceCaller). Someone who sees the bus
+ * cannot compute the sessionKey, so the session's HMACs do not let them test
+ * authValue guesses. */
+int tpm_start_salted_session(struct tpm *t, uint16_t hash, uint8_t type, uint32_t tpm_key, uint16_t key_hash,
+			     const struct tpm_ecc_point *pt, struct tpm_session *s);
+/* tpm_create_object with its first parameter (the TPM2B_SENSITIVE_CREATE:
+ * userAuth and the sealed data) encrypted by the salted HMAC session enc
+ * (decrypt attribute, Part 1 §21), which the command ends; parent_name: the
+ * parent's name, which the session's cpHash covers. */
+int tpm_create_object_encrypted(struct tpm *t, uint32_t parent, const unsigned char *parent_name,
+				size_t parent_name_len, const struct tpm_seal_spec *s, struct tpm_session *enc,
+				struct buf *pub, struct buf *priv);
+/* PolicyAuthValue: the object's authValue joins the session's HMAC key. */
+int tpm_policy_auth_value(struct tpm *t, uint32_t session);
+/* Unseal of a loaded object (its name: name, name_len) authorised by policy
+ * session s, whose policy included PolicyAuthValue, with the object's
+ * authValue auth: the command's HMAC is computed, the response's checked. */
+int tpm_unseal_auth(struct tpm *t, uint32_t item, const unsigned char *name, size_t name_len,
+		    struct tpm_session *s, const void *auth, size_t auth_len, struct buf *out);
+
+/* The digest after PolicyAuthValue is run on a session whose digest is
+ * digest (len bytes, updated in place): H(digest ‖ TPM_CC_PolicyAuthValue).
+ * len, or 0 on error. */
+size_t tpm_policy_auth_value_digest(uint16_t hash, unsigned char *digest, size_t len);
+/* An object's name (Part 1 §16): nameAlg ‖ H_nameAlg(TPMT_PUBLIC) from its
+ * TPM2B_PUBLIC pub; its length (out has 2 + TPM_MAX_DIGEST bytes), 0 when
+ * pub is not one. */
+size_t tpm_object_name(const void *pub, size_t len, unsigned char *out);
+
+/* The HMAC of a command authorised by a session (Part 1 §19.6.5):
+ * HMAC_hash(key, cpHash ‖ nonceCaller ‖ nonceTPM ‖ attrs), cpHash =
+ * H(cc ‖ the handles' names ‖ params); key = sessionKey ‖ authValue.
+ * The response's: HMAC_hash(key, rpHash ‖ nonceTPM ‖ nonceCaller ‖ attrs),
+ * rpHash = H(TPM_RC_SUCCESS ‖ cc ‖ params). Digest length, or 0. */
+struct tpm_hmac_in {
+	uint16_t hash;
+	const void *key;
+	size_t key_len;
+	uint32_t cc;
+	const unsigned char *names, *params, *nonce_caller, *nonce_tpm;
+	size_t names_len, params_len, nonce_caller_len, nonce_tpm_len;
+	uint8_t attrs;
+};
+size_t tpm_cmd_hmac(const struct tpm_hmac_in *in, unsigned char *out);
+size_t tpm_resp_hmac(const struct tpm_hmac_in *in, unsigned char *out);
+
+/* The dictionary-attack state (GetCapability TPM_PT_LOCKOUT_*). */
+struct tpm_lockout {
+	uint32_t counter, max_tries, interval_s, recovery_s;
+};
+int tpm_lockout_state(struct tpm *t, struct tpm_lockout *l);
+int tpm_parse_lockout(struct tpm *t, struct tpm_lockout *l);
+/* StartAuthSession's answer: the handle and nonceTPM into s. */
+int tpm_parse_session(struct tpm *t, uint16_t hash, struct tpm_session *s);
+/* Unseal's answer in an HMAC session: the response HMAC checked against in
+ * (the command's key, cc and nonceCaller), s's nonce updated, the data to out. */
+int tpm_parse_unseal_auth(struct tpm *t, struct tpm_hmac_in *in, struct tpm_session *s, struct buf *out);
 
 /* --- the response parsers, on t->resp (for the unit tests and fuzzing) --- */
 int tpm_parse_pcr_banks(struct tpm *t, struct tpm_pcr_sel *banks, size_t max, size_t *n);

@@ -22,6 +22,7 @@ struct race_entry {
 	char *jwe;
 	struct buf pass;	/* the recovered passphrase until the caller takes it */
 	bool done, taken;
+	bool deferred;		/* may ask a person: started when the others failed */
 };
 
 struct slot_race {
@@ -29,6 +30,8 @@ struct slot_race {
 	pthread_cond_t cv;
 	int refs;		/* the caller's and one per running decrypt thread */
 	int n, finished;
+	int deferred;		/* entries not started yet (pin_asks_person) */
+	long long ask_at;	/* start them by then anyway */
 	/* The threads' cancel and options live here, not with the caller,
 	 * because the threads may outlive the caller's interest. */
 	struct pin_cancel cancel;
@@ -129,8 +132,14 @@ int slot_race_start(struct luks_dev *d, int only_slot, const struct pin_opts *po
 		e->race = r;
 		e->slot = s;
 		r->n++;	/* only the caller reads n until the last reference goes */
-		start_decrypt(r, e);
+		if ((e->deferred = pin_asks_person(e->jwe, strlen(e->jwe))))
+			r->deferred++;
+		else
+			start_decrypt(r, e);
 	}
+	r->ask_at = clock_mono_ms() + PIN_ASK_PERSON_DELAY_MS;
+	if (r->ask_at > r->po.deadline_ms)
+		r->ask_at = r->po.deadline_ms;
 	if (!r->n) {
 		race_drop(r);
 		return 0;
@@ -156,15 +165,41 @@ static int take_arrived(struct slot_race *r, struct buf *pass)
 	return -1;
 }
 
+/* Starts the entries that may ask a person (only the caller does). */
+static void start_deferred(struct slot_race *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->deferred = 0;
+	pthread_mutex_unlock(&r->mu);
+	if (pin_cancelled(&r->cancel))
+		return;
+	for (int i = 0; i < r->n; i++)
+		if (r->e[i].deferred)
+			start_decrypt(r, &r->e[i]);
+}
+
 int slot_race_next(struct slot_race *r, struct buf *pass)
 {
 	long long until = r->po.deadline_ms + REPORT_SLACK_MS;
 	int slot;
 
 	pthread_mutex_lock(&r->mu);
-	while ((slot = take_arrived(r, pass)) < 0 && r->finished < r->n &&
-	       clock_cond_wait_until(&r->cv, &r->mu, until) != ETIMEDOUT)
-		;
+	for (;;) {
+		if ((slot = take_arrived(r, pass)) >= 0)
+			break;
+		/* the others are all done without a passphrase, or had their time */
+		if (r->deferred && (r->finished >= r->n - r->deferred || clock_mono_ms() >= r->ask_at)) {
+			pthread_mutex_unlock(&r->mu);
+			start_deferred(r);
+			pthread_mutex_lock(&r->mu);
+			continue;
+		}
+		if (r->finished >= r->n)
+			break;
+		long long wake = r->deferred && r->ask_at < until ? r->ask_at : until;
+		if (clock_cond_wait_until(&r->cv, &r->mu, wake) == ETIMEDOUT && clock_mono_ms() >= until)
+			break;
+	}
 	if (slot < 0)
 		slot = take_arrived(r, pass);	/* one may have come with the timeout */
 	pthread_mutex_unlock(&r->mu);

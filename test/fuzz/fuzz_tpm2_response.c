@@ -1,5 +1,5 @@
 /* fuzz_tpm2_response.c - libFuzzer target: bytes as a TPM's answer to each
- * command the tpm2 pin sends (a TPM device or socket is untrusted input).
+ * command the tpm2 and tpm2pin pins send (a TPM device or socket is untrusted input).
  * The first byte picks the PCR selection the answer is checked against. */
 #include <stdint.h>
 #include <string.h>
@@ -29,6 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tpm_parse_create(&t, &pub, &priv);
 	tpm_parse_unseal(&t, &out);
 	tpm_parse_empty(&t, TPM_ST_NO_SESSIONS, "PolicyPCR");
+	/* the tpm2pin pin's: lockout state, session nonce, Unseal in an HMAC session */
+	struct tpm_lockout l;
+	struct tpm_session ss = { .hash = sel.hash };
+	unsigned char nonce[TPM_MAX_DIGEST] = { 1 }, name[2 + TPM_MAX_DIGEST];
+	struct tpm_hmac_in in = { .hash = sel.hash, .key = "k", .key_len = 1, .cc = 0x15E,
+				  .nonce_caller = nonce, .nonce_caller_len = tpm_hash_len(sel.hash) };
+	struct tpm_primary primary;
+	tpm_parse_lockout(&t, &l);
+	tpm_parse_primary(&t, TPM_ALG_ECC, &primary);
+	tpm_parse_primary(&t, TPM_ALG_RSA, &primary);
+	tpm_parse_session(&t, sel.hash, &ss);
+	tpm_parse_unseal_auth(&t, &in, &ss, &out);
+	buf_free(&out);
+	tpm_object_name(data + 1, size - 1, name);
 	buf_free(&pub);
 	buf_free(&priv);
 	buf_free(&out);

@@ -1,0 +1,401 @@
+/* tpm2pin.c - the tpm2pin pin: the tpm2 pin's sealed object plus a PIN the
+ * TPM checks, under its dictionary-attack lockout.
+ *
+ * The header is {"clevis":{"pin":"tpm2pin","tpm2pin":{the tpm2 fields,
+ * "pin_salt"}}}: clevis does not know the pin, so it refuses the JWE before
+ * it touches the TPM (a "tpm2" header would make it try an unseal without
+ * the PIN and spend a dictionary-attack try).
+ *
+ * The object: the tpm2 pin's KEYEDHASH, but without noDA (a wrong PIN counts
+ * towards the TPM's lockout) and without userWithAuth (only its policy opens
+ * it), its userAuth derived from the PIN:
+ *   authValue = KDFa(nameAlg, PIN, "nbde tpm2pin", pin_salt, "", digest bits)
+ * with its trailing zero bytes dropped (the TPM drops them from an HMAC key,
+ * Part 1 §19.6.5), pin_salt 32 random bytes. Its policy is PolicyPCR (when
+ * PCRs are named) then PolicyAuthValue, computed in software.
+ *
+ * Nothing derived from the PIN crosses the bus in clear: Create's sensitive
+ * part (the authValue and the content key) is encrypted by an HMAC session
+ * salted to an ECC primary key (ECDH); Unseal runs in a policy session salted
+ * the same way, its HMAC keyed with sessionKey ‖ authValue (so a recording
+ * of the bus gives nothing to test PIN guesses against) and its answer, the
+ * content key, encrypted. The primary's public point is taken as the TPM
+ * answers it: an active attacker on the bus could put in their own.
+ *
+ * The PIN: read from the file NBDE_TPM_PIN_FILE names (one try), else asked
+ * on /dev/tty (twice to encrypt; up to PIN_TTY_TRIES to decrypt). Never from
+ * argv or the config, never stored. */
+#include "tpm2_shared.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../crypto/b64url.h"
+#include "../../crypto/hash.h"
+#include "../../crypto/json.h"
+#include "../../crypto/jwk.h"
+#include "../../crypto/kdf.h"
+#include "../../crypto/rand.h"
+#include "../runtime/runtime.h"
+
+#define PIN "tpm2pin"
+#define PIN_FILE_ENV "NBDE_TPM_PIN_FILE"
+#define PIN_KDF_LABEL "nbde tpm2pin"
+#define PIN_SALT_LEN 32		/* 256 random bits: no two bindings share a derivation */
+#define PIN_MAX_LEN 1024	/* a PIN is typed; a file holding more is not one */
+/* Tries on a terminal: a few typos, and never enough to walk a TPM into
+ * lockout (a retry needs at least two tries left before lockout). */
+#define PIN_TTY_TRIES 3
+/* The sealed object: the tpm2 pin's without noDA and userWithAuth */
+#define PIN_SEALED_ATTRS (TPM_ATTR_FIXED_TPM | TPM_ATTR_FIXED_PARENT | TPM_ATTR_ADMIN_WITH_POLICY)
+
+/* --- the PIN --- */
+
+/* The file's contents without one trailing newline; -1 after a message. */
+static int pin_from_file(const char *path, struct buf *pin, const struct pin_opts *o)
+{
+	if (read_file(path, PIN_MAX_LEN + 1, pin)) {
+		pin_msg(o, PIN " pin: cannot read the PIN file %s (" PIN_FILE_ENV ")", path);
+		return -1;
+	}
+	if (pin->len && pin->p[pin->len - 1] == '\n')
+		pin->p[--pin->len] = 0;
+	if (pin->len && pin->p[pin->len - 1] == '\r')
+		pin->p[--pin->len] = 0;
+	return 0;
+}
+
+static int pin_from_tty(const char *prompt, struct buf *pin, const struct pin_opts *o)
+{
+	if (tty_read_line(prompt, true, pin)) {
+		pin_msg(o, PIN " pin: no PIN: no terminal to ask on, and " PIN_FILE_ENV " is not set");
+		return -1;
+	}
+	return 0;
+}
+
+static int pin_check(const struct buf *pin, const struct pin_opts *o)
+{
+	if (!pin->len || pin->len > PIN_MAX_LEN) {
+		pin_msg(o, PIN " pin: the PIN is %s", pin->len ? "too long" : "empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* The PIN for a new binding: the file's, or typed twice alike. */
+static int pin_for_encrypt(struct buf *pin, const struct pin_opts *o)
+{
+	const char *path = getenv(PIN_FILE_ENV);
+	AUTO_BUF again = { 0 };
+
+	if (path && *path)
+		return pin_from_file(path, pin, o) || pin_check(pin, o) ? -1 : 0;
+	if (pin_from_tty("TPM PIN: ", pin, o) || pin_check(pin, o) ||
+	    pin_from_tty("TPM PIN again: ", &again, o))
+		return -1;
+	if (again.len != pin->len || memcmp(again.p, pin->p, pin->len)) {
+		pin_msg(o, PIN " pin: the two PINs differ");
+		return -1;
+	}
+	return 0;
+}
+
+/* authValue of a PIN (see the top of the file); *len its length. */
+static int pin_auth_value(uint16_t hash, const struct buf *pin, const unsigned char *salt, size_t salt_len,
+			  unsigned char *auth, size_t *len)
+{
+	const char *h = tpm_hash_jose(hash);
+	size_t n = tpm_hash_len(hash);
+
+	if (!h || !n || kdfa(h, pin->p, pin->len, PIN_KDF_LABEL, salt, salt_len, NULL, 0, auth, n * 8))
+		return -1;
+	while (n && !auth[n - 1])
+		n--;
+	*len = n;
+	return 0;
+}
+
+/* --- encryption --- */
+
+/* A session of type salted to an ECC primary: primary's own key when it is
+ * one, else a second primary made for the salt and flushed again. */
+static int salted_session(struct tpm2_conv *cv, uint16_t hash, const struct tpm_primary *primary, uint8_t type,
+			  struct tpm_session *ss)
+{
+	struct tpm_primary ecc;
+
+	if (primary->has_point)
+		return tpm_start_salted_session(&cv->t, hash, type, primary->handle, hash, &primary->pt, ss);
+	if (tpm_create_primary_info(&cv->t, hash, TPM_ALG_ECC, &ecc))
+		return -1;
+	int rc = tpm_start_salted_session(&cv->t, hash, type, ecc.handle, hash, &ecc.pt, ss);
+	tpm_flush(&cv->t, ecc.handle);
+	return rc;
+}
+
+
+/* The object of spec under the primary of c's template, Create's sensitive
+ * part (the authValue and the content key) encrypted by a salted session. */
+static int create_encrypted(struct tpm2_conv *cv, const struct tpm2_cfg *c, const struct tpm_seal_spec *spec,
+			    struct buf *pub, struct buf *priv)
+{
+	struct tpm_primary primary;
+	struct tpm_session ss = { 0 };
+
+	if (tpm_create_primary_info(&cv->t, c->hash, c->key, &primary))
+		return -1;
+	cv->primary = primary.handle;
+	int rc = salted_session(cv, c->hash, &primary, TPM_SE_HMAC, &ss) ||
+		 tpm_create_object_encrypted(&cv->t, cv->primary, primary.name, primary.name_len, spec, &ss, pub, priv);
+	if (rc && ss.handle)
+		tpm_flush(&cv->t, ss.handle);	/* a failed command leaves the session open */
+	tpm_session_wipe(&ss);
+	return rc ? -1 : 0;
+}
+
+static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth, size_t auth_len, struct buf *pub,
+		struct buf *priv, const struct pin_opts *o)
+{
+	unsigned char policy[TPM_MAX_DIGEST];
+	size_t plen;
+	struct tpm2_conv cv;
+
+	if (tpm2_conv_open(&cv, PIN, o))
+		return -1;
+	if (tpm2_pcr_policy(&cv, c, policy, &plen))
+		return tpm2_conv_fail(&cv, o);
+	if (!plen) {	/* no PCRs: PolicyAuthValue alone, from the empty policy */
+		plen = tpm_hash_len(c->hash);
+		memset(policy, 0, plen);
+	}
+	struct tpm_seal_spec spec = {
+		.hash = c->hash, .attrs = PIN_SEALED_ATTRS, .policy = policy,
+		.policy_len = tpm_policy_auth_value_digest(c->hash, policy, plen),
+		.auth = auth, .auth_len = auth_len, .secret = text, .secret_len = strlen(text),
+	};
+	if (!spec.policy_len) {
+		snprintf(cv.t.err, sizeof(cv.t.err), "cannot compute the policy");
+		return tpm2_conv_fail(&cv, o);
+	}
+	if (create_encrypted(&cv, c, &spec, pub, priv))
+		return tpm2_conv_fail(&cv, o);
+	tpm2_conv_close(&cv);
+	return 0;
+}
+
+/* The object sealing text, its parts in pub/priv, the salt in salt. */
+static int seal_with_pin(struct tpm2_cfg *c, const char *text, struct buf *pub, struct buf *priv,
+			 unsigned char salt[PIN_SALT_LEN], const struct pin_opts *o)
+{
+	unsigned char auth[TPM_MAX_DIGEST];
+	AUTO_BUF pin = { 0 };
+	size_t alen;
+	int rc = -1;
+
+	if (pin_for_encrypt(&pin, o))
+		return -1;
+	if (rand_bytes(salt, PIN_SALT_LEN) || pin_auth_value(c->hash, &pin, salt, PIN_SALT_LEN, auth, &alen))
+		pin_msg(o, PIN " pin: cannot derive the PIN's auth value");
+	else
+		rc = seal(c, text, auth, alen, pub, priv, o);
+	wipe(auth, sizeof(auth));
+	return rc;
+}
+
+char *pin_tpm2pin_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o)
+{
+	struct tpm2_cfg c;
+	unsigned char salt[PIN_SALT_LEN];
+	AUTO_JSON_SECRET jwk = NULL;
+	AUTO_JSON hdr = NULL;
+	AUTO_BUF pub = { 0 };
+	AUTO_BUF priv = { 0 };
+	AUTO_JWE j = { 0 };
+	const char *err = "out of memory";
+	char *text = NULL, *out = NULL;
+	cJSON *fields;
+
+	if (tpm2_parse_config(PIN, cfg, &c, o) || !(jwk = tpm2_new_cek(&text, PIN, o)) ||
+	    seal_with_pin(&c, text, &pub, &priv, salt, o))
+		goto done;
+	if (!(hdr = tpm2_header(&c, &pub, &priv, &fields)) ||
+	    !tpm2_set_b64(fields, "pin_salt", &(struct buf){ salt, PIN_SALT_LEN }) ||
+	    jwe_encrypt(&j, hdr, jwk, pt, len, &err) || !(out = jwe_compact(&j)))
+		pin_msg(o, PIN " pin: %s", err);
+done:
+	if (text)
+		secret_free(text, strlen(text) + 1);
+	buf_free(&c.digest);
+	return out;
+}
+
+/* --- decryption --- */
+
+/* The TPM's lockout state in words, after a wrong PIN or a lockout. */
+static void say_lockout(struct tpm2_conv *cv, bool wrong, const struct pin_opts *o)
+{
+	struct tpm_lockout l;
+
+	if (tpm_lockout_state(&cv->t, &l)) {
+		pin_msg(o, PIN " pin: %s", wrong ? "wrong PIN" : "the TPM is in dictionary-attack lockout");
+		return;
+	}
+	if (l.max_tries && l.counter >= l.max_tries)
+		pin_msg(o, PIN " pin: %sthe TPM is in dictionary-attack lockout (%u failed tries of %u allowed); "
+			"it forgets one every %u s, or clear it with the lockout authorization",
+			wrong ? "wrong PIN; " : "", (unsigned)l.counter, (unsigned)l.max_tries, (unsigned)l.interval_s);
+	else
+		pin_msg(o, PIN " pin: wrong PIN (the TPM counts %u failed tries; it locks out after %u)",
+			(unsigned)l.counter, (unsigned)l.max_tries);
+}
+
+/* How many more wrong PINs the TPM takes before lockout (UINT32_MAX when
+ * it does not say). */
+static uint32_t tries_left(struct tpm2_conv *cv)
+{
+	struct tpm_lockout l;
+
+	if (tpm_lockout_state(&cv->t, &l) || !l.max_tries)
+		return UINT32_MAX;
+	return l.counter >= l.max_tries ? 0 : l.max_tries - l.counter;
+}
+
+enum try_result { TRY_OK, TRY_WRONG_PIN, TRY_FAILED };
+
+/* After a failed command: the lockout state when the TPM refused the PIN or
+ * is locked out, its error otherwise. */
+static enum try_result try_failed(struct tpm2_conv *cv, uint32_t session, uint32_t *left, const struct pin_opts *o)
+{
+	uint32_t rc = tpm_rc_base(cv->t.rc);
+
+	if (session)
+		tpm_flush(&cv->t, session);	/* a failed command leaves the session open */
+	if (rc != TPM_RC_AUTH_FAIL && rc != TPM_RC_LOCKOUT) {
+		tpm2_conv_fail(cv, o);
+		return TRY_FAILED;
+	}
+	say_lockout(cv, rc == TPM_RC_AUTH_FAIL, o);
+	*left = tries_left(cv);
+	tpm2_conv_close(cv);
+	return rc == TPM_RC_AUTH_FAIL ? TRY_WRONG_PIN : TRY_FAILED;
+}
+
+/* Loads the sealed object and starts a salted policy session. */
+static int load_and_salt(struct tpm2_conv *cv, const struct tpm2_sealed *s, struct tpm_session *ss)
+{
+	struct tpm_primary primary;
+
+	if (tpm_create_primary_info(&cv->t, s->hash, s->key, &primary))
+		return -1;
+	cv->primary = primary.handle;
+	if (tpm_load(&cv->t, cv->primary, s->pub.p, s->pub.len, s->priv.p, s->priv.len, &cv->item))
+		return -1;
+	if (!primary.has_point) {	/* the TPM has room for few objects */
+		tpm_flush(&cv->t, cv->primary);
+		cv->primary = 0;
+	}
+	int rc = salted_session(cv, s->hash, &primary, TPM_SE_POLICY, ss);
+	if (cv->primary)
+		tpm_flush(&cv->t, cv->primary);
+	cv->primary = 0;
+	return rc;
+}
+
+/* One unseal with the authValue auth: load, a salted policy session,
+ * PolicyPCR, PolicyAuthValue, Unseal with the session's HMAC. *left: wrong
+ * PINs left before lockout. */
+static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned char *auth, size_t auth_len,
+				  struct buf *out, uint32_t *left, const struct pin_opts *o)
+{
+	unsigned char name[2 + TPM_MAX_DIGEST];
+	size_t name_len = tpm_object_name(s->pub.p, s->pub.len, name);
+	struct tpm_session ss = { 0 };
+	struct tpm2_conv cv;
+	enum try_result r = TRY_OK;
+
+	if (!name_len) {
+		pin_msg(o, PIN " pin: JWE has an invalid jwk_pub (not a TPM2B_PUBLIC)");
+		return TRY_FAILED;
+	}
+	if (tpm2_conv_open(&cv, PIN, o))
+		return TRY_FAILED;
+	/* in lockout the TPM refuses even the primary's empty password (it is
+	 * not noDA, as clevis makes it) */
+	if (load_and_salt(&cv, s, &ss) || (s->sel.mask && tpm_policy_pcr(&cv.t, ss.handle, &s->sel)) ||
+	    tpm_policy_auth_value(&cv.t, ss.handle) ||
+	    tpm_unseal_auth(&cv.t, cv.item, name, name_len, &ss, auth, auth_len, out))
+		r = try_failed(&cv, ss.handle, left, o);
+	else
+		tpm2_conv_close(&cv);
+	tpm_session_wipe(&ss);
+	return r;
+}
+
+/* Gets a PIN (file, or tty try number i), derives its authValue, unseals. */
+static enum try_result unseal_once(const struct tpm2_sealed *s, const struct buf *salt, const char *path, int i,
+				   struct buf *out, uint32_t *left, const struct pin_opts *o)
+{
+	unsigned char auth[TPM_MAX_DIGEST];
+	AUTO_BUF pin = { 0 };
+	size_t alen;
+	enum try_result r = TRY_FAILED;
+
+	if (path ? pin_from_file(path, &pin, o) : pin_from_tty(i ? "TPM PIN (again): " : "TPM PIN: ", &pin, o))
+		return TRY_FAILED;
+	if (pin_check(&pin, o))
+		return path ? TRY_FAILED : TRY_WRONG_PIN;
+	if (pin_auth_value(s->hash, &pin, salt->p, salt->len, auth, &alen))
+		pin_msg(o, PIN " pin: cannot derive the PIN's auth value");
+	else
+		r = try_unseal(s, auth, alen, out, left, o);
+	wipe(auth, sizeof(auth));
+	return r;
+}
+
+static int unseal(const struct tpm2_sealed *s, const struct buf *salt, struct buf *out, const struct pin_opts *o)
+{
+	const char *path = getenv(PIN_FILE_ENV);
+	uint32_t left = UINT32_MAX;
+
+	if (path && !*path)
+		path = NULL;
+	int tries = path ? 1 : PIN_TTY_TRIES;
+
+	for (int i = 0; i < tries; i++) {
+		if (pin_abandoned(o))
+			return -1;
+		enum try_result r = unseal_once(s, salt, path, i, out, &left, o);
+		if (r != TRY_WRONG_PIN)
+			return r == TRY_OK ? 0 : -1;
+		if (i + 1 < tries && left < 2) {	/* one more wrong PIN would lock the TPM: leave it to the passphrase */
+			pin_msg(o, PIN " pin: not asking again: one more wrong PIN would lock the TPM out");
+			return -1;
+		}
+	}
+	return -1;
+}
+
+int pin_tpm2pin_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o)
+{
+	struct tpm2_sealed s = { 0 };
+	AUTO_BUF salt = { 0 };
+	AUTO_BUF text = { 0 };
+	const cJSON *data;
+	const char *salt_b64;
+	int rc = -1;
+
+	if (!(data = tpm2_read_header(PIN, j, &s, o)))
+		goto out;
+	if (!(salt_b64 = json_get_str(data, "pin_salt")) || b64url_decode_str(salt_b64, &salt) ||
+	    salt.len != PIN_SALT_LEN) {
+		pin_msg(o, PIN " pin: JWE has a missing or invalid pin_salt");
+		goto out;
+	}
+	if (!unseal(&s, &salt, &text, o))
+		rc = tpm2_open_jwe(PIN, j, &text, pt, o);
+out:
+	tpm2_sealed_free(&s);
+	return rc;
+}
