@@ -452,7 +452,9 @@ static void put_sensitive(struct tpm_wbuf *w, const void *auth, size_t auth_len,
 	tpm_end_size16(w, at);
 }
 
-int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *handle)
+/* Sends CreatePrimary in the owner hierarchy from the clevis template;
+ * the caller parses the answer. */
+static int create_primary_send(struct tpm *t, uint16_t hash, uint16_t key)
 {
 	struct tpm_wbuf w;
 
@@ -463,7 +465,12 @@ int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *han
 	put_primary_public(&w, hash, key);
 	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
 	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });	/* creationPCR: none */
-	return exchange(t, &w) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "CreatePrimary", handle);
+	return exchange(t, &w);
+}
+
+int tpm_create_primary(struct tpm *t, uint16_t hash, uint16_t key, uint32_t *handle)
+{
+	return create_primary_send(t, hash, key) ? -1 : tpm_parse_handle(t, TPM_ST_SESSIONS, "CreatePrimary", handle);
 }
 
 /* The ECC point of outPublic's TPMT_PUBLIC, laid out as put_primary_public
@@ -510,16 +517,7 @@ int tpm_parse_primary(struct tpm *t, uint16_t key, struct tpm_primary *p)
 
 int tpm_create_primary_info(struct tpm *t, uint16_t hash, uint16_t key, struct tpm_primary *p)
 {
-	struct tpm_wbuf w;
-
-	tpm_cmd_begin(&w, TPM_ST_SESSIONS, TPM_CC_CreatePrimary);
-	tpm_put_u32(&w, TPM_RH_OWNER);
-	put_auth(&w, TPM_RS_PW);
-	put_sensitive(&w, NULL, 0, NULL, 0);
-	put_primary_public(&w, hash, key);
-	tpm_put_b2b(&w, NULL, 0);	/* outsideInfo */
-	tpm_put_pcr_sel(&w, &(struct tpm_pcr_sel){ .hash = TPM_ALG_NULL });
-	return exchange(t, &w) ? -1 : tpm_parse_primary(t, key, p);
+	return create_primary_send(t, hash, key) ? -1 : tpm_parse_primary(t, key, p);
 }
 
 static void put_sealed_public(struct tpm_wbuf *w, const struct tpm_seal_spec *s)
