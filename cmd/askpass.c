@@ -53,9 +53,10 @@
 
 /* One round: every bound slot at once; the first passphrase that opens its
  * keyslot wins. 0 with out set, 1 no binding at all, -1 none opened. */
-static int recover_once(struct luks_dev *d, long long deadline, bool quiet, struct buf *out)
+static int recover_once(struct luks_dev *d, const char *dev, long long deadline, bool quiet, struct buf *out)
 {
-	struct pin_opts po = { .deadline_ms = deadline, .quiet = quiet };
+	/* a person is asked (tpm2pin's PIN) in the first round only */
+	struct pin_opts po = { .deadline_ms = deadline, .quiet = quiet, .volume = dev, .no_person = quiet };
 	struct slot_race *r;
 	struct buf pass = { 0 };
 	int bound = slot_race_start(d, -1, &po, &r), slot, result = -1;
@@ -85,7 +86,7 @@ static int recover(const char *dev, long timeout_s, struct buf *out)
 	if (!(d = open_device(dev)))
 		return -1;
 	for (bool quiet = false;; quiet = true) {
-		rc = recover_once(d, deadline, quiet, out);
+		rc = recover_once(d, dev, deadline, quiet, out);
 		if (rc >= 0 || clock_mono_ms() + 1000 > deadline)
 			break;
 		sleep(1);

@@ -148,7 +148,9 @@ int unlock_main(int argc, char **argv)
 		snprintf(name, sizeof(name), "luks-%s", luks_uuid(d) ? luks_uuid(d) : "");
 		o.name = name;
 	}
-	struct pin_opts po = { .deadline_ms = clock_mono_ms() + o.timeout_s * 1000 };
+	char volume[PIN_VOLUME_MAX];
+	snprintf(volume, sizeof(volume), "%s (%s)", o.name, o.dev);
+	struct pin_opts po = { .deadline_ms = clock_mono_ms() + o.timeout_s * 1000, .volume = volume };
 	int bound = slot_race_start(d, o.only_slot, &po, &r);
 	if (bound < 0) {
 		msg("out of memory");

@@ -158,8 +158,9 @@ tpm2_flushcontext -t >/dev/null 2>&1; tpm2_flushcontext -s >/dev/null 2>&1
 
 # pty_run ANSWERS-FILE INPUT-FILE CMD... : runs CMD with a new controlling
 # terminal (a pty) and INPUT-FILE as stdin; each time CMD has printed a PIN
-# prompt on stderr and turned the terminal's echo off, the next line of
-# ANSWERS-FILE is typed. CMD's stderr goes to $TMP/msg; exit status CMD's.
+# prompt on the terminal and turned its echo off, the next line of
+# ANSWERS-FILE is typed. CMD's stderr, then what it wrote on the terminal,
+# go to $TMP/msg; exit status CMD's.
 pty_run() {
 	TIMEOUT=$(t_secs 30) python3 - "$@" 2>"$TMP/msg" <<'EOF'
 import os, pty, subprocess, sys, termios, time, select
@@ -175,6 +176,7 @@ p = subprocess.Popen(sys.argv[3:], stdin=stdin, stderr=subprocess.PIPE, preexec_
 # and a line typed for the next prompt can be lost
 deadline = time.monotonic() + float(os.environ['TIMEOUT'])
 err = b''
+tty = b''
 typed = 0
 while time.monotonic() < deadline:
     r, _, _ = select.select([p.stderr, master], [], [], 0.05)
@@ -185,10 +187,10 @@ while time.monotonic() < deadline:
         err += chunk
     if master in r:
         try:
-            os.read(master, 4096)
+            tty += os.read(master, 4096)
         except OSError:
             pass
-    prompts = err.count(b'TPM PIN')
+    prompts = tty.count(b'TPM PIN')
     echo_off = not termios.tcgetattr(master)[3] & termios.ECHO
     if prompts > typed and echo_off and typed < len(answers):
         os.write(master, answers[typed].encode() + b'\n')
@@ -197,7 +199,7 @@ if p.poll() is None:
     p.kill()
     err += b'pty_run: timed out\n'
 p.wait()
-sys.stderr.buffer.write(err)
+sys.stderr.buffer.write(err + tty)
 sys.exit(p.returncode)
 EOF
 }
@@ -207,7 +209,7 @@ printf '%s' "$PT" >"$TMP/pt"
 printf '%s\n%s\n' "$PIN" "$PIN" >"$TMP/answers"
 NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/pt" "$NBDE" encrypt tpm2pin '{}' >"$TMP/jtty"
 ok $? "encrypt asks for the PIN twice on the terminal" || diag "$(cat "$TMP/msg")"
-is "$(grep -o 'TPM PIN[^:]*:' "$TMP/msg" | tr '\n' ' ')" "TPM PIN: TPM PIN again: " "the two prompts"
+is "$(grep -o 'TPM PIN[^:]*:' "$TMP/msg" | tr '\n' ' ')" "TPM PIN for the new binding: TPM PIN again: " "the two prompts"
 is "$(dec "$(cat "$TMP/jtty")")" "$PT" "the PIN typed on the terminal decrypts (from the PIN file)"
 printf '%s\n%s\n' "$PIN" "other" >"$TMP/answers"
 NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/pt" "$NBDE" encrypt tpm2pin '{}' >"$TMP/out"
@@ -237,8 +239,8 @@ printf 'bad1\nbad2\nbad3\n' >"$TMP/answers"
 NBDE_TPM_PIN_FILE='' pty_run "$TMP/answers" "$TMP/jwe" "$NBDE" decrypt >/dev/null
 grep -q 'one more wrong PIN would lock the TPM out' "$TMP/msg" && [ "$(da_counter)" -eq 3 ]
 ok $? "with one try left before lockout the terminal is not asked again" || diag "$(cat "$TMP/msg")"
-setsid -w env NBDE_TPM_PIN_FILE='' "$NBDE" decrypt <"$TMP/jwe" >/dev/null 2>"$TMP/msg"
-[ $? -eq 1 ] && grep -q 'no terminal to ask on, and NBDE_TPM_PIN_FILE is not set' "$TMP/msg"
+setsid -w env NBDE_PROMPT=tty NBDE_TPM_PIN_FILE='' "$NBDE" decrypt <"$TMP/jwe" >/dev/null 2>"$TMP/msg"
+[ $? -eq 1 ] && grep -q 'no PIN: no terminal to ask on, and NBDE_TPM_PIN_FILE is not set' "$TMP/msg"
 ok $? "no terminal and no PIN file: one line saying so" || diag "$(cat "$TMP/msg")"
 da_reset
 

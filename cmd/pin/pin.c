@@ -37,6 +37,14 @@ bool pin_cancelled(const struct pin_cancel *c)
 	return c && atomic_load(&c->stop);
 }
 
+void pin_opts_keep_volume(struct pin_opts *o, char *copy)
+{
+	if (!o->volume)
+		return;
+	snprintf(copy, PIN_VOLUME_MAX, "%s", o->volume);
+	o->volume = copy;
+}
+
 bool pin_abandoned(const struct pin_opts *o)
 {
 	return pin_cancelled(o->cancel);

@@ -36,8 +36,18 @@ struct pin_opts {
 	long long deadline_ms;	/* absolute, on the clock_mono_ms() clock; every network wait ends by then */
 				/* 0: now + PIN_DEFAULT_TIMEOUT_MS, fixed when the call starts */
 	const struct pin_cancel *cancel;	/* NULL: never abandoned */
+	/* pins that ask a person (tpm2pin's PIN): the volume the prompt names
+	 * ("/dev/vda", "root (/dev/vda)"; NULL: none), and no_person to fail
+	 * them at once (a later round of retries must not ask again) */
+	const char *volume;
+	bool no_person;
 	int depth;		/* JWEs above this one in an sss tree; callers leave it 0 */
 };
+
+/* Threads that may outlive their caller keep their own copy of o->volume:
+ * points o->volume at copy (PIN_VOLUME_MAX bytes, cut if longer). */
+#define PIN_VOLUME_MAX 256
+void pin_opts_keep_volume(struct pin_opts *o, char *copy);
 
 /* Bounds on one JWE tree, checked before decrypt starts anything: each sss
  * child runs at once in its own thread and each tang pin opens a connection,

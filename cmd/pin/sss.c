@@ -158,6 +158,7 @@ struct round {
 struct child {
 	struct round *round;
 	struct pin_opts opts;
+	char volume[PIN_VOLUME_MAX];	/* opts.volume's copy: the caller's may be gone */
 	char *jwe;
 };
 
@@ -238,6 +239,7 @@ static bool start_child(struct round *r, const char *jwe, const struct pin_opts 
 	c->opts = *o;
 	c->opts.cancel = &r->cancel;
 	c->opts.depth = o->depth + 1;
+	pin_opts_keep_volume(&c->opts, c->volume);
 	pthread_mutex_lock(&r->mu);
 	r->refs++, r->running++;
 	pthread_mutex_unlock(&r->mu);
@@ -324,7 +326,8 @@ static int gather_key(const struct sss_jwe *s, unsigned char *key, const struct 
 		return -1;
 	size_t deferred = 0;
 	cJSON_ArrayForEach(c, s->jwes) {
-		if (pin_asks_person(c->valuestring, strlen(c->valuestring)))
+		/* with no_person they fail at once: nothing to wait for */
+		if (!o->no_person && pin_asks_person(c->valuestring, strlen(c->valuestring)))
 			deferred++;
 		else
 			start_child(r, c->valuestring, o);

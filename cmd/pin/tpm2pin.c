@@ -10,8 +10,10 @@
  * towards the TPM's lockout) and without userWithAuth (only its policy opens
  * it), its userAuth derived from the PIN:
  *   authValue = KDFa(nameAlg, PIN, "nbde tpm2pin", pin_salt, "", digest bits)
- * with its trailing zero bytes dropped (the TPM drops them from an HMAC key,
- * Part 1 §19.6.5), pin_salt 32 random bytes. Its policy is PolicyPCR (when
+ * pin_salt 32 random bytes. It goes out whole: the TPM drops trailing zero
+ * bytes itself (Create, Load), and an HMAC key sessionKey ‖ authValue is
+ * padded with zeros to the hash's block anyway (both fit in one block for
+ * every TPM hash), so trimming here would only branch on the secret. Its policy is PolicyPCR (when
  * PCRs are named) then PolicyAuthValue, computed in software.
  *
  * Nothing derived from the PIN crosses the bus in clear: Create's sensitive
@@ -23,8 +25,11 @@
  * answers it: an active attacker on the bus could put in their own.
  *
  * The PIN: read from the file NBDE_TPM_PIN_FILE names (one try), else asked
- * on /dev/tty (twice to encrypt; up to PIN_TTY_TRIES to decrypt). Never from
- * argv or the config, never stored. */
+ * of a person the way the boot asks for passphrases (cmd/runtime/prompt.h:
+ * the terminal, the systemd password agents, the console) - twice to
+ * encrypt, up to PIN_PERSON_TRIES times to decrypt, each prompt naming the
+ * volume, a retry the TPM's lockout state, every wait bounded by the
+ * deadline. Never from argv or the config, never stored. */
 #include "tpm2_shared.h"
 
 #include <stdio.h>
@@ -37,6 +42,7 @@
 #include "../../crypto/jwk.h"
 #include "../../crypto/kdf.h"
 #include "../../crypto/rand.h"
+#include "../runtime/prompt.h"
 #include "../runtime/runtime.h"
 
 #define PIN "tpm2pin"
@@ -44,9 +50,9 @@
 #define PIN_KDF_LABEL "nbde tpm2pin"
 #define PIN_SALT_LEN 32		/* 256 random bits: no two bindings share a derivation */
 #define PIN_MAX_LEN 1024	/* a PIN is typed; a file holding more is not one */
-/* Tries on a terminal: a few typos, and never enough to walk a TPM into
+/* Tries a person gets: a few typos, and never enough to walk a TPM into
  * lockout (a retry needs at least two tries left before lockout). */
-#define PIN_TTY_TRIES 3
+#define PIN_PERSON_TRIES 3
 /* The sealed object: the tpm2 pin's without noDA and userWithAuth */
 #define PIN_SEALED_ATTRS (TPM_ATTR_FIXED_TPM | TPM_ATTR_FIXED_PARENT | TPM_ATTR_ADMIN_WITH_POLICY)
 
@@ -66,13 +72,31 @@ static int pin_from_file(const char *path, struct buf *pin, const struct pin_opt
 	return 0;
 }
 
-static int pin_from_tty(const char *prompt, struct buf *pin, const struct pin_opts *o)
+static bool prompt_abandoned(const void *ctx)
 {
-	if (tty_read_line(prompt, true, pin)) {
-		pin_msg(o, PIN " pin: no PIN: no terminal to ask on, and " PIN_FILE_ENV " is not set");
+	return pin_abandoned(ctx);
+}
+
+/* Asks a person (cmd/runtime/prompt.h: the terminal, the systemd password
+ * agents, or the console) until the deadline of o (none when 0). */
+static int pin_from_person(const char *message, long long deadline_ms, struct buf *pin, const struct pin_opts *o)
+{
+	char id[sizeof("nbde-tpm2pin:") + PIN_VOLUME_MAX];
+	const char *why;
+	struct secret_prompt p = { .message = message, .id = id, .deadline_ms = deadline_ms,
+				   .abandoned = prompt_abandoned, .ctx = o };
+
+	snprintf(id, sizeof(id), "nbde-" PIN ":%s", o->volume ? o->volume : "");
+	switch (prompt_secret(&p, pin, &why)) {
+	case PROMPT_OK:
+		return 0;
+	case PROMPT_NO_WAY:
+		pin_msg(o, PIN " pin: no PIN: %s, and " PIN_FILE_ENV " is not set", why ? why : "nowhere to ask");
+		return -1;
+	default:
+		pin_msg(o, PIN " pin: no PIN was entered%s%s", why ? ": " : "", why ? why : "");
 		return -1;
 	}
-	return 0;
 }
 
 static int pin_check(const struct buf *pin, const struct pin_opts *o)
@@ -92,8 +116,8 @@ static int pin_for_encrypt(struct buf *pin, const struct pin_opts *o)
 
 	if (path && *path)
 		return pin_from_file(path, pin, o) || pin_check(pin, o) ? -1 : 0;
-	if (pin_from_tty("TPM PIN: ", pin, o) || pin_check(pin, o) ||
-	    pin_from_tty("TPM PIN again: ", &again, o))
+	if (pin_from_person("Enter a TPM PIN for the new binding:", 0, pin, o) || pin_check(pin, o) ||
+	    pin_from_person("Enter the TPM PIN again:", 0, &again, o))
 		return -1;
 	if (again.len != pin->len || memcmp(again.p, pin->p, pin->len)) {
 		pin_msg(o, PIN " pin: the two PINs differ");
@@ -111,8 +135,6 @@ static int pin_auth_value(uint16_t hash, const struct buf *pin, const unsigned c
 
 	if (!h || !n || kdfa(h, pin->p, pin->len, PIN_KDF_LABEL, salt, salt_len, NULL, 0, auth, n * 8))
 		return -1;
-	while (n && !auth[n - 1])
-		n--;
 	*len = n;
 	return 0;
 }
@@ -333,16 +355,36 @@ static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned ch
 	return r;
 }
 
-/* Gets a PIN (file, or tty try number i), derives its authValue, unseals. */
+/* The prompt for try i (of PIN_PERSON_TRIES); left: wrong PINs the TPM takes
+ * before its lockout, as it said after the last try. */
+static void pin_prompt_text(char *out, size_t cap, int i, uint32_t left, const struct pin_opts *o)
+{
+	char disk[PIN_VOLUME_MAX + 16] = "", lock[64] = "";
+
+	if (o->volume)
+		snprintf(disk, sizeof(disk), " for disk %s", o->volume);
+	if (i && left != UINT32_MAX)
+		snprintf(lock, sizeof(lock), " (the TPM locks after %lu more wrong)", (unsigned long)left);
+	if (i)
+		snprintf(out, cap, "Wrong PIN%s. Please enter the TPM PIN%s (try %d of %d):", lock, disk, i + 1,
+			 PIN_PERSON_TRIES);
+	else
+		snprintf(out, cap, "Please enter the TPM PIN%s:", disk);
+}
+
+/* Gets a PIN (file, or a person's try number i), derives its authValue,
+ * unseals. */
 static enum try_result unseal_once(const struct tpm2_sealed *s, const struct buf *salt, const char *path, int i,
 				   struct buf *out, uint32_t *left, const struct pin_opts *o)
 {
 	unsigned char auth[TPM_MAX_DIGEST];
+	char prompt[PIN_VOLUME_MAX + 160];
 	AUTO_BUF pin = { 0 };
 	size_t alen;
 	enum try_result r = TRY_FAILED;
 
-	if (path ? pin_from_file(path, &pin, o) : pin_from_tty(i ? "TPM PIN (again): " : "TPM PIN: ", &pin, o))
+	pin_prompt_text(prompt, sizeof(prompt), i, *left, o);
+	if (path ? pin_from_file(path, &pin, o) : pin_from_person(prompt, o->deadline_ms, &pin, o))
 		return TRY_FAILED;
 	if (pin_check(&pin, o))
 		return path ? TRY_FAILED : TRY_WRONG_PIN;
@@ -361,7 +403,11 @@ static int unseal(const struct tpm2_sealed *s, const struct buf *salt, struct bu
 
 	if (path && !*path)
 		path = NULL;
-	int tries = path ? 1 : PIN_TTY_TRIES;
+	if (!path && o->no_person) {
+		pin_msg(o, PIN " pin: not asking for the PIN again in this run");
+		return -1;
+	}
+	int tries = path ? 1 : PIN_PERSON_TRIES;
 
 	for (int i = 0; i < tries; i++) {
 		if (pin_abandoned(o))

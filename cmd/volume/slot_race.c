@@ -36,6 +36,7 @@ struct slot_race {
 	 * because the threads may outlive the caller's interest. */
 	struct pin_cancel cancel;
 	struct pin_opts po;
+	char volume[PIN_VOLUME_MAX];	/* po.volume's copy: the caller's may be gone */
 	struct race_entry e[];
 };
 
@@ -112,6 +113,7 @@ static struct slot_race *race_new(int slots, const struct pin_opts *po)
 	r->refs = 1;
 	r->po = *po;
 	r->po.cancel = &r->cancel;
+	pin_opts_keep_volume(&r->po, r->volume);
 	if (!r->po.deadline_ms)
 		r->po.deadline_ms = clock_mono_ms() + PIN_DEFAULT_TIMEOUT_MS;
 	return r;
@@ -132,7 +134,7 @@ int slot_race_start(struct luks_dev *d, int only_slot, const struct pin_opts *po
 		e->race = r;
 		e->slot = s;
 		r->n++;	/* only the caller reads n until the last reference goes */
-		if ((e->deferred = pin_asks_person(e->jwe, strlen(e->jwe))))
+		if ((e->deferred = !po->no_person && pin_asks_person(e->jwe, strlen(e->jwe))))
 			r->deferred++;
 		else
 			start_decrypt(r, e);
