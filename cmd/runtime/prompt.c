@@ -135,9 +135,11 @@ static enum prompt_result read_terminal_line(int fd, const struct secret_prompt 
 
 static enum prompt_result ask_terminal(int fd, const struct secret_prompt *p, struct buf *out)
 {
+	/* echo off first: its flush must not drop what is typed once the
+	 * prompt shows */
+	echo_off(fd);
 	write_all(fd, p->message, strlen(p->message));
 	write_all(fd, " ", 1);
-	echo_off(fd);
 	enum prompt_result r = read_terminal_line(fd, p, out);
 	echo_on(fd);
 	return r;
@@ -348,7 +350,8 @@ const char *prompt_channel(void)
 	const char *forced = getenv("NBDE_PROMPT");
 	int fd;
 
-	if (forced && (!strcmp(forced, "tty") || !strcmp(forced, "agent") || !strcmp(forced, "console")))
+	if (forced && (!strcmp(forced, "tty") || !strcmp(forced, "agent") || !strcmp(forced, "console") ||
+		       !strcmp(forced, "none")))
 		return forced;
 	if ((fd = open_tty()) >= 0) {
 		close(fd);
@@ -370,7 +373,10 @@ enum prompt_result prompt_secret(const struct secret_prompt *p, struct buf *out,
 	pthread_mutex_lock(&prompt_mu);
 	if (given_up(p))
 		r = PROMPT_NO_ANSWER;
-	else if (!strcmp(channel, "agent"))
+	else if (!strcmp(channel, "none")) {
+		*why = "asking a person is off here (NBDE_PROMPT=none)";
+		r = PROMPT_NO_WAY;
+	} else if (!strcmp(channel, "agent"))
 		r = ask_agent(p, out, why);
 	else if (!strcmp(channel, "console"))
 		r = ask_console(p, out, why);

@@ -14,7 +14,8 @@
  *            names while asking (dracut's /.console_lock, so its own
  *            prompts wait).
  *
- * NBDE_PROMPT=tty|agent|console picks one (the hooks, tests). Every wait
+ * NBDE_PROMPT=tty|agent|console picks one (the hooks, tests); =none asks
+ * no one (initramfs-tools' background askpass: its hook asked already). Every wait
  * ends by the deadline or when abandoned() turns true; echo is off while a
  * terminal is read and comes back on every path, a fatal signal included.
  * One prompt at a time per process: a second caller waits its turn. */
@@ -44,7 +45,7 @@ enum prompt_result {
 #define PROMPT_SECRET_MAX 1024
 enum prompt_result prompt_secret(const struct secret_prompt *p, struct buf *out, const char **why);
 
-/* Which way prompt_secret would ask now ("tty", "agent", "console"). */
+/* Which way prompt_secret would ask now ("tty", "agent", "console", "none"). */
 const char *prompt_channel(void);
 
 #endif

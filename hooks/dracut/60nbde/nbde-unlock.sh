@@ -7,7 +7,9 @@
 # nbde.timeout= (default 30 s; when called from the settled hook, what is
 # left of it: $_nbde_left); a failure leaves the prompt to a person. The
 # settled hook (nbde-settled.sh) sources this too: /tmp/nbde-tried-* and
-# the open mapping make the second call a no-op.
+# the open mapping make the second call a no-op. A tpm2pin binding's PIN
+# is asked on the console (the TPM's few tries, within the deadline) before
+# cryptroot-ask's passphrase prompt, the fallback.
 _nbde_t=${_nbde_left:-$(getarg nbde.timeout=)}
 for _nbde_dev in /dev/disk/by-uuid/*; do
 	[ -b "$_nbde_dev" ] || continue
@@ -17,6 +19,9 @@ for _nbde_dev in /dev/disk/by-uuid/*; do
 	nbde list -d "$_nbde_dev" >/dev/null 2>&1 || continue	# not LUKS
 	[ -n "$(nbde list -d "$_nbde_dev" 2>/dev/null)" ] || continue	# no binding
 	: >"/tmp/nbde-tried-$_nbde_uuid"
-	nbde unlock -d "$_nbde_dev" -n "luks-$_nbde_uuid" ${_nbde_t:+--timeout "$_nbde_t"}
+	# a tpm2pin binding asks its PIN on the console, under the lock
+	# dracut's own password prompts take
+	NBDE_PROMPT=console NBDE_CONSOLE_LOCK=/.console_lock \
+		nbde unlock -d "$_nbde_dev" -n "luks-$_nbde_uuid" ${_nbde_t:+--timeout "$_nbde_t"}
 done
 unset _nbde_dev _nbde_uuid _nbde_t
