@@ -190,7 +190,7 @@ ITOOLSDIR ?= /usr/share/initramfs-tools
 CLEVIS_LINKS := $(shell grep -o '"clevis-[a-z-]*"' cmd/applets.def | tr -d '"')
 APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys clevis $(CLEVIS_LINKS)
 UNITS := tangd.socket tangd@.service nbde-tangd.socket nbde-tangd.service
-subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g' $(1) > $(2)
+subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g; s|@LIBEXECDIR@|$(LIBEXECDIR)|g' $(1) > $(2)
 
 # the boot tests alone (test/50-vm.t, test/51-vm-late.t, test/52-vm-dropbear.t, test/53-vm-tpm2.t; caches in ~/.cache/nbde-vm)
 vm-test: nbde
@@ -206,14 +206,19 @@ install: nbde
 	for n in nbde clevis-luks; do for t in path service; do \
 	  $(call subst_bindir,hooks/systemd/nbde-askpass.$$t,$(DESTDIR)$(UNITDIR)/$$n-askpass.$$t); \
 	done; done
+	install -d $(DESTDIR)$(UNITDIR)/systemd-cryptsetup@.service.d
+	$(call subst_bindir,hooks/systemd/nbde-pin.conf,$(DESTDIR)$(UNITDIR)/systemd-cryptsetup@.service.d/nbde-pin.conf)
+	$(call subst_bindir,hooks/systemd/nbde-pin-unlock,$(DESTDIR)$(LIBEXECDIR)/nbde-pin-unlock)
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/nbde-pin-unlock
 	install -d $(DESTDIR)$(DRACUTDIR)/60nbde
 	for f in hooks/dracut/60nbde/*.sh; do \
 	  $(call subst_bindir,$$f,$(DESTDIR)$(DRACUTDIR)/60nbde/$$(basename $$f)); \
 	  chmod 0755 $(DESTDIR)$(DRACUTDIR)/60nbde/$$(basename $$f); \
 	done
-	for t in path service; do \
-	  $(call subst_bindir,hooks/systemd/nbde-askpass.$$t,$(DESTDIR)$(DRACUTDIR)/60nbde/nbde-askpass.$$t); \
+	for f in nbde-askpass.path nbde-askpass.service nbde-pin.conf nbde-pin-unlock; do \
+	  $(call subst_bindir,hooks/systemd/$$f,$(DESTDIR)$(DRACUTDIR)/60nbde/$$f); \
 	done
+	chmod 0755 $(DESTDIR)$(DRACUTDIR)/60nbde/nbde-pin-unlock
 	for f in hooks/nbde scripts/local-top/nbde scripts/local-bottom/nbde; do \
 	  install -d $(DESTDIR)$(ITOOLSDIR)/$$(dirname $$f); \
 	  $(call subst_bindir,hooks/initramfs-tools/$$f,$(DESTDIR)$(ITOOLSDIR)/$$f); \

@@ -576,23 +576,6 @@ static _Noreturn void cryptroot(const char *fifo, const char *askpass_exe, long 
 	}
 }
 
-/* nbde.timeout=SEC on the kernel command line (the last one that is a
- * valid timeout), else the pins' default. */
-static long boot_timeout(void)
-{
-	AUTO_BUF c = { 0 };
-	long t = PIN_DEFAULT_TIMEOUT_S, v;
-	const char *arg;
-
-	if (!read_file("/proc/cmdline", CMDLINE_MAX, &c) && c.len) {
-		c.p[c.len - 1] = '\0';
-		for (char *save = NULL, *w = strtok_r((char *)c.p, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
-			if ((arg = str_after_prefix(w, "nbde.timeout=")) && parse_number_quiet(arg, 1, TIMEOUT_MAX_S, &v))
-				t = v;
-	}
-	return t;
-}
-
 enum { OPT_TIMEOUT = OPTION_LONG(0) };
 
 static const struct applet_help help = {

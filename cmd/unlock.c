@@ -28,10 +28,10 @@ struct unlock_opts {
 	long timeout_s;
 };
 
-enum { OPT_TEST = OPTION_LONG(0), OPT_TIMEOUT };
+enum { OPT_TEST = OPTION_LONG(0), OPT_TIMEOUT, OPT_CRYPTTAB };
 
 static const struct applet_help help = {
-	.usage = "-d DEV [-n NAME] [-o OPTS] [--test | -t SLOT] [--timeout SEC]",
+	.usage = "-d DEV [-n NAME] [-o OPTS] [--crypttab-options OPTS] [--test | -t SLOT] [--timeout SEC]",
 	.about = "Unlocks a LUKS volume with its clevis bindings, all tried at once.",
 	.opts = (const struct option_spec[]){
 		{ 'd', NULL, "DEV", "the LUKS device or image file" },
@@ -39,9 +39,12 @@ static const struct applet_help help = {
 		{ 'o', NULL, "OPTS", "cryptsetup open options: --readonly, --allow-discards,\n"
 				     "--perf-same_cpu_crypt, --perf-submit_from_crypt_cpus,\n"
 				     "--perf-no_read_workqueue, --perf-no_write_workqueue" },
+		{ OPT_CRYPTTAB, "crypttab-options", "OPTS", "crypttab's options field (discard, readonly, same-cpu-crypt,\n"
+							    "...); those not about activating are ignored" },
 		{ OPT_TEST, "test", NULL, "only check that a binding opens a keyslot; activate nothing" },
 		{ 't', NULL, "SLOT", "--test with keyslot SLOT's binding only (clevis's -t)" },
-		{ OPT_TIMEOUT, "timeout", "SEC", "overall deadline in seconds (default " STRINGIFY(PIN_DEFAULT_TIMEOUT_S) ")" },
+		{ OPT_TIMEOUT, "timeout", "SEC", "overall deadline in seconds (default: nbde.timeout= on the\n"
+							   "kernel command line, else " STRINGIFY(PIN_DEFAULT_TIMEOUT_S) ")" },
 		{ 0 } },
 	.epilogue = "Exit status: 0 unlocked (or --test passed), 1 no binding opened the volume\n"
 		    "within the deadline, 2 usage, 3 the device cannot be read or is not LUKS,\n"
@@ -65,6 +68,17 @@ static int parse_open_options(const char *opts, uint32_t *flags)
 	return 0;
 }
 
+/* crypttab's comma-separated options: the activation flags among them
+ * (the boot hooks pass the field as it is). */
+static void parse_crypttab_options(const char *opts, uint32_t *flags)
+{
+	char copy[1024], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", opts);
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		*flags |= luks_crypttab_flag(w);
+}
+
 /* 0 to go on, -1 when -h was answered, else the exit status. */
 static int parse(int argc, char **argv, struct unlock_opts *o)
 {
@@ -86,6 +100,7 @@ static int parse(int argc, char **argv, struct unlock_opts *o)
 			if (parse_open_options(optarg, &o->flags))
 				return exit_usage();
 			break;
+		case OPT_CRYPTTAB: parse_crypttab_options(optarg, &o->flags); break;
 		case OPT_TIMEOUT:
 			if (!parse_seconds(optarg, "--timeout", &o->timeout_s))
 				return exit_usage();
@@ -134,7 +149,7 @@ static int report(const struct unlock_opts *o, int result, int tried)
 
 int unlock_main(int argc, char **argv)
 {
-	struct unlock_opts o = { .timeout_s = PIN_DEFAULT_TIMEOUT_S, .only_slot = -1 };
+	struct unlock_opts o = { .timeout_s = boot_timeout(), .only_slot = -1 };
 	AUTO_LUKS d = NULL;
 	char name[128];
 	struct slot_race *r;

@@ -255,24 +255,36 @@ int luks_activate(struct luks_dev *d, const char *name, int slot, const void *pa
 	return crypt_activate_by_passphrase(d->cd, name, slot, pass, len, flags);
 }
 
+/* Activation flags by cryptsetup open's option and by crypttab's word. */
+static const struct {
+	const char *option, *crypttab;
+	uint32_t flag;
+} activate_flags[] = {
+	{ "--readonly", "readonly", CRYPT_ACTIVATE_READONLY },
+	{ "-r", "read-only", CRYPT_ACTIVATE_READONLY },
+	{ "--allow-discards", "discard", CRYPT_ACTIVATE_ALLOW_DISCARDS },
+	{ "--perf-same_cpu_crypt", "same-cpu-crypt", CRYPT_ACTIVATE_SAME_CPU_CRYPT },
+	{ "--perf-submit_from_crypt_cpus", "submit-from-crypt-cpus", CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS },
+	{ "--perf-no_read_workqueue", "no-read-workqueue", CRYPT_ACTIVATE_NO_READ_WORKQUEUE },
+	{ "--perf-no_write_workqueue", "no-write-workqueue", CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE },
+};
+
+static uint32_t activate_flag_of(const char *word, bool crypttab)
+{
+	for (size_t i = 0; i < sizeof(activate_flags) / sizeof(activate_flags[0]); i++)
+		if (!strcmp(word, crypttab ? activate_flags[i].crypttab : activate_flags[i].option))
+			return activate_flags[i].flag;
+	return 0;
+}
+
 uint32_t luks_activate_flag(const char *option)
 {
-	static const struct {
-		const char *name;
-		uint32_t flag;
-	} flags[] = {
-		{ "--readonly", CRYPT_ACTIVATE_READONLY },
-		{ "-r", CRYPT_ACTIVATE_READONLY },
-		{ "--allow-discards", CRYPT_ACTIVATE_ALLOW_DISCARDS },
-		{ "--perf-same_cpu_crypt", CRYPT_ACTIVATE_SAME_CPU_CRYPT },
-		{ "--perf-submit_from_crypt_cpus", CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS },
-		{ "--perf-no_read_workqueue", CRYPT_ACTIVATE_NO_READ_WORKQUEUE },
-		{ "--perf-no_write_workqueue", CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE },
-	};
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (!strcmp(option, flags[i].name))
-			return flags[i].flag;
-	return 0;
+	return activate_flag_of(option, false);
+}
+
+uint32_t luks_crypttab_flag(const char *word)
+{
+	return activate_flag_of(word, true);
 }
 
 /* Bytes from 0 to the data segment; for LUKS2 without a data offset the

@@ -80,6 +80,8 @@ int luks_activate(struct luks_dev *d, const char *name, int slot, const void *pa
 /* The activation flag for a cryptsetup open option (--readonly, ...), 0 if
  * it is not one nbde supports. */
 uint32_t luks_activate_flag(const char *option);
+/* The same for a word of crypttab's options field (discard, readonly, ...). */
+uint32_t luks_crypttab_flag(const char *word);
 
 /* Everything from byte 0 to the start of the data: binary header(s), JSON
  * metadata, keyslot areas and, on LUKS1, the LUKSMeta area. */

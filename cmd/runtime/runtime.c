@@ -347,6 +347,21 @@ bool parse_number(const char *s, long min, long max, const char *what, long *out
 	return false;
 }
 
+long boot_timeout(void)
+{
+	AUTO_BUF c = { 0 };
+	long t = PIN_DEFAULT_TIMEOUT_S, v;
+	const char *arg;
+
+	if (!read_file("/proc/cmdline", CMDLINE_MAX, &c) && c.len) {
+		c.p[c.len - 1] = '\0';
+		for (char *save = NULL, *w = strtok_r((char *)c.p, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+			if ((arg = str_after_prefix(w, "nbde.timeout=")) && parse_number_quiet(arg, 1, TIMEOUT_MAX_S, &v))
+				t = v;
+	}
+	return t;
+}
+
 bool parse_seconds(const char *s, const char *what, long *out)
 {
 	return parse_number(s, 1, TIMEOUT_MAX_S, what, out);

@@ -91,6 +91,9 @@ bool parse_number_quiet(const char *s, long min, long max, long *out);
 /* A timeout: whole seconds, 1 to a day; false after a message naming what. */
 #define TIMEOUT_MAX_S 86400
 bool parse_seconds(const char *s, const char *what, long *out);
+/* nbde.timeout=SEC on the kernel command line (the last one that is a
+ * valid timeout), else the pins' default: the deadline boot unlocks use. */
+long boot_timeout(void);
 
 /* path names a directory (following symlinks). */
 bool is_directory(const char *path);

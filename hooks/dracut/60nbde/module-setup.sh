@@ -1,6 +1,7 @@
 #!/bin/bash
 # dracut module 60nbde: the static nbde binary answers the volume prompts.
-# systemd initrd: nbde-askpass.path/.service (systemd password agent).
+# systemd initrd: nbde-askpass.path/.service (systemd password agent), and
+# systemd-cryptsetup@'s ExecStartPre nbde-pin-unlock for tpm2pin's PIN.
 # Other initrds: an initqueue hook runs `nbde unlock` before cryptroot-ask
 # prompts, which then finds the volume open.
 # Network: pulled in (and rd.neednet=1 written with hostonly_cmdline) when a
@@ -85,6 +86,9 @@ install() {
 		mkdir -p "$initdir$systemdsystemunitdir/cryptsetup.target.wants"
 		ln_r "$systemdsystemunitdir/nbde-askpass.path" \
 			"$systemdsystemunitdir/cryptsetup.target.wants/nbde-askpass.path"
+		# a tpm2pin PIN is asked before systemd-cryptsetup's prompt
+		inst_simple "$moddir/nbde-pin.conf" "$systemdsystemunitdir/systemd-cryptsetup@.service.d/nbde-pin.conf"
+		inst_simple "$moddir/nbde-pin-unlock" @LIBEXECDIR@/nbde-pin-unlock
 	else
 		# Each volume is tried once. With tang the network must be up: the
 		# online hook tries; with DHCP the online job can be queued after
