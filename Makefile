@@ -161,7 +161,7 @@ TEST_PROGS := nbde $(M)/josetool $(M)/tang_load $(UNIT_SRC:test/%.c=$(M)/%) $(CT
 	$(FUZZ_BUILD)
 TESTS := $(sort $(wildcard test/*.t))
 # the qemu boots and the package test (a debootstrap chroot) are left to make check
-VM_TESTS := $(filter test/%-vm.t test/%-vm-late.t test/%-vm-dropbear.t test/%-vm-tpm2.t test/%-deb.t,$(TESTS))
+VM_TESTS := $(filter test/%-vm.t test/%-vm-late.t test/%-vm-dropbear.t test/%-vm-tpm2.t test/%-vm-tpm2pin.t test/%-deb.t,$(TESTS))
 PROVE = NBDE=$(CURDIR)/nbde JOSETOOL=$(CURDIR)/$(M)/josetool SAN=$(CURDIR)/$(S) BUILD=$(CURDIR)/$(M) FUZZ=$(CURDIR)/$(F) \
 	prove -f --timer
 
@@ -192,10 +192,12 @@ APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys 
 UNITS := tangd.socket tangd@.service nbde-tangd.socket nbde-tangd.service
 subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g; s|@LIBEXECDIR@|$(LIBEXECDIR)|g' $(1) > $(2)
 
-# the boot tests alone (test/50-vm.t, test/51-vm-late.t, test/52-vm-dropbear.t, test/53-vm-tpm2.t; caches in ~/.cache/nbde-vm)
+# the boot tests alone (test/50-vm.t, test/51-vm-late.t, test/52-vm-dropbear.t, test/53-vm-tpm2.t,
+# test/54-vm-tpm2pin.t; caches in ~/.cache/nbde-vm)
 vm-test: nbde
 	scripts/install-test-deps.sh
-	NBDE=$(CURDIR)/nbde prove -v test/50-vm.t test/51-vm-late.t test/52-vm-dropbear.t test/53-vm-tpm2.t
+	NBDE=$(CURDIR)/nbde prove -v test/50-vm.t test/51-vm-late.t test/52-vm-dropbear.t test/53-vm-tpm2.t \
+		test/54-vm-tpm2pin.t
 
 install: nbde
 	install -D -m 0755 nbde $(DESTDIR)$(BINDIR)/nbde

@@ -269,6 +269,30 @@ static void test_session_hmac(void)
 	   "response HMAC = HMAC(auth, rpHash(0, cc, params) ‖ nonceTPM ‖ nonceCaller ‖ attrs)");
 }
 
+/* tpm2pin sends its authValue whole: the TPM drops its trailing zero
+ * bytes, so sessionKey ‖ authValue and sessionKey ‖ trimmed authValue must
+ * key the same HMAC (zero padding to the block; both fit in one block for
+ * SHA-256's 32 + 32 and SHA-512's 64 + 64). */
+static void test_hmac_trailing_zeros(void)
+{
+	static const struct { uint16_t alg; size_t len; } h[] = { { TPM_ALG_SHA256, 32 }, { TPM_ALG_SHA512, 64 } };
+	unsigned char key[128], a[TPM_MAX_DIGEST], b[TPM_MAX_DIGEST], nc[32] = { 1 }, nt[32] = { 2 };
+
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		memset(key, 0x5A, sizeof(key));
+		memset(key + 2 * h[i].len - 3, 0, 3);	/* the authValue ends in three zero bytes */
+		struct tpm_hmac_in in = { .hash = h[i].alg, .key = key, .key_len = 2 * h[i].len, .cc = 0x15E,
+					  .nonce_caller = nc, .nonce_caller_len = 32, .nonce_tpm = nt,
+					  .nonce_tpm_len = 32 };
+		size_t n = tpm_cmd_hmac(&in, a);
+		in.key_len -= 3;
+		OK(n == h[i].len && tpm_cmd_hmac(&in, b) == n && !memcmp(a, b, n),
+		   "a whole and a trimmed authValue key the same session HMAC (%zu-byte digest)", h[i].len);
+		in.key_len -= 1;
+		OK(tpm_cmd_hmac(&in, b) == n && memcmp(a, b, n), "  ... cutting a non-zero byte changes it");
+	}
+}
+
 static void test_object_name(void)
 {
 	/* TPM2B_PUBLIC of 4 bytes: type KEYEDHASH, nameAlg sha256 */
@@ -320,6 +344,7 @@ int main(void)
 	test_policy();
 	test_policy_auth_value();
 	test_session_hmac();
+	test_hmac_trailing_zeros();
 	test_object_name();
 	test_lockout_parser();
 	return tap_done();
