@@ -49,6 +49,10 @@
 #define PIN_FILE_ENV "NBDE_TPM_PIN_FILE"
 #define PIN_KDF_LABEL "nbde tpm2pin"
 #define PIN_SALT_LEN 32		/* 256 random bits: no two bindings share a derivation */
+/* The header field holding SHA-256 of the salt key's point at binding: at
+ * decrypt the PIN is only sent to a TPM whose salt key is the same one. */
+#define PIN_SALT_KEY_FIELD "salt_key"
+#define PIN_SALT_KEY_PRINT_LEN 32
 #define PIN_MAX_LEN 1024	/* a PIN is typed; a file holding more is not one */
 /* Tries a person gets: a few typos, and never enough to walk a TPM into
  * lockout (a retry needs at least two tries left before lockout). */
@@ -141,27 +145,52 @@ static int pin_auth_value(uint16_t hash, const struct buf *pin, const unsigned c
 
 /* --- encryption --- */
 
-/* A session of type salted to an ECC primary: primary's own key when it is
- * one, else a second primary made for the salt and flushed again. */
-static int salted_session(struct tpm2_conv *cv, uint16_t hash, const struct tpm_primary *primary, uint8_t type,
-			  struct tpm_session *ss)
+/* The salt key's fingerprint: SHA-256 of its point, x ‖ y. */
+static int salt_key_print(const struct tpm_ecc_point *pt, unsigned char print[PIN_SALT_KEY_PRINT_LEN])
 {
-	struct tpm_primary ecc;
+	unsigned char xy[2 * TPM_ECC_BYTES], d[HASH_MAX_LEN];
 
-	if (primary->has_point)
-		return tpm_start_salted_session(&cv->t, hash, type, primary->handle, hash, &primary->pt, ss);
-	if (tpm_create_primary_info(&cv->t, hash, TPM_ALG_ECC, &ecc))
+	memcpy(xy, pt->x, TPM_ECC_BYTES);
+	memcpy(xy + TPM_ECC_BYTES, pt->y, TPM_ECC_BYTES);
+	if (hash_compute("S256", xy, sizeof(xy), d) != PIN_SALT_KEY_PRINT_LEN)
 		return -1;
-	int rc = tpm_start_salted_session(&cv->t, hash, type, ecc.handle, hash, &ecc.pt, ss);
-	tpm_flush(&cv->t, ecc.handle);
-	return rc;
+	memcpy(print, d, PIN_SALT_KEY_PRINT_LEN);
+	return 0;
 }
 
+/* A session of type salted to an ECC primary: primary's own key when it is
+ * one, else a second primary made for the salt and flushed again. The salt
+ * key's fingerprint goes to print; with expect (the binding's), a key that
+ * differs is refused before anything is salted to it. */
+static int salted_session(struct tpm2_conv *cv, uint16_t hash, const struct tpm_primary *primary, uint8_t type,
+			  struct tpm_session *ss, unsigned char print[PIN_SALT_KEY_PRINT_LEN], const unsigned char *expect)
+{
+	struct tpm_primary ecc;
+	const struct tpm_primary *salt = primary;
+	int rc = -1;
+
+	if (!primary->has_point) {
+		if (tpm_create_primary_info(&cv->t, hash, TPM_ALG_ECC, &ecc))
+			return -1;
+		salt = &ecc;
+	}
+	if (salt_key_print(&salt->pt, print))
+		snprintf(cv->t.err, sizeof(cv->t.err), "cannot fingerprint the TPM's salt key");
+	else if (expect && memcmp(print, expect, PIN_SALT_KEY_PRINT_LEN))
+		snprintf(cv->t.err, sizeof(cv->t.err),
+			 "the TPM's primary key is not the one of the binding (another TPM, a cleared one, or "
+			 "someone on the bus between them): the PIN is not sent");
+	else
+		rc = tpm_start_salted_session(&cv->t, hash, type, salt->handle, hash, &salt->pt, ss);
+	if (salt == &ecc)
+		tpm_flush(&cv->t, ecc.handle);
+	return rc;
+}
 
 /* The object of spec under the primary of c's template, Create's sensitive
  * part (the authValue and the content key) encrypted by a salted session. */
 static int create_encrypted(struct tpm2_conv *cv, const struct tpm2_cfg *c, const struct tpm_seal_spec *spec,
-			    struct buf *pub, struct buf *priv)
+			    struct buf *pub, struct buf *priv, unsigned char print[PIN_SALT_KEY_PRINT_LEN])
 {
 	struct tpm_primary primary;
 	struct tpm_session ss = { 0 };
@@ -169,7 +198,7 @@ static int create_encrypted(struct tpm2_conv *cv, const struct tpm2_cfg *c, cons
 	if (tpm_create_primary_info(&cv->t, c->hash, c->key, &primary))
 		return -1;
 	cv->primary = primary.handle;
-	int rc = salted_session(cv, c->hash, &primary, TPM_SE_HMAC, &ss) ||
+	int rc = salted_session(cv, c->hash, &primary, TPM_SE_HMAC, &ss, print, NULL) ||
 		 tpm_create_object_encrypted(&cv->t, cv->primary, primary.name, primary.name_len, spec, &ss, pub, priv);
 	if (rc && ss.handle)
 		tpm_flush(&cv->t, ss.handle);	/* a failed command leaves the session open */
@@ -178,7 +207,7 @@ static int create_encrypted(struct tpm2_conv *cv, const struct tpm2_cfg *c, cons
 }
 
 static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth, size_t auth_len, struct buf *pub,
-		struct buf *priv, const struct pin_opts *o)
+		struct buf *priv, unsigned char print[PIN_SALT_KEY_PRINT_LEN], const struct pin_opts *o)
 {
 	unsigned char policy[TPM_MAX_DIGEST];
 	size_t plen;
@@ -201,15 +230,17 @@ static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth,
 		snprintf(cv.t.err, sizeof(cv.t.err), "cannot compute the policy");
 		return tpm2_conv_fail(&cv, o);
 	}
-	if (create_encrypted(&cv, c, &spec, pub, priv))
+	if (create_encrypted(&cv, c, &spec, pub, priv, print))
 		return tpm2_conv_fail(&cv, o);
 	tpm2_conv_close(&cv);
 	return 0;
 }
 
-/* The object sealing text, its parts in pub/priv, the salt in salt. */
+/* The object sealing text, its parts in pub/priv, the salt in salt, the
+ * salt key's fingerprint in print. */
 static int seal_with_pin(struct tpm2_cfg *c, const char *text, struct buf *pub, struct buf *priv,
-			 unsigned char salt[PIN_SALT_LEN], const struct pin_opts *o)
+			 unsigned char salt[PIN_SALT_LEN], unsigned char print[PIN_SALT_KEY_PRINT_LEN],
+			 const struct pin_opts *o)
 {
 	unsigned char auth[TPM_MAX_DIGEST];
 	AUTO_BUF pin = { 0 };
@@ -221,7 +252,7 @@ static int seal_with_pin(struct tpm2_cfg *c, const char *text, struct buf *pub, 
 	if (rand_bytes(salt, PIN_SALT_LEN) || pin_auth_value(c->hash, &pin, salt, PIN_SALT_LEN, auth, &alen))
 		pin_msg(o, PIN " pin: cannot derive the PIN's auth value");
 	else
-		rc = seal(c, text, auth, alen, pub, priv, o);
+		rc = seal(c, text, auth, alen, pub, priv, print, o);
 	wipe(auth, sizeof(auth));
 	return rc;
 }
@@ -229,7 +260,7 @@ static int seal_with_pin(struct tpm2_cfg *c, const char *text, struct buf *pub, 
 char *pin_tpm2pin_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o)
 {
 	struct tpm2_cfg c;
-	unsigned char salt[PIN_SALT_LEN];
+	unsigned char salt[PIN_SALT_LEN], print[PIN_SALT_KEY_PRINT_LEN];
 	AUTO_JSON_SECRET jwk = NULL;
 	AUTO_JSON hdr = NULL;
 	AUTO_BUF pub = { 0 };
@@ -240,10 +271,11 @@ char *pin_tpm2pin_encrypt(const cJSON *cfg, const void *pt, size_t len, const st
 	cJSON *fields;
 
 	if (tpm2_parse_config(PIN, cfg, &c, o) || !(jwk = tpm2_new_cek(&text, PIN, o)) ||
-	    seal_with_pin(&c, text, &pub, &priv, salt, o))
+	    seal_with_pin(&c, text, &pub, &priv, salt, print, o))
 		goto done;
 	if (!(hdr = tpm2_header(&c, &pub, &priv, &fields)) ||
 	    !tpm2_set_b64(fields, "pin_salt", &(struct buf){ salt, PIN_SALT_LEN }) ||
+	    !tpm2_set_b64(fields, PIN_SALT_KEY_FIELD, &(struct buf){ print, PIN_SALT_KEY_PRINT_LEN }) ||
 	    jwe_encrypt(&j, hdr, jwk, pt, len, &err) || !(out = jwe_compact(&j)))
 		pin_msg(o, PIN " pin: %s", err);
 done:
@@ -304,9 +336,12 @@ static enum try_result try_failed(struct tpm2_conv *cv, uint32_t session, uint32
 	return rc == TPM_RC_AUTH_FAIL ? TRY_WRONG_PIN : TRY_FAILED;
 }
 
-/* Loads the sealed object and starts a salted policy session. */
-static int load_and_salt(struct tpm2_conv *cv, const struct tpm2_sealed *s, struct tpm_session *ss)
+/* Loads the sealed object and starts a policy session salted to the key
+ * the binding was made with (expect: its fingerprint; NULL: not recorded). */
+static int load_and_salt(struct tpm2_conv *cv, const struct tpm2_sealed *s, const unsigned char *expect,
+			 struct tpm_session *ss)
 {
+	unsigned char print[PIN_SALT_KEY_PRINT_LEN];
 	struct tpm_primary primary;
 
 	if (tpm_create_primary_info(&cv->t, s->hash, s->key, &primary))
@@ -318,19 +353,27 @@ static int load_and_salt(struct tpm2_conv *cv, const struct tpm2_sealed *s, stru
 		tpm_flush(&cv->t, cv->primary);
 		cv->primary = 0;
 	}
-	int rc = salted_session(cv, s->hash, &primary, TPM_SE_POLICY, ss);
+	int rc = salted_session(cv, s->hash, &primary, TPM_SE_POLICY, ss, print, expect);
 	if (cv->primary)
 		tpm_flush(&cv->t, cv->primary);
 	cv->primary = 0;
 	return rc;
 }
 
+/* What a tpm2pin JWE's header holds. */
+struct pin_binding {
+	struct tpm2_sealed s;
+	struct buf salt;	/* pin_salt */
+	struct buf salt_key;	/* salt_key, the salt key's fingerprint (empty: not recorded) */
+};
+
 /* One unseal with the authValue auth: load, a salted policy session,
  * PolicyPCR, PolicyAuthValue, Unseal with the session's HMAC. *left: wrong
  * PINs left before lockout. */
-static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned char *auth, size_t auth_len,
+static enum try_result try_unseal(const struct pin_binding *b, const unsigned char *auth, size_t auth_len,
 				  struct buf *out, uint32_t *left, const struct pin_opts *o)
 {
+	const struct tpm2_sealed *s = &b->s;
 	unsigned char name[2 + TPM_MAX_DIGEST];
 	size_t name_len = tpm_object_name(s->pub.p, s->pub.len, name);
 	struct tpm_session ss = { 0 };
@@ -345,7 +388,7 @@ static enum try_result try_unseal(const struct tpm2_sealed *s, const unsigned ch
 		return TRY_FAILED;
 	/* in lockout the TPM refuses even the primary's empty password (it is
 	 * not noDA, as clevis makes it) */
-	if (load_and_salt(&cv, s, &ss) || (s->sel.mask && tpm_policy_pcr(&cv.t, ss.handle, &s->sel)) ||
+	if (load_and_salt(&cv, s, b->salt_key.len ? b->salt_key.p : NULL, &ss) || (s->sel.mask && tpm_policy_pcr(&cv.t, ss.handle, &s->sel)) ||
 	    tpm_policy_auth_value(&cv.t, ss.handle) ||
 	    tpm_unseal_auth(&cv.t, cv.item, name, name_len, &ss, auth, auth_len, out))
 		r = try_failed(&cv, ss.handle, left, o);
@@ -374,8 +417,8 @@ static void pin_prompt_text(char *out, size_t cap, int i, uint32_t left, const s
 
 /* Gets a PIN (file, or a person's try number i), derives its authValue,
  * unseals. */
-static enum try_result unseal_once(const struct tpm2_sealed *s, const struct buf *salt, const char *path, int i,
-				   struct buf *out, uint32_t *left, const struct pin_opts *o)
+static enum try_result unseal_once(const struct pin_binding *b, const char *path, int i, struct buf *out,
+				   uint32_t *left, const struct pin_opts *o)
 {
 	unsigned char auth[TPM_MAX_DIGEST];
 	char prompt[PIN_VOLUME_MAX + 160];
@@ -388,15 +431,15 @@ static enum try_result unseal_once(const struct tpm2_sealed *s, const struct buf
 		return TRY_FAILED;
 	if (pin_check(&pin, o))
 		return path ? TRY_FAILED : TRY_WRONG_PIN;
-	if (pin_auth_value(s->hash, &pin, salt->p, salt->len, auth, &alen))
+	if (pin_auth_value(b->s.hash, &pin, b->salt.p, b->salt.len, auth, &alen))
 		pin_msg(o, PIN " pin: cannot derive the PIN's auth value");
 	else
-		r = try_unseal(s, auth, alen, out, left, o);
+		r = try_unseal(b, auth, alen, out, left, o);
 	wipe(auth, sizeof(auth));
 	return r;
 }
 
-static int unseal(const struct tpm2_sealed *s, const struct buf *salt, struct buf *out, const struct pin_opts *o)
+static int unseal(const struct pin_binding *b, struct buf *out, const struct pin_opts *o)
 {
 	const char *path = getenv(PIN_FILE_ENV);
 	uint32_t left = UINT32_MAX;
@@ -412,7 +455,7 @@ static int unseal(const struct tpm2_sealed *s, const struct buf *salt, struct bu
 	for (int i = 0; i < tries; i++) {
 		if (pin_abandoned(o))
 			return -1;
-		enum try_result r = unseal_once(s, salt, path, i, out, &left, o);
+		enum try_result r = unseal_once(b, path, i, out, &left, o);
 		if (r != TRY_WRONG_PIN)
 			return r == TRY_OK ? 0 : -1;
 		if (i + 1 < tries && left < 2) {	/* one more wrong PIN would lock the TPM: leave it to the passphrase */
@@ -423,25 +466,36 @@ static int unseal(const struct tpm2_sealed *s, const struct buf *salt, struct bu
 	return -1;
 }
 
+/* The header's fields into b; -1 after a message. */
+static int read_binding(const struct jwe *j, struct pin_binding *b, const struct pin_opts *o)
+{
+	const cJSON *data;
+	const char *v;
+
+	if (!(data = tpm2_read_header(PIN, j, &b->s, o)))
+		return -1;
+	if (!(v = json_get_str(data, "pin_salt")) || b64url_decode_str(v, &b->salt) || b->salt.len != PIN_SALT_LEN) {
+		pin_msg(o, PIN " pin: JWE has a missing or invalid pin_salt");
+		return -1;
+	}
+	if ((v = json_get_str(data, PIN_SALT_KEY_FIELD)) &&
+	    (b64url_decode_str(v, &b->salt_key) || b->salt_key.len != PIN_SALT_KEY_PRINT_LEN)) {
+		pin_msg(o, PIN " pin: JWE has an invalid " PIN_SALT_KEY_FIELD);
+		return -1;
+	}
+	return 0;
+}
+
 int pin_tpm2pin_decrypt(const struct jwe *j, struct buf *pt, const struct pin_opts *o)
 {
-	struct tpm2_sealed s = { 0 };
-	AUTO_BUF salt = { 0 };
+	struct pin_binding b = { 0 };
 	AUTO_BUF text = { 0 };
-	const cJSON *data;
-	const char *salt_b64;
 	int rc = -1;
 
-	if (!(data = tpm2_read_header(PIN, j, &s, o)))
-		goto out;
-	if (!(salt_b64 = json_get_str(data, "pin_salt")) || b64url_decode_str(salt_b64, &salt) ||
-	    salt.len != PIN_SALT_LEN) {
-		pin_msg(o, PIN " pin: JWE has a missing or invalid pin_salt");
-		goto out;
-	}
-	if (!unseal(&s, &salt, &text, o))
+	if (!read_binding(j, &b, o) && !unseal(&b, &text, o))
 		rc = tpm2_open_jwe(PIN, j, &text, pt, o);
-out:
-	tpm2_sealed_free(&s);
+	tpm2_sealed_free(&b.s);
+	buf_free(&b.salt);
+	buf_free(&b.salt_key);
 	return rc;
 }
