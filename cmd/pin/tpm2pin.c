@@ -2,7 +2,7 @@
  * TPM checks, under its dictionary-attack lockout.
  *
  * The header is {"clevis":{"pin":"tpm2pin","tpm2pin":{the tpm2 fields,
- * "pin_salt"}}}: clevis does not know the pin, so it refuses the JWE before
+ * "pin_salt", "salt_key"}}}: clevis does not know the pin, so it refuses the JWE before
  * it touches the TPM (a "tpm2" header would make it try an unseal without
  * the PIN and spend a dictionary-attack try).
  *
@@ -21,8 +21,9 @@
  * salted to an ECC primary key (ECDH); Unseal runs in a policy session salted
  * the same way, its HMAC keyed with sessionKey ‖ authValue (so a recording
  * of the bus gives nothing to test PIN guesses against) and its answer, the
- * content key, encrypted. The primary's public point is taken as the TPM
- * answers it: an active attacker on the bus could put in their own.
+ * content key, encrypted. The salt key's fingerprint is recorded at
+ * binding ("salt_key") and checked before anything is salted to it at
+ * decrypt: an attacker on the bus would have had to be there at binding.
  *
  * The PIN: read from the file NBDE_TPM_PIN_FILE names (one try), else asked
  * of a person the way the boot asks for passphrases (cmd/runtime/prompt.h:
