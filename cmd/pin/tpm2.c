@@ -22,12 +22,14 @@
 /* --- encryption --- */
 
 /* Seals text; pub and priv get the object's parts. */
-static int seal(struct tpm2_cfg *c, const char *text, struct buf *pub, struct buf *priv, const struct pin_opts *o)
+static int seal(struct tpm2_cfg *c, const char *text, struct buf *pub, struct buf *priv, void *ctx,
+		const struct pin_opts *o)
 {
 	unsigned char policy[TPM_MAX_DIGEST];
 	size_t plen;
 	struct tpm2_conv cv;
 
+	(void)ctx;
 	if (tpm2_conv_open(&cv, PIN, o))
 		return -1;
 	if (tpm2_pcr_policy(&cv, c, policy, &plen) || tpm_create_primary(&cv.t, c->hash, c->key, &cv.primary) ||
@@ -39,27 +41,7 @@ static int seal(struct tpm2_cfg *c, const char *text, struct buf *pub, struct bu
 
 char *pin_tpm2_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o)
 {
-	struct tpm2_cfg c;
-	AUTO_JSON_SECRET jwk = NULL;
-	AUTO_JSON hdr = NULL;
-	AUTO_BUF pub = { 0 };
-	AUTO_BUF priv = { 0 };
-	AUTO_JWE j = { 0 };
-	const char *err = "out of memory";
-	char *text = NULL, *out = NULL;
-	cJSON *fields;
-
-	if (tpm2_parse_config(PIN, cfg, &c, o) || !(jwk = tpm2_new_cek(&text, PIN, o)) ||
-	    seal(&c, text, &pub, &priv, o))
-		goto done;
-	if (!(hdr = tpm2_header(&c, &pub, &priv, &fields)) || jwe_encrypt(&j, hdr, jwk, pt, len, &err) ||
-	    !(out = jwe_compact(&j)))
-		pin_msg(o, "tpm2 pin: %s", err);
-done:
-	if (text)
-		secret_free(text, strlen(text) + 1);
-	buf_free(&c.digest);
-	return out;
+	return tpm2_encrypt(PIN, cfg, pt, len, &(struct tpm2_sealer){ .seal = seal }, o);
 }
 
 /* --- decryption --- */

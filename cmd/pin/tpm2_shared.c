@@ -11,6 +11,7 @@
 #include "../../crypto/b64url.h"
 #include "../../crypto/json.h"
 #include "../../crypto/jwk.h"
+#include "../runtime/runtime.h"
 
 #define TCTI_ENV "TPM2TOOLS_TCTI"
 
@@ -265,10 +266,35 @@ cJSON *tpm2_header(const struct tpm2_cfg *c, const struct buf *pub, const struct
 		return NULL;
 	if (c->pcrs && (!json_set_str(data, "pcr_bank", tpm_hash_name(c->bank)) || !json_set_str(data, "pcr_ids", c->ids)))
 		return NULL;
-	cJSON *r = hdr;
-	hdr = NULL;
 	*fields = data;
-	return r;
+	return TAKE_PTR(hdr);
+}
+
+char *tpm2_encrypt(const char *pin, const cJSON *cfg, const void *pt, size_t len, const struct tpm2_sealer *sealer,
+		   const struct pin_opts *o)
+{
+	struct tpm2_cfg c;
+	AUTO_JSON_SECRET jwk = NULL;
+	AUTO_JSON hdr = NULL;
+	AUTO_BUF pub = { 0 };
+	AUTO_BUF priv = { 0 };
+	AUTO_JWE j = { 0 };
+	const char *err = "out of memory";
+	char *text = NULL, *out = NULL;
+	cJSON *fields;
+
+	if (tpm2_parse_config(pin, cfg, &c, o) || !(jwk = tpm2_new_cek(&text, pin, o)) ||
+	    sealer->seal(&c, text, &pub, &priv, sealer->ctx, o))
+		goto done;
+	if (!(hdr = tpm2_header(&c, &pub, &priv, &fields)) ||
+	    (sealer->add_fields && !sealer->add_fields(fields, sealer->ctx)) ||
+	    jwe_encrypt(&j, hdr, jwk, pt, len, &err) || !(out = jwe_compact(&j)))
+		pin_msg(o, "%s pin: %s", pin, err);
+done:
+	if (text)
+		secret_free(text, strlen(text) + 1);
+	buf_free(&c.digest);
+	return out;
 }
 
 /* The content key's JWK text as clevis seals it: canonical JSON and "\n". */

@@ -39,6 +39,19 @@ int tpm2_conv_fail(struct tpm2_conv *cv, const struct pin_opts *o);
  * the default bank filled in); *len 0 when c names no PCR. */
 int tpm2_pcr_policy(struct tpm2_conv *cv, struct tpm2_cfg *c, unsigned char *policy, size_t *len);
 
+/* A TPM pin's encrypt, whatever its seal step: parse cfg, make a content
+ * key, seal its JWK text (seal fills pub and priv), build the header (and
+ * add_fields, when set, adds the pin's own members), encrypt. The compact
+ * JWE, or NULL after a message. */
+struct tpm2_sealer {
+	int (*seal)(struct tpm2_cfg *c, const char *text, struct buf *pub, struct buf *priv, void *ctx,
+		    const struct pin_opts *o);
+	bool (*add_fields)(cJSON *fields, void *ctx);	/* false: out of memory */
+	void *ctx;
+};
+char *tpm2_encrypt(const char *pin, const cJSON *cfg, const void *pt, size_t len, const struct tpm2_sealer *sealer,
+		   const struct pin_opts *o);
+
 /* {"clevis":{"pin":PIN,PIN:{hash,key,jwk_pub,jwk_priv[,pcr_bank,pcr_ids]}}};
  * *fields gets the PIN object for more members. NULL on no memory. */
 cJSON *tpm2_header(const struct tpm2_cfg *c, const struct buf *pub, const struct buf *priv, cJSON **fields);

@@ -237,12 +237,18 @@ static int seal(struct tpm2_cfg *c, const char *text, const unsigned char *auth,
 	return 0;
 }
 
-/* The object sealing text, its parts in pub/priv, the salt in salt, the
- * salt key's fingerprint in print. */
-static int seal_with_pin(struct tpm2_cfg *c, const char *text, struct buf *pub, struct buf *priv,
-			 unsigned char salt[PIN_SALT_LEN], unsigned char print[PIN_SALT_KEY_PRINT_LEN],
+/* What tpm2pin's seal step adds to the header. */
+struct pin_seal_extra {
+	unsigned char salt[PIN_SALT_LEN];		/* pin_salt */
+	unsigned char print[PIN_SALT_KEY_PRINT_LEN];	/* salt_key */
+};
+
+/* The object sealing text, its parts in pub/priv, the salt and the salt
+ * key's fingerprint in the pin_seal_extra ctx. */
+static int seal_with_pin(struct tpm2_cfg *c, const char *text, struct buf *pub, struct buf *priv, void *ctx,
 			 const struct pin_opts *o)
 {
+	struct pin_seal_extra *x = ctx;
 	unsigned char auth[TPM_MAX_DIGEST];
 	AUTO_BUF pin = { 0 };
 	size_t alen;
@@ -250,40 +256,28 @@ static int seal_with_pin(struct tpm2_cfg *c, const char *text, struct buf *pub, 
 
 	if (pin_for_encrypt(&pin, o))
 		return -1;
-	if (rand_bytes(salt, PIN_SALT_LEN) || pin_auth_value(c->hash, &pin, salt, PIN_SALT_LEN, auth, &alen))
+	if (rand_bytes(x->salt, PIN_SALT_LEN) || pin_auth_value(c->hash, &pin, x->salt, PIN_SALT_LEN, auth, &alen))
 		pin_msg(o, PIN " pin: cannot derive the PIN's auth value");
 	else
-		rc = seal(c, text, auth, alen, pub, priv, print, o);
+		rc = seal(c, text, auth, alen, pub, priv, x->print, o);
 	wipe(auth, sizeof(auth));
 	return rc;
 }
 
+static bool add_pin_fields(cJSON *fields, void *ctx)
+{
+	const struct pin_seal_extra *x = ctx;
+
+	return tpm2_set_b64(fields, "pin_salt", &(struct buf){ (unsigned char *)x->salt, PIN_SALT_LEN }) &&
+	       tpm2_set_b64(fields, PIN_SALT_KEY_FIELD, &(struct buf){ (unsigned char *)x->print, PIN_SALT_KEY_PRINT_LEN });
+}
+
 char *pin_tpm2pin_encrypt(const cJSON *cfg, const void *pt, size_t len, const struct pin_opts *o)
 {
-	struct tpm2_cfg c;
-	unsigned char salt[PIN_SALT_LEN], print[PIN_SALT_KEY_PRINT_LEN];
-	AUTO_JSON_SECRET jwk = NULL;
-	AUTO_JSON hdr = NULL;
-	AUTO_BUF pub = { 0 };
-	AUTO_BUF priv = { 0 };
-	AUTO_JWE j = { 0 };
-	const char *err = "out of memory";
-	char *text = NULL, *out = NULL;
-	cJSON *fields;
+	struct pin_seal_extra x;
 
-	if (tpm2_parse_config(PIN, cfg, &c, o) || !(jwk = tpm2_new_cek(&text, PIN, o)) ||
-	    seal_with_pin(&c, text, &pub, &priv, salt, print, o))
-		goto done;
-	if (!(hdr = tpm2_header(&c, &pub, &priv, &fields)) ||
-	    !tpm2_set_b64(fields, "pin_salt", &(struct buf){ salt, PIN_SALT_LEN }) ||
-	    !tpm2_set_b64(fields, PIN_SALT_KEY_FIELD, &(struct buf){ print, PIN_SALT_KEY_PRINT_LEN }) ||
-	    jwe_encrypt(&j, hdr, jwk, pt, len, &err) || !(out = jwe_compact(&j)))
-		pin_msg(o, PIN " pin: %s", err);
-done:
-	if (text)
-		secret_free(text, strlen(text) + 1);
-	buf_free(&c.digest);
-	return out;
+	return tpm2_encrypt(PIN, cfg, pt, len,
+			    &(struct tpm2_sealer){ .seal = seal_with_pin, .add_fields = add_pin_fields, .ctx = &x }, o);
 }
 
 /* --- decryption --- */
