@@ -23,54 +23,19 @@ static int update_lv(mbedtls_sha256_context *c, const void *p, size_t len)
 	return len ? mbedtls_sha256_update(c, p, len) : 0;
 }
 
-int concat_kdf(const unsigned char *z, size_t zlen, const char *alg,
-	       const unsigned char *apu, size_t apulen,
-	       const unsigned char *apv, size_t apvlen,
-	       unsigned char *out, size_t keybits)
+/* The counter-mode loop the three KDFs share: block(round, md, arg) puts
+ * block number round (from 1) of dlen bytes into md; out gets the first
+ * need bytes of blocks 1, 2, ... On a failure out is wiped. */
+typedef int (*kdf_block_fn)(size_t round, unsigned char *md, void *arg);
+
+static int kdf_rounds(kdf_block_fn block, void *arg, size_t dlen, unsigned char *out, size_t need)
 {
-	size_t need = keybits / 8, done = 0;
-	unsigned char md[32], ctr[4], bits[4];
-	mbedtls_sha256_context c;
+	unsigned char md[HASH_MAX_LEN];
 	int r = 0;
 
-	be32(bits, keybits);
-	mbedtls_sha256_init(&c);
-	for (size_t round = 1; !r && done < need; round++) {
-		be32(ctr, round);
-		r = mbedtls_sha256_starts(&c, 0) || mbedtls_sha256_update(&c, ctr, 4) ||
-		    mbedtls_sha256_update(&c, z, zlen) || update_lv(&c, alg, strlen(alg)) ||
-		    update_lv(&c, apu, apulen) || update_lv(&c, apv, apvlen) ||
-		    mbedtls_sha256_update(&c, bits, 4) || mbedtls_sha256_finish(&c, md);
-		if (!r) {
-			size_t n = need - done < 32 ? need - done : 32;
-			memcpy(out + done, md, n);
-			done += n;
-		}
-	}
-	mbedtls_sha256_free(&c);
-	wipe(md, sizeof(md));
-	if (r)
-		wipe(out, need);
-	return r ? -1 : 0;
-}
-
-int kdfa(const char *hash, const void *key, size_t keylen, const char *label, const void *ctx_u, size_t ulen,
-	 const void *ctx_v, size_t vlen, unsigned char *out, size_t bits)
-{
-	size_t need = bits / 8, done = 0, dlen = hash_len(hash);
-	unsigned char md[HASH_MAX_LEN], ctr[4], nbits[4];
-	int r = !dlen || bits % 8 ? -1 : 0;
-
-	be32(nbits, bits);
-	for (size_t round = 1; !r && done < need; round++) {
-		be32(ctr, round);
-		/* the label's terminating zero is part of the input */
-		struct hash_part parts[] = { { ctr, 4 }, { label, strlen(label) + 1 }, { ctx_u, ulen },
-					     { ctx_v, vlen }, { nbits, 4 } };
-		if (hash_hmac(hash, key, keylen, parts, sizeof(parts) / sizeof(parts[0]), md) != dlen) {
-			r = -1;
+	for (size_t round = 1, done = 0; !r && done < need; round++) {
+		if ((r = block(round, md, arg) ? -1 : 0))
 			break;
-		}
 		size_t n = need - done < dlen ? need - done : dlen;
 		memcpy(out + done, md, n);
 		done += n;
@@ -81,35 +46,104 @@ int kdfa(const char *hash, const void *key, size_t keylen, const char *label, co
 	return r;
 }
 
+struct concat_in {
+	const unsigned char *z, *apu, *apv;
+	size_t zlen, apulen, apvlen;
+	const char *alg;
+	unsigned char bits[4];
+};
+
+/* SHA-256(round ‖ Z ‖ len ‖ alg ‖ len ‖ apu ‖ len ‖ apv ‖ keybits) */
+static int concat_block(size_t round, unsigned char *md, void *arg)
+{
+	const struct concat_in *in = arg;
+	mbedtls_sha256_context c;
+	unsigned char ctr[4];
+
+	be32(ctr, round);
+	mbedtls_sha256_init(&c);
+	int r = mbedtls_sha256_starts(&c, 0) || mbedtls_sha256_update(&c, ctr, 4) ||
+		mbedtls_sha256_update(&c, in->z, in->zlen) || update_lv(&c, in->alg, strlen(in->alg)) ||
+		update_lv(&c, in->apu, in->apulen) || update_lv(&c, in->apv, in->apvlen) ||
+		mbedtls_sha256_update(&c, in->bits, 4) || mbedtls_sha256_finish(&c, md);
+	mbedtls_sha256_free(&c);
+	return r;
+}
+
+int concat_kdf(const unsigned char *z, size_t zlen, const char *alg,
+	       const unsigned char *apu, size_t apulen,
+	       const unsigned char *apv, size_t apvlen,
+	       unsigned char *out, size_t keybits)
+{
+	struct concat_in in = { .z = z, .zlen = zlen, .alg = alg, .apu = apu, .apulen = apulen,
+				.apv = apv, .apvlen = apvlen };
+
+	be32(in.bits, keybits);
+	return kdf_rounds(concat_block, &in, 32, out, keybits / 8);
+}
+
+struct kdfa_in {
+	const char *hash, *label;
+	const void *key, *u, *v;
+	size_t keylen, ulen, vlen, dlen;
+	unsigned char bits[4];
+};
+
+/* HMAC(key, round ‖ label ‖ 0 ‖ contextU ‖ contextV ‖ bits) */
+static int kdfa_block(size_t round, unsigned char *md, void *arg)
+{
+	const struct kdfa_in *in = arg;
+	unsigned char ctr[4];
+
+	be32(ctr, round);
+	/* the label's terminating zero is part of the input */
+	struct hash_part parts[] = { { ctr, 4 }, { in->label, strlen(in->label) + 1 }, { in->u, in->ulen },
+				     { in->v, in->vlen }, { in->bits, 4 } };
+	return hash_hmac(in->hash, in->key, in->keylen, parts, sizeof(parts) / sizeof(parts[0]), md) == in->dlen ? 0 : -1;
+}
+
+int kdfa(const char *hash, const void *key, size_t keylen, const char *label, const void *ctx_u, size_t ulen,
+	 const void *ctx_v, size_t vlen, unsigned char *out, size_t bits)
+{
+	struct kdfa_in in = { .hash = hash, .label = label, .key = key, .keylen = keylen, .u = ctx_u, .ulen = ulen,
+			      .v = ctx_v, .vlen = vlen, .dlen = hash_len(hash) };
+
+	if (!in.dlen || bits % 8)
+		return -1;
+	be32(in.bits, bits);
+	return kdf_rounds(kdfa_block, &in, in.dlen, out, bits / 8);
+}
+
+struct kdfe_in {
+	const char *hash;
+	unsigned char *buf;	/* round ‖ Z ‖ label ‖ 0 ‖ partyU ‖ partyV */
+	size_t len, dlen;
+};
+
+static int kdfe_block(size_t round, unsigned char *md, void *arg)
+{
+	struct kdfe_in *in = arg;
+
+	be32(in->buf, round);
+	return hash_compute(in->hash, in->buf, in->len, md) == in->dlen ? 0 : -1;
+}
+
 int kdfe(const char *hash, const void *z, size_t zlen, const char *label, const void *u, size_t ulen,
 	 const void *v, size_t vlen, unsigned char *out, size_t bits)
 {
-	size_t need = bits / 8, done = 0, dlen = hash_len(hash), llen = strlen(label) + 1;
-	unsigned char in[KDFE_MAX_INPUT], md[HASH_MAX_LEN];
-	size_t n = 4 + zlen + llen + ulen + vlen;
-	int r = !dlen || bits % 8 || n > sizeof(in) ? -1 : 0;
+	size_t llen = strlen(label) + 1;
+	unsigned char buf[KDFE_MAX_INPUT];
+	struct kdfe_in in = { .hash = hash, .buf = buf, .len = 4 + zlen + llen + ulen + vlen, .dlen = hash_len(hash) };
 
-	if (!r) {
-		memcpy(in + 4, z, zlen);
-		memcpy(in + 4 + zlen, label, llen);
-		if (ulen)
-			memcpy(in + 4 + zlen + llen, u, ulen);
-		if (vlen)
-			memcpy(in + 4 + zlen + llen + ulen, v, vlen);
-	}
-	for (size_t round = 1; !r && done < need; round++) {
-		be32(in, round);
-		if (hash_compute(hash, in, n, md) != dlen) {
-			r = -1;
-			break;
-		}
-		size_t k = need - done < dlen ? need - done : dlen;
-		memcpy(out + done, md, k);
-		done += k;
-	}
-	wipe(in, sizeof(in));
-	wipe(md, sizeof(md));
-	if (r)
-		wipe(out, need);
+	if (!in.dlen || bits % 8 || in.len > sizeof(buf))
+		return -1;
+	memcpy(buf + 4, z, zlen);
+	memcpy(buf + 4 + zlen, label, llen);
+	if (ulen)
+		memcpy(buf + 4 + zlen + llen, u, ulen);
+	if (vlen)
+		memcpy(buf + 4 + zlen + llen + ulen, v, vlen);
+	int r = kdf_rounds(kdfe_block, &in, in.dlen, out, bits / 8);
+	wipe(buf, sizeof(buf));
 	return r;
 }
