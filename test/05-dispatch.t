@@ -81,7 +81,7 @@ is "$(cat "$TMP/e")" "nbde encrypt: Configuration is malformed!" "nbde encrypt's
 # the help is the option table: each option is listed once, with its text
 "$NBDE" unlock -h >"$TMP/o"
 is "$(grep -c -- '--timeout SEC' "$TMP/o")" 2 "unlock -h: --timeout in the synopsis and once in the table"
-grep -q -- "--timeout SEC *overall deadline in seconds (default 30)" "$TMP/o"
+tr -s ' \n' ' ' <"$TMP/o" | grep -q -- "--timeout SEC overall deadline in seconds (default: nbde.timeout= on the kernel command line, else 30)"
 ok $? "unlock -h: the default comes from the tunable, not a copy"
 
 # argv[0] dispatch through a symlink, the way tangd and clevis are installed.
