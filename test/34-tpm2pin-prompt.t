@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# 34-tpm2pin-prompt.t - the tpm2pin pin's PIN asked on the ways other than a
+# shell's terminal (cmd/runtime/prompt.c), each against a real peer: Debian's
+# systemd-tty-ask-password-agent answering the password-agent request (the
+# message names the volume and "TPM PIN"; a wrong PIN then the right one;
+# nothing left in /run/systemd/ask-password), answers from a non-root sender
+# ignored (the TPM's lockout counter does not move), a cancel, the deadline
+# with no agent, /dev/console (a pty bound over it) under the console lock
+# file, and echo back on after a fatal signal. The file runs in a private
+# mount namespace of its own (tmpfs on /run, /run/systemd/system made so nbde
+# sees "systemd runs", a pty bound over /dev/console): nothing of the host's
+# /run or console is touched. The tty channel itself is test/33-tpm2pin.t's.
+if [ "${NBDE_T34_NS:-}" != 1 ] && command -v unshare >/dev/null &&
+	unshare -m --propagation private true 2>/dev/null; then
+	NBDE_T34_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+
+[ "${NBDE_T34_NS:-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m; needs root)"
+need swtpm tpm2_getcap tpm2_dictionarylockout cryptsetup python3 setpriv flock mount
+[ -x "$NBDE" ] || skip_all "no nbde binary at $NBDE"
+mount -t tmpfs -o mode=0755 tmpfs /run 2>>"$TMP/err" || skip_all "cannot mount a tmpfs on /run in the namespace"
+mkdir -p /run/systemd/system /run/cryptsetup	# sd_booted()'s test; libcryptsetup's lock directory
+ASK=/run/systemd/ask-password
+AGENT=$(command -v systemd-tty-ask-password-agent || echo /bin/systemd-tty-ask-password-agent)
+[ -x "$AGENT" ] || AGENT=
+
+swtpm_start main || { echo "Bail out! cannot start swtpm"; exit 255; }
+PT='tpm2pin prompt secret'
+PIN='correct horse 4711'
+printf '%s\n' "$PIN" >"$TMP/pin"
+MAX_TRIES=10
+
+# as test/33-tpm2pin.t: the TPM forgives nothing during the test and locks
+# out after MAX_TRIES wrong PINs; -c resets the counter
+da_reset() {
+	tpm2_dictionarylockout -s -n "$MAX_TRIES" -t 3600 -l 3600 >/dev/null 2>&1 &&
+		tpm2_dictionarylockout -c >/dev/null 2>&1
+}
+da_counter() { # the TPM's failed-authorization counter, in decimal
+	local v
+	v=$(tpm2_getcap properties-variable 2>/dev/null | awk '/TPM2_PT_LOCKOUT_COUNTER/ { print $2 }')
+	[ -n "$v" ] && echo $((v))
+}
+da_reset || { echo "Bail out! cannot set the swtpm's dictionary-attack parameters"; exit 255; }
+
+J=$(printf '%s' "$PT" | NBDE_TPM_PIN_FILE=$TMP/pin "$NBDE" encrypt tpm2pin '{}' 2>>"$TMP/err")
+[ -n "$J" ] || { echo "Bail out! cannot encrypt with tpm2pin"; exit 255; }
+printf '%s' "$J" >"$TMP/jwe"
+
+# peer.py: the other side of each channel.
+#   agent OUT ANSWER...   for each ANSWER: waits for a new ask.* file in
+#                         /run/systemd/ask-password (copied to OUT.N), runs
+#                         systemd-tty-ask-password-agent --query on a new pty
+#                         and types ANSWER once it shows a prompt with echo
+#                         off; what the agent showed goes to OUT.N.tty
+#   send SOCKET DATA      one datagram; prints "sent" or the error's name
+#   pty OUT SIG CMD...    runs CMD (stdin: $JWE) on a new pty, its
+#                         controlling terminal unless CTTY=0 (CMD finds the
+#                         slave's name in $PTY_SLAVE), with SIGINT ignored
+#                         when IGNORE_INT=1. With LOCK (a file) and HOLDER
+#                         (a pid): once CMD has LOCK open, QUIET seconds,
+#                         then "quiet while locked" if no prompt came, and
+#                         HOLDER is killed; at the prompt "lock held" if
+#                         LOCK cannot be taken. At the prompt (echo off):
+#                         SIG (a number, 0 none) to CMD, then "echo on" or
+#                         "echo off" once it is handled (CMD ended, or no
+#                         longer pending and QUIET seconds more); then, if
+#                         CMD still runs, $PIN typed. Findings on stdout;
+#                         what CMD showed on the terminal, then its stderr,
+#                         to OUT; exit status CMD's (128+N: signal N).
+cat >"$TMP/peer.py" <<'EOF'
+import errno, fcntl, glob, os, pty, signal, socket, subprocess, sys, termios, time, select
+TIMEOUT = float(os.environ.get('TIMEOUT', '30'))
+ASK = '/run/systemd/ask-password'
+
+class Pty:
+    def __init__(self, argv, stdin=None, ctty=True):
+        self.master, self.slave = pty.openpty()	# the slave stays open here: no hang-up between prompts
+        name = os.ttyname(self.slave)
+        def child():
+            os.setsid()
+            if ctty:
+                os.close(os.open(name, os.O_RDWR))
+        self.p = subprocess.Popen(argv, stdin=stdin, stderr=subprocess.PIPE, preexec_fn=child,
+                                  env=dict(os.environ, PTY_SLAVE=name))
+        self.out, self.err, self.eof = b'', b'', False
+        self.deadline = time.monotonic() + TIMEOUT
+
+    def pump(self):
+        fds = [self.master] + ([] if self.eof else [self.p.stderr])
+        r, _, _ = select.select(fds, [], [], 0.05)
+        if self.p.stderr in r:
+            chunk = os.read(self.p.stderr.fileno(), 4096)
+            self.err += chunk
+            self.eof = not chunk
+        if self.master in r:
+            self.out += os.read(self.master, 4096)
+
+    def running(self):
+        return time.monotonic() < self.deadline and not (self.eof and self.p.poll() is not None)
+
+    def prompting(self):
+        return b'PIN' in self.out and not self.echo()
+
+    def echo(self):
+        return bool(termios.tcgetattr(self.master)[3] & termios.ECHO)
+
+    def type(self, text):
+        os.write(self.master, text.encode() + b'\n')
+
+    def finish(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.err += b'peer: timed out\n'
+        rc = self.p.wait()
+        while select.select([self.master], [], [], 0)[0]:
+            self.out += os.read(self.master, 4096)
+        return 128 - rc if rc < 0 else rc
+
+def agent(out, answers):
+    seen = set()
+    for n, answer in enumerate(answers, 1):
+        deadline = time.monotonic() + TIMEOUT
+        new = []
+        while not new and time.monotonic() < deadline:
+            new = [f for f in glob.glob(ASK + '/ask.*') if f not in seen]
+            time.sleep(0.05)
+        if not new:
+            print('no request %d' % n)
+            return 1
+        seen.add(new[0])
+        with open(new[0]) as f, open('%s.%d' % (out, n), 'w') as copy:
+            copy.write(f.read())
+        t, typed = Pty([os.environ['AGENT'], '--query']), False
+        while t.running():
+            t.pump()
+            if not typed and t.prompting():
+                t.type(answer)
+                typed = True
+        t.finish()
+        with open('%s.%d.tty' % (out, n), 'wb') as f:
+            f.write(t.out + t.err)
+    return 0
+
+def send(path, data):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.sendto(data.encode(), path)
+        print('sent')
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno)))
+
+def has_open(pid, path):
+    try:
+        return any(os.path.realpath('/proc/%d/fd/%s' % (pid, fd)) == path for fd in os.listdir('/proc/%d/fd' % pid))
+    except OSError:
+        return False
+
+def pending(pid, sig):
+    try:
+        for line in open('/proc/%d/status' % pid):
+            if line.startswith(('SigPnd:', 'ShdPnd:')) and int(line.split()[1], 16) & (1 << (sig - 1)):
+                return True
+    except OSError:
+        pass
+    return False
+
+def pty_mode(out, sig, argv):
+    lock, quiet = os.environ.get('LOCK'), float(os.environ['QUIET'])
+    ignore = os.environ.get('IGNORE_INT') == '1'
+    if ignore:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)	# inherited through exec, as from a shell's background job
+    with open(os.environ['JWE'], 'rb') as stdin:
+        t = Pty(argv, stdin=stdin, ctty=os.environ.get('CTTY') != '0')
+    locked, done = not lock, False
+    while t.running():
+        t.pump()
+        if not locked and has_open(t.p.pid, lock):
+            locked = True
+            end = time.monotonic() + quiet
+            while time.monotonic() < end:
+                t.pump()
+            print('quiet while locked' if b'PIN' not in t.out else 'prompt while locked')
+            os.kill(int(os.environ['HOLDER']), signal.SIGTERM)
+        if not done and t.prompting():
+            done = True
+            if lock:
+                fd = os.open(lock, os.O_RDWR)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    print('lock free')
+                except OSError:
+                    print('lock held')
+                os.close(fd)
+            if sig:
+                t.p.send_signal(sig)
+                while t.p.poll() is None and pending(t.p.pid, sig) and time.monotonic() < t.deadline:
+                    time.sleep(0.01)
+                end = time.monotonic() + quiet
+                while t.p.poll() is None and time.monotonic() < end:
+                    t.pump()
+                print('echo on' if t.echo() else 'echo off')
+            if t.p.poll() is None:
+                t.type(os.environ['PIN'])
+    rc = t.finish()
+    with open(out, 'wb') as f:
+        f.write(t.out + t.err)
+    return rc
+
+cmd = sys.argv[1]
+if cmd == 'agent':
+    sys.exit(agent(sys.argv[2], sys.argv[3:]))
+elif cmd == 'send':
+    send(sys.argv[2], sys.argv[3])
+elif cmd == 'pty':
+    sys.exit(pty_mode(sys.argv[2], int(sys.argv[3]), sys.argv[4:]))
+EOF
+peer() { TIMEOUT=$(t_secs 30) QUIET=$(t_secs 0.5) AGENT=$AGENT PIN=$PIN JWE=$TMP/jwe python3 "$TMP/peer.py" "$@"; }
+ask_files() { ls -A "$ASK" 2>/dev/null | tr '\n' ' '; }	# what is in the agents' directory
+ask_posted() { compgen -G "$ASK/ask.*" >/dev/null; }
+
+# nobody_send [SETPRIV-OPTIONS...] -- SOCKET DATA : one datagram from uid/gid 65534
+nobody_send() {
+	local opts=()
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	setpriv --reuid=65534 --regid=65534 --clear-groups "${opts[@]}" python3 - send "$@" <"$TMP/peer.py"
+}
+root_send() { python3 "$TMP/peer.py" send "$@"; }
+mono_us() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000)'; }
+ask_field() { sed -n "s/^$2=//p" "$1"; }	# ask_field FILE KEY
+# nbde_bg ARGS... : nbde, without a controlling terminal and without a PIN
+# file, in the background (NBDE_PID), stdin $TMP/jwe, stdout $TMP/out, stderr $TMP/msg
+nbde_bg() {
+	setsid -w env NBDE_TPM_PIN_FILE= "$NBDE" "$@" <"$TMP/jwe" >"$TMP/out" 2>"$TMP/msg" &
+	NBDE_PID=$!
+}
+
+# ---- the systemd password agent (Debian's systemd-tty-ask-password-agent) ----
+
+if [ -n "$AGENT" ]; then
+	T=$(t_isecs 60)
+	m0=$(mono_us)
+	nbde_bg decrypt --timeout "$T"
+	peer agent "$TMP/ask" "$PIN" >"$TMP/found"
+	wait "$NBDE_PID"
+	ok $? "decrypt without a terminal, systemd running: the password agent's answer decrypts" ||
+		diag "$(cat "$TMP/msg" "$TMP/found")"
+	is "$(cat "$TMP/out")" "$PT" "... the plaintext"
+	is "$(ask_field "$TMP/ask.1" Message)" "Please enter the TPM PIN:" "the request's Message= (decrypt: no volume)"
+	is "$(ask_field "$TMP/ask.1" Id)" "nbde-tpm2pin:" "the request's Id="
+	grep -q 'Please enter the TPM PIN:' "$TMP/ask.1.tty"
+	ok $? "the agent showed the message on its terminal" || diag "$(cat "$TMP/ask.1.tty")"
+	na=$(ask_field "$TMP/ask.1" NotAfter)
+	[ "$na" -ge $((m0 + T * 1000000)) ] && [ "$na" -le $(($(mono_us) + T * 1000000)) ]
+	ok $? "NotAfter= is the deadline on CLOCK_MONOTONIC in µs (start + --timeout)" || diag "NotAfter=$na m0=$m0"
+	is "$(ask_files)" "" "nothing left in $ASK"
+else
+	skip "no systemd-tty-ask-password-agent (Debian package systemd)"
+fi
+
+done_testing
