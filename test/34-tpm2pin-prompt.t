@@ -256,6 +256,50 @@ if [ -n "$AGENT" ]; then
 	[ "$na" -ge $((m0 + T * 1000000)) ] && [ "$na" -le $(($(mono_us) + T * 1000000)) ]
 	ok $? "NotAfter= is the deadline on CLOCK_MONOTONIC in µs (start + --timeout)" || diag "NotAfter=$na m0=$m0"
 	is "$(ask_files)" "" "nothing left in $ASK"
+
+	# unlock names the volume; a wrong PIN, then the right one: two requests
+	printf '%s' 'luks test passphrase' >"$TMP/key"
+	IMG=$TMP/luks2.img
+	if luks_image luks2 "$IMG" "$TMP/key" &&
+		NBDE_TPM_PIN_FILE=$TMP/pin "$NBDE" bind -d "$IMG" -k "$TMP/key" tpm2pin '{}' 2>>"$TMP/err"; then
+		VOL="nbdetest ($IMG)"
+		before=$(da_counter)
+		nbde_bg unlock -d "$IMG" -n nbdetest --test --timeout "$T"
+		peer agent "$TMP/ask" 'typo' "$PIN" >"$TMP/found"
+		wait "$NBDE_PID"
+		ok $? "unlock --test of a LUKS volume bound with tpm2pin: the agent's answers open it" ||
+			diag "$(cat "$TMP/msg" "$TMP/found")"
+		is "$(ask_field "$TMP/ask.1" Message)" "Please enter the TPM PIN for disk $VOL:" \
+			"the first request's Message= names the volume and the TPM PIN"
+		is "$(ask_field "$TMP/ask.1" Id)" "nbde-tpm2pin:$VOL" "its Id= is nbde-tpm2pin:NAME (DEV)"
+		is "$(ask_field "$TMP/ask.1" Echo)" 0 "Echo=0"
+		[ "$(ask_field "$TMP/ask.1" NotAfter)" -gt 0 ] && [ "$(ask_field "$TMP/ask.1" PID)" = "$NBDE_PID" ] &&
+			[ "$(ask_field "$TMP/ask.1" Socket)" != "$(ask_field "$TMP/ask.2" Socket)" ]
+		ok $? "NotAfter= set, PID= nbde's, a new socket for each request"
+		grep -q "Please enter the TPM PIN for disk $VOL:" "$TMP/ask.1.tty"
+		ok $? "the agent showed it" || diag "$(cat "$TMP/ask.1.tty")"
+		is "$(ask_field "$TMP/ask.2" Message)" \
+			"Wrong PIN (the TPM locks after $((MAX_TRIES - before - 1)) more wrong). Please enter the TPM PIN for disk $VOL (try 2 of 3):" \
+			"after the wrong PIN a second request says so, with the TPM's count"
+		grep -q "Wrong PIN .*TPM PIN for disk $VOL (try 2 of 3):" "$TMP/ask.2.tty"
+		ok $? "the agent showed the second request" || diag "$(cat "$TMP/ask.2.tty")"
+		! [ -e "$TMP/ask.3" ] && ! grep -q 'no request' "$TMP/found"
+		ok $? "two requests, two answers"
+		is "$(da_counter)" $((before + 1)) "the wrong PIN counted once on the TPM"
+		is "$(ask_files)" "" "nothing left in $ASK (no ask.*, sck.*, tmp.*)"
+
+		# a volume name with a line break cannot add a line to the request
+		nbde_bg unlock -d "$IMG" -n $'evil\nNotAfter=1' --test --timeout "$T"
+		peer agent "$TMP/ask" "$PIN" >"$TMP/found"
+		wait "$NBDE_PID"
+		ok $? "unlock with a line break in the name: the agent's answer opens it" || diag "$(cat "$TMP/msg")"
+		[ "$(grep -c '^NotAfter=' "$TMP/ask.1")" -eq 1 ] && [ "$(ask_field "$TMP/ask.1" NotAfter)" != 1 ] &&
+			grep -q '^Message=Please enter the TPM PIN for disk evil\\x0aNotAfter=1 (' "$TMP/ask.1"
+		ok $? "... the request's Message= and Id= carry it C-escaped (\\x0a), one NotAfter= line" ||
+			diag "$(cat "$TMP/ask.1")"
+	else
+		skip "cannot make a LUKS image bound with tpm2pin"
+	fi
 else
 	skip "no systemd-tty-ask-password-agent (Debian package systemd)"
 fi
