@@ -221,11 +221,17 @@ ask_files() { ls -A "$ASK" 2>/dev/null | tr '\n' ' '; }	# what is in the agents'
 ask_posted() { compgen -G "$ASK/ask.*" >/dev/null; }
 
 # nobody_send [SETPRIV-OPTIONS...] -- SOCKET DATA : one datagram from uid/gid 65534
+# (with a python3 that uid can run: a pyenv shim under /root is not one)
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+NOBODY_PY=
+for py in /usr/bin/python3 "$(command -v python3)"; do
+	as_nobody "$py" -c '' 2>/dev/null && NOBODY_PY=$py && break
+done
 nobody_send() {
 	local opts=()
 	while [ "$1" != -- ]; do opts+=("$1"); shift; done
 	shift
-	setpriv --reuid=65534 --regid=65534 --clear-groups "${opts[@]}" python3 - send "$@" <"$TMP/peer.py"
+	as_nobody "${opts[@]}" "$NOBODY_PY" - send "$@" <"$TMP/peer.py"
 }
 root_send() { python3 "$TMP/peer.py" send "$@"; }
 mono_us() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000)'; }
@@ -302,6 +308,53 @@ if [ -n "$AGENT" ]; then
 	fi
 else
 	skip "no systemd-tty-ask-password-agent (Debian package systemd)"
+fi
+
+# ---- who may answer: root only ----
+
+if [ -n "$NOBODY_PY" ]; then
+	# The raw protocol, no agent: nbde's socket, and datagrams sent to it.
+	T=$(t_isecs 60)
+	before=$(da_counter)
+	(umask 000 && nbde_bg decrypt --timeout "$T" && wait "$NBDE_PID") &
+	bg=$!
+	wait_until 10 ask_posted
+	askf=$(compgen -G "$ASK/ask.*" | head -n 1)
+	sock=$(ask_field "$askf" Socket)
+	is "$(stat -c '%a %u' "$sock" 2>&1)" "600 0" "the answer socket is root's, mode 0600, even under umask 000"
+	is "$(nobody_send -- "$sock" "+typo")" EACCES "so a non-root sender cannot even reach it"
+	is "$(nobody_send --inh-caps=+dac_override --ambient-caps=+dac_override -- "$sock" "+typo")" sent \
+		"a non-root sender past the file mode (CAP_DAC_OVERRIDE) sends a wrong PIN"
+	is "$(root_send "$sock" "+$PIN")" sent "then root sends the right PIN"
+	wait "$bg"
+	ok $? "decrypt took root's answer" || diag "$(cat "$TMP/msg")"
+	is "$(cat "$TMP/out")" "$PT" "... and decrypted"
+	is "$(da_counter)" "$before" "the non-root answer was never tried: the TPM's lockout counter did not move"
+	! grep -q 'wrong PIN' "$TMP/msg"
+	ok $? "... and no wrong PIN was reported" || diag "$(cat "$TMP/msg")"
+
+	# the right PIN from non-root is not used either; root's "-" cancels at once
+	nbde_bg decrypt --timeout "$T"
+	wait_until 10 ask_posted
+	askf=$(compgen -G "$ASK/ask.*" | head -n 1)
+	sock=$(ask_field "$askf" Socket)
+	is "$(nobody_send --inh-caps=+dac_override --ambient-caps=+dac_override -- "$sock" "+$PIN")" sent \
+		"a non-root sender (CAP_DAC_OVERRIDE) sends the right PIN"
+	t0=$EPOCHREALTIME
+	is "$(root_send "$sock" "-")" sent "then root cancels"
+	wait "$NBDE_PID"
+	rc=$?
+	elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+	[ $rc -eq 1 ] && [ ! -s "$TMP/out" ] && grep -q 'no PIN was entered' "$TMP/msg"
+	ok $? "the non-root PIN was ignored, root's cancel ended decrypt: exit 1, no plaintext" ||
+		diag "exit $rc" "$(cat "$TMP/msg")"
+	awk -v e="$elapsed" -v m="$(t_secs 5)" 'BEGIN { exit !(e < m) }'
+	ok $? "... at once (${elapsed}s after the cancel, the deadline ${T}s away)"
+	! grep -q 'wrong PIN' "$TMP/msg" && [ "$(da_counter)" = "$before" ]
+	ok $? "a cancel is not a wrong PIN: the TPM not touched" || diag "$(cat "$TMP/msg")"
+	is "$(ask_files)" "" "nothing left in $ASK"
+else
+	skip "no python3 that uid 65534 can run"
 fi
 
 done_testing

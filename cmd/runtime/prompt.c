@@ -25,6 +25,7 @@
 #define ASK_DIR "/run/systemd/ask-password"
 #define SYSTEMD_RUNNING "/run/systemd/system"	/* sd_booted()'s test */
 #define CONSOLE "/dev/console"
+#define SOCKET_MODE 0600	/* the answer socket: writable by root only */
 /* Waits wake this often to look at the deadline and at abandoned(). */
 #define PROMPT_TICK_MS 100
 
@@ -227,7 +228,12 @@ static int agent_socket(struct agent_request *a, const char *suffix)
 	a->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (a->sock < 0)
 		return -1;
-	if (bind(a->sock, (struct sockaddr *)&sa, sizeof(sa)) ||
+	/* bind() gives the socket file this mode less the umask: root's alone
+	 * whatever the umask (systemd binds under umask 0177), so agents
+	 * without the right to answer skip the request instead of asking a
+	 * person for nothing; the uid check in agent_receive stays the guard */
+	if (fchmod(a->sock, SOCKET_MODE) ||
+	    bind(a->sock, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    setsockopt(a->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one))) {
 		close(a->sock);
 		a->sock = -1;
