@@ -357,4 +357,21 @@ else
 	skip "no python3 that uid 65534 can run"
 fi
 
+# ---- the deadline: no agent answers ----
+
+N=$(t_isecs 3)
+t0=$EPOCHREALTIME
+nbde_bg decrypt --timeout "$N"
+wait_until 10 ask_posted
+ok $? "decrypt --timeout $N posts its request"
+wait_until $((N + 10)) eval '! kill -0 "$NBDE_PID" 2>/dev/null' || kill "$NBDE_PID"	# a hang is a failure, not a stuck test
+wait "$NBDE_PID"
+rc=$?
+elapsed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+[ $rc -eq 1 ] && [ ! -s "$TMP/out" ] && grep -q 'no PIN was entered' "$TMP/msg"
+ok $? "no answer: decrypt fails (exit 1) saying no PIN was entered" || diag "exit $rc" "$(cat "$TMP/msg")"
+awk -v e="$elapsed" -v n="$N" -v slack="$(t_secs 3)" 'BEGIN { exit !(e >= n && e < n + slack) }'
+ok $? "... at the deadline: ${elapsed}s for --timeout $N"
+is "$(ask_files)" "" "the request and its socket are gone"
+
 done_testing
