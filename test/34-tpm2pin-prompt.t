@@ -374,4 +374,41 @@ awk -v e="$elapsed" -v n="$N" -v slack="$(t_secs 3)" 'BEGIN { exit !(e >= n && e
 ok $? "... at the deadline: ${elapsed}s for --timeout $N"
 is "$(ask_files)" "" "the request and its socket are gone"
 
+# ---- the console: a pty bound over /dev/console, under the console lock ----
+
+# console_run OUT : decrypt with NBDE_PROMPT=console and no controlling
+# terminal, in a mount namespace of its own where the pty peer.py made is
+# bound over /dev/console; plaintext to $TMP/out
+console_run() {
+	CTTY=0 peer pty "$1" 0 unshare -m --propagation private sh -c \
+		'mount --bind "$PTY_SLAVE" /dev/console && exec env NBDE_PROMPT=console NBDE_TPM_PIN_FILE= "$0" decrypt >"$1"' \
+		"$NBDE" "$TMP/out"
+}
+if [ -c /dev/console ]; then
+	: >"$TMP/out"
+	console_run "$TMP/con" >"$TMP/found"
+	ok $? "NBDE_PROMPT=console without a terminal: the PIN typed on the console decrypts" ||
+		diag "$(cat "$TMP/con" "$TMP/found")"
+	is "$(cat "$TMP/out")" "$PT" "... the plaintext"
+	grep -q 'Please enter the TPM PIN:' "$TMP/con" && ! grep -q "$PIN" "$TMP/con"
+	ok $? "the prompt was on the console, the PIN not echoed" || diag "$(cat "$TMP/con")"
+
+	LOCKF=$TMP/console.lock
+	(exec 9>"$LOCKF" && flock 9 && exec sleep "$(t_isecs 120)") &
+	holder=$!
+	T_PIDS+=("$holder")
+	wait_until 10 eval '! flock -n "$LOCKF" true'
+	ok $? "another process holds the console lock $LOCKF"
+	: >"$TMP/out"
+	LOCK=$LOCKF HOLDER=$holder NBDE_CONSOLE_LOCK=$LOCKF console_run "$TMP/con" >"$TMP/found"
+	ok $? "NBDE_CONSOLE_LOCK held elsewhere: decrypt waits, then asks and decrypts" ||
+		diag "$(cat "$TMP/con" "$TMP/found")"
+	is "$(cat "$TMP/out")" "$PT" "... the plaintext"
+	is "$(tr '\n' ' ' <"$TMP/found")" "quiet while locked lock held " \
+		"no prompt while the other process held the lock; nbde held it while asking"
+	wait "$holder" 2>/dev/null
+else
+	skip "no /dev/console to bind a pty over"
+fi
+
 done_testing
