@@ -68,21 +68,22 @@ printf '%s' "$J" >"$TMP/jwe"
 #                         longer pending and QUIET seconds more); then, if
 #                         CMD still runs, $PIN typed. Findings on stdout;
 #                         what CMD showed on the terminal, then its stderr,
-#                         to OUT; exit status CMD's (128+N: signal N).
+#                         to OUT, its stdout to $PLAIN; exit status CMD's
+#                         (128+N: signal N).
 cat >"$TMP/peer.py" <<'EOF'
 import errno, fcntl, glob, os, pty, signal, socket, subprocess, sys, termios, time, select
 TIMEOUT = float(os.environ.get('TIMEOUT', '30'))
 ASK = '/run/systemd/ask-password'
 
 class Pty:
-    def __init__(self, argv, stdin=None, ctty=True):
+    def __init__(self, argv, stdin=None, stdout=None, ctty=True):
         self.master, self.slave = pty.openpty()	# the slave stays open here: no hang-up between prompts
         name = os.ttyname(self.slave)
         def child():
             os.setsid()
             if ctty:
                 os.close(os.open(name, os.O_RDWR))
-        self.p = subprocess.Popen(argv, stdin=stdin, stderr=subprocess.PIPE, preexec_fn=child,
+        self.p = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=child,
                                   env=dict(os.environ, PTY_SLAVE=name))
         self.out, self.err, self.eof = b'', b'', False
         self.deadline = time.monotonic() + TIMEOUT
@@ -171,8 +172,8 @@ def pty_mode(out, sig, argv):
     ignore = os.environ.get('IGNORE_INT') == '1'
     if ignore:
         signal.signal(signal.SIGINT, signal.SIG_IGN)	# inherited through exec, as from a shell's background job
-    with open(os.environ['JWE'], 'rb') as stdin:
-        t = Pty(argv, stdin=stdin, ctty=os.environ.get('CTTY') != '0')
+    with open(os.environ['JWE'], 'rb') as stdin, open(os.environ.get('PLAIN', os.devnull), 'wb') as stdout:
+        t = Pty(argv, stdin=stdin, stdout=stdout, ctty=os.environ.get('CTTY') != '0')
     locked, done = not lock, False
     while t.running():
         t.pump()
@@ -380,9 +381,9 @@ is "$(ask_files)" "" "the request and its socket are gone"
 # terminal, in a mount namespace of its own where the pty peer.py made is
 # bound over /dev/console; plaintext to $TMP/out
 console_run() {
-	CTTY=0 peer pty "$1" 0 unshare -m --propagation private sh -c \
-		'mount --bind "$PTY_SLAVE" /dev/console && exec env NBDE_PROMPT=console NBDE_TPM_PIN_FILE= "$0" decrypt >"$1"' \
-		"$NBDE" "$TMP/out"
+	CTTY=0 PLAIN=$TMP/out peer pty "$1" 0 unshare -m --propagation private sh -c \
+		'mount --bind "$PTY_SLAVE" /dev/console && exec env NBDE_PROMPT=console NBDE_TPM_PIN_FILE= "$0" decrypt' \
+		"$NBDE"
 }
 if [ -c /dev/console ]; then
 	: >"$TMP/out"
@@ -410,5 +411,24 @@ if [ -c /dev/console ]; then
 else
 	skip "no /dev/console to bind a pty over"
 fi
+
+# ---- echo back on after a fatal signal (the tty channel) ----
+
+for sig in HUP INT QUIT TERM; do
+	num=$(kill -l "$sig")
+	peer pty "$TMP/tty" "$num" env NBDE_PROMPT=tty NBDE_TPM_PIN_FILE= "$NBDE" decrypt >"$TMP/found"
+	rc=$?
+	[ $rc -eq $((128 + num)) ] && grep -q 'TPM PIN' "$TMP/tty"
+	ok $? "SIG$sig while the PIN is asked on a terminal ends decrypt by that signal" ||
+		diag "exit $rc" "$(cat "$TMP/tty" "$TMP/found")"
+	is "$(cat "$TMP/found")" "echo on" "... and the terminal's echo is back on"
+done
+# a signal ignored when nbde started (a shell's background job: SIGINT) ends nothing, and echo stays off
+IGNORE_INT=1 PLAIN=$TMP/out peer pty "$TMP/tty" "$(kill -l INT)" env NBDE_PROMPT=tty NBDE_TPM_PIN_FILE= "$NBDE" decrypt \
+	>"$TMP/found"
+rc=$?
+is "$(cat "$TMP/found")" "echo off" "SIGINT ignored by the parent: echo stays off while the PIN is asked"
+[ $rc -eq 0 ] && [ "$(cat "$TMP/out")" = "$PT" ] && ! grep -q "$PIN" "$TMP/tty"
+ok $? "... the PIN typed after it decrypts, unechoed" || diag "exit $rc" "$(cat "$TMP/tty")"
 
 done_testing

@@ -50,8 +50,7 @@ static void echo_restore_on_signal(int sig)
 		if (fatal_signals[i] != sig)
 			continue;
 		sigaction(sig, &fatal_saved[i], NULL);
-		if (fatal_saved[i].sa_handler != SIG_IGN)
-			raise(sig);
+		raise(sig);	/* delivered when this handler returns */
 	}
 }
 
@@ -65,8 +64,11 @@ static void echo_off(int fd)
 	quiet = echo_saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
+	/* a signal ignored from the start (SIGINT in a shell's background job)
+	 * stays ignored: it ends nothing, so echo must stay off through it */
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
-		sigaction(fatal_signals[i], &sa, &fatal_saved[i]);
+		if (!sigaction(fatal_signals[i], NULL, &fatal_saved[i]) && fatal_saved[i].sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
 	echo_off_fd = fd;
 	if (tcsetattr(fd, TCSAFLUSH, &quiet))
 		echo_off_fd = -1;
