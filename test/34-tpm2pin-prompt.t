@@ -375,6 +375,17 @@ awk -v e="$elapsed" -v n="$N" -v slack="$(t_secs 3)" 'BEGIN { exit !(e >= n && e
 ok $? "... at the deadline: ${elapsed}s for --timeout $N"
 is "$(ask_files)" "" "the request and its socket are gone"
 
+# killed while waiting for an agent: the request goes with it (systemd-ask-password's does too;
+# not SIGINT here: a background job of this shell starts with it ignored)
+for sig in TERM HUP; do
+	nbde_bg decrypt --timeout "$(t_isecs 60)"
+	wait_until 10 ask_posted
+	kill -"$sig" "$NBDE_PID"
+	wait "$NBDE_PID"
+	rc=$?
+	is "$rc $(ask_files)" "$((128 + $(kill -l "$sig"))) " "SIG$sig while waiting for an agent: nbde ends by it, its request and socket removed"	rm -f "$ASK"/*
+done
+
 # ---- the console: a pty bound over /dev/console, under the console lock ----
 
 # console_run OUT : decrypt with NBDE_PROMPT=console and no controlling
