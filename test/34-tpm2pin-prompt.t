@@ -17,8 +17,9 @@ fi
 . "$(dirname "$0")/lib.sh"
 
 [ "${NBDE_T34_NS:-}" = 1 ] || skip_all "cannot make a private mount namespace (unshare -m; needs root)"
-need swtpm tpm2_getcap tpm2_dictionarylockout cryptsetup python3 setpriv flock mount
+need swtpm tpm2_getcap tpm2_dictionarylockout cryptsetup python3 setpriv setsid flock mount
 [ -x "$NBDE" ] || skip_all "no nbde binary at $NBDE"
+case $TMP in /run/*) skip_all "TMPDIR is under /run, where this test mounts a tmpfs" ;; esac
 mount -t tmpfs -o mode=0755 tmpfs /run 2>>"$TMP/err" || skip_all "cannot mount a tmpfs on /run in the namespace"
 mkdir -p /run/systemd/system /run/cryptsetup	# sd_booted()'s test; libcryptsetup's lock directory
 ASK=/run/systemd/ask-password
