@@ -64,7 +64,9 @@ printf '%s' "$J" >"$TMP/jwe"
 #                         then "quiet while locked" if no prompt came, and
 #                         HOLDER is killed; at the prompt "lock held" if
 #                         LOCK cannot be taken. At the prompt (echo off):
-#                         SIG (a number, 0 none) to CMD, then "echo on" or
+#                         with RESUME (a pid) SIGCONT to it, and once CMD
+#                         ended "echo on" or "echo off"; SIG (a number, 0
+#                         none) to CMD, then "echo on" or
 #                         "echo off" once it is handled (CMD ended, or no
 #                         longer pending and QUIET seconds more); then, if
 #                         CMD still runs, $PIN typed. Findings on stdout;
@@ -195,6 +197,10 @@ def pty_mode(out, sig, argv):
                 except OSError:
                     print('lock held')
                 os.close(fd)
+            if os.environ.get('RESUME'):
+                os.kill(int(os.environ['RESUME']), signal.SIGCONT)
+                t.p.wait()
+                print('echo on' if t.echo() else 'echo off')
             if sig:
                 t.p.send_signal(sig)
                 while t.p.poll() is None and pending(t.p.pid, sig) and time.monotonic() < t.deadline:
@@ -218,7 +224,7 @@ elif cmd == 'send':
 elif cmd == 'pty':
     sys.exit(pty_mode(sys.argv[2], int(sys.argv[3]), sys.argv[4:]))
 EOF
-peer() { TIMEOUT=$(t_secs 30) QUIET=$(t_secs 0.5) AGENT=$AGENT PIN=$PIN JWE=$TMP/jwe python3 "$TMP/peer.py" "$@"; }
+peer() { TIMEOUT=$(t_secs 30) QUIET=$(t_secs 0.5) AGENT=$AGENT PIN=$PIN JWE=${JWE:-$TMP/jwe} python3 "$TMP/peer.py" "$@"; }
 ask_files() { ls -A "$ASK" 2>/dev/null | tr '\n' ' '; }	# what is in the agents' directory
 ask_posted() { compgen -G "$ASK/ask.*" >/dev/null; }
 
@@ -239,9 +245,9 @@ root_send() { python3 "$TMP/peer.py" send "$@"; }
 mono_us() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000)'; }
 ask_field() { sed -n "s/^$2=//p" "$1"; }	# ask_field FILE KEY
 # nbde_bg ARGS... : nbde, without a controlling terminal and without a PIN
-# file, in the background (NBDE_PID), stdin $TMP/jwe, stdout $TMP/out, stderr $TMP/msg
+# file, in the background (NBDE_PID), stdin ${NBDE_IN:-$TMP/jwe}, stdout $TMP/out, stderr $TMP/msg
 nbde_bg() {
-	setsid -w env NBDE_TPM_PIN_FILE= "$NBDE" "$@" <"$TMP/jwe" >"$TMP/out" 2>"$TMP/msg" &
+	setsid -w env NBDE_TPM_PIN_FILE= "$NBDE" "$@" <"${NBDE_IN:-$TMP/jwe}" >"$TMP/out" 2>"$TMP/msg" &
 	NBDE_PID=$!
 }
 
@@ -386,6 +392,42 @@ for sig in TERM HUP; do
 	rc=$?
 	is "$rc $(ask_files)" "$((128 + $(kill -l "$sig"))) " "SIG$sig while waiting for an agent: nbde ends by it, its request and socket removed"	rm -f "$ASK"/*
 done
+
+# ---- withdrawn when the network answers after all ----
+
+# sss(t=1) of tang and tpm2pin: with tang stopped (SIGSTOP: the kernel takes
+# the connection, nothing answers) the PIN is asked after a while; tang
+# resumes and decrypts: the request is withdrawn, no PIN tried on the TPM
+if mkdir -p "$TMP/tang" && "$NBDE" tangd-keygen "$TMP/tang" sig exc >/dev/null 2>>"$TMP/err" &&
+	tang_start "$TMP/tang"; then
+	printf '%s' "$PT" | NBDE_TPM_PIN_FILE=$TMP/pin "$NBDE" encrypt sss \
+		"{\"t\":1,\"pins\":{\"tang\":[{\"url\":\"$TANG_URL\"}],\"tpm2pin\":{}}}" -y >"$TMP/jsss" 2>>"$TMP/err"
+	before=$(da_counter)
+	kill -STOP "$TANG_PID"
+	NBDE_IN=$TMP/jsss nbde_bg decrypt --timeout "$(t_isecs 60)"
+	wait_until 30 ask_posted
+	ok $? "sss of a silent tang and tpm2pin: the PIN is asked through the agents"
+	kill -CONT "$TANG_PID"
+	wait_until 20 eval '! kill -0 "$NBDE_PID" 2>/dev/null'
+	ok $? "tang answers: decrypt ends without an answer to the PIN request" || kill "$NBDE_PID"
+	wait "$NBDE_PID"
+	ok $? "... successfully" || diag "$(cat "$TMP/msg")"
+	is "$(cat "$TMP/out")" "$PT" "... the plaintext, from tang"
+	is "$(ask_files)" "" "the request was withdrawn"
+	is "$(da_counter)" "$before" "no PIN was tried on the TPM"
+
+	# the same on a terminal: the PIN prompt is up when tang answers
+	kill -STOP "$TANG_PID"
+	JWE=$TMP/jsss RESUME=$TANG_PID PLAIN=$TMP/out peer pty "$TMP/tty" 0 \
+		env NBDE_PROMPT=tty NBDE_TPM_PIN_FILE= "$NBDE" decrypt --timeout "$(t_isecs 60)" >"$TMP/found"
+	ok $? "on a terminal: tang resumed while the PIN is asked, decrypt ends with its answer" ||
+		diag "$(cat "$TMP/tty")"
+	is "$(cat "$TMP/out")" "$PT" "... the plaintext, from tang"
+	is "$(cat "$TMP/found")" "echo on" "... and the terminal's echo is back on"
+	stop_pid "$TANG_PID"
+else
+	skip "cannot start tang-server"
+fi
 
 # ---- the console: a pty bound over /dev/console, under the console lock ----
 

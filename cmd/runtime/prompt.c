@@ -31,8 +31,8 @@
 
 static pthread_mutex_t prompt_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* --- what a fatal signal must undo while a prompt is up: the terminal's
- * echo, the agent request's files --- */
+/* --- what a fatal signal or exit() must undo while a prompt is up: the
+ * terminal's echo, the agent request's files --- */
 
 #define ASK_PATH_MAX (sizeof(ASK_DIR "/ask.") + 16)
 
@@ -43,10 +43,8 @@ static char agent_paths[3][ASK_PATH_MAX];	/* the ask file, its socket, its tmp f
 static const int fatal_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
 static struct sigaction fatal_saved[ARRAY_SIZE(fatal_signals)];
 
-/* A fatal signal during a prompt: echo back on, the request removed, then
- * what the signal would have done (the handler that was there, else the
- * default). */
-static void undo_on_signal(int sig)
+/* Echo back on, the request removed (async-signal-safe). */
+static void undo_prompt(void)
 {
 	int fd = echo_off_fd;
 
@@ -54,6 +52,21 @@ static void undo_on_signal(int sig)
 		tcsetattr(fd, TCSANOW, &echo_saved);
 	for (size_t i = 0; agent_posted && i < ARRAY_SIZE(agent_paths); i++)
 		unlink(agent_paths[i]);
+}
+
+/* The process can end while a prompt is up in another thread: sss has its
+ * shares (tang answered) and returns, its abandoned tpm2pin child is not
+ * waited for. exit() undoes the prompt too. */
+static void undo_at_exit_register(void)
+{
+	atexit(undo_prompt);
+}
+
+/* A fatal signal during a prompt: undo_prompt, then what the signal would
+ * have done (the handler that was there, else the default). */
+static void undo_on_signal(int sig)
+{
+	undo_prompt();
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++) {
 		if (fatal_signals[i] != sig)
 			continue;
@@ -66,7 +79,10 @@ static void undo_on_signal(int sig)
  * stays ignored: it ends nothing, so echo must stay off through it. */
 static void fatal_signals_catch(void)
 {
+	static pthread_once_t at_exit = PTHREAD_ONCE_INIT;
 	struct sigaction sa = { .sa_handler = undo_on_signal };
+
+	pthread_once(&at_exit, undo_at_exit_register);
 
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
 		if (!sigaction(fatal_signals[i], NULL, &fatal_saved[i]) && fatal_saved[i].sa_handler != SIG_IGN)
