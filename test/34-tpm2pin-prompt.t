@@ -113,6 +113,12 @@ class Pty:
     def type(self, text):
         os.write(self.master, text.encode() + b'\n')
 
+    def wait(self):	# for CMD's end, until the deadline
+        try:
+            self.p.wait(timeout=max(0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+
     def finish(self):
         if self.p.poll() is None:
             self.p.kill()
@@ -199,7 +205,7 @@ def pty_mode(out, sig, argv):
                 os.close(fd)
             if os.environ.get('RESUME'):
                 os.kill(int(os.environ['RESUME']), signal.SIGCONT)
-                t.p.wait()
+                t.wait()
                 print('echo on' if t.echo() else 'echo off')
             if sig:
                 t.p.send_signal(sig)
@@ -390,7 +396,8 @@ for sig in TERM HUP; do
 	kill -"$sig" "$NBDE_PID"
 	wait "$NBDE_PID"
 	rc=$?
-	is "$rc $(ask_files)" "$((128 + $(kill -l "$sig"))) " "SIG$sig while waiting for an agent: nbde ends by it, its request and socket removed"	rm -f "$ASK"/*
+	is "$rc $(ask_files)" "$((128 + $(kill -l "$sig"))) " "SIG$sig while waiting for an agent: nbde ends by it, its request and socket removed"
+	rm -f "$ASK"/*
 done
 
 # ---- withdrawn when the network answers after all ----
