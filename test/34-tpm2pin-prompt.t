@@ -5,8 +5,10 @@
 # message names the volume and "TPM PIN"; a wrong PIN then the right one;
 # nothing left in /run/systemd/ask-password), answers from a non-root sender
 # ignored (the TPM's lockout counter does not move), a cancel, the deadline
-# with no agent, /dev/console (a pty bound over it) under the console lock
-# file, and echo back on after a fatal signal. The file runs in a private
+# with no agent, the request withdrawn when nbde is killed or tang answers
+# after all, /dev/console (a pty bound over it) under the console lock
+# file, and echo back on after a fatal signal or when tang answers while
+# the terminal is asked. The file runs in a private
 # mount namespace of its own (tmpfs on /run, /run/systemd/system made so nbde
 # sees "systemd runs", a pty bound over /dev/console): nothing of the host's
 # /run or console is touched. The tty channel itself is test/33-tpm2pin.t's.
