@@ -402,6 +402,19 @@ for sig in TERM HUP; do
 	rm -f "$ASK"/*
 done
 
+# ---- which way: the agents only when systemd runs (or NBDE_PROMPT=agent) ----
+
+rmdir /run/systemd/system
+setsid -w env NBDE_TPM_PIN_FILE= "$NBDE" decrypt --timeout "$(t_isecs 60)" <"$TMP/jwe" >/dev/null 2>"$TMP/msg"
+[ $? -eq 1 ] && grep -q 'no terminal to ask on' "$TMP/msg" && [ -z "$(ask_files)" ]
+ok $? "no terminal and systemd not running: no request to the agents, one line saying why" || diag "$(cat "$TMP/msg")"
+NBDE_PROMPT=agent nbde_bg decrypt --timeout "$(t_isecs 60)"
+wait_until 10 ask_posted
+ok $? "NBDE_PROMPT=agent asks the agents all the same"
+kill "$NBDE_PID"
+wait "$NBDE_PID"
+mkdir /run/systemd/system
+
 # ---- withdrawn when the network answers after all ----
 
 # sss(t=1) of tang and tpm2pin: with tang stopped (SIGSTOP: the kernel takes
