@@ -12,6 +12,7 @@ PKGS=(jose clevis clevis-luks tang luksmeta cryptsetup-bin socat curl file perl 
       valgrind  # test/01-ct.t; also <valgrind/memcheck.h> for test/ct_*.c
       clang libclang-rt-14-dev
       swtpm swtpm-tools tpm2-tools clevis-tpm2  # test/31-tpm2.t: a software TPM and clevis's tpm2 pin
+      systemd  # systemd-tty-ask-password-agent: test/34-tpm2pin-prompt.t answers the PIN request as the boot does
       lintian  # test/28-deb.t
       yamllint python3-yaml  # test/19-manifests.t
       podman runc netavark aardvark-dns catatonit slirp4netns iptables podman-compose  # test/26-container.t

@@ -25,50 +25,93 @@
 #define ASK_DIR "/run/systemd/ask-password"
 #define SYSTEMD_RUNNING "/run/systemd/system"	/* sd_booted()'s test */
 #define CONSOLE "/dev/console"
+#define SOCKET_MODE 0600	/* the answer socket: writable by root only */
 /* Waits wake this often to look at the deadline and at abandoned(). */
 #define PROMPT_TICK_MS 100
 
 static pthread_mutex_t prompt_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* --- the terminal: echo off, and back on whatever happens --- */
+/* --- what a fatal signal or exit() must undo while a prompt is up: the
+ * terminal's echo, the agent request's files --- */
+
+#define ASK_PATH_MAX (sizeof(ASK_DIR "/ask.") + 16)
 
 static volatile sig_atomic_t echo_off_fd = -1;
 static struct termios echo_saved;
+static volatile sig_atomic_t agent_posted;
+static char agent_paths[3][ASK_PATH_MAX];	/* the ask file, its socket, its tmp file while agent_posted */
 static const int fatal_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
 static struct sigaction fatal_saved[ARRAY_SIZE(fatal_signals)];
 
-/* A fatal signal while echo is off: echo back on, then what the signal
- * would have done (the handler that was there, else the default). */
-static void echo_restore_on_signal(int sig)
+/* Echo back on, the request removed (async-signal-safe). */
+static void undo_prompt(void)
 {
 	int fd = echo_off_fd;
 
 	if (fd >= 0)
 		tcsetattr(fd, TCSANOW, &echo_saved);
+	for (size_t i = 0; agent_posted && i < ARRAY_SIZE(agent_paths); i++)
+		unlink(agent_paths[i]);
+}
+
+/* The process can end while a prompt is up in another thread: sss has its
+ * shares (tang answered) and returns, its abandoned tpm2pin child is not
+ * waited for. exit() undoes the prompt too. */
+static void undo_at_exit_register(void)
+{
+	atexit(undo_prompt);
+}
+
+/* A fatal signal during a prompt: undo_prompt, then what the signal would
+ * have done (the handler that was there, else the default). */
+static void undo_on_signal(int sig)
+{
+	undo_prompt();
 	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++) {
 		if (fatal_signals[i] != sig)
 			continue;
 		sigaction(sig, &fatal_saved[i], NULL);
-		if (fatal_saved[i].sa_handler != SIG_IGN)
-			raise(sig);
+		raise(sig);	/* delivered when this handler returns */
 	}
 }
+
+/* A signal ignored from the start (SIGINT in a shell's background job)
+ * stays ignored: it ends nothing, so echo must stay off through it. */
+static void fatal_signals_catch(void)
+{
+	static pthread_once_t at_exit = PTHREAD_ONCE_INIT;
+	struct sigaction sa = { .sa_handler = undo_on_signal };
+
+	pthread_once(&at_exit, undo_at_exit_register);
+
+	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+		if (!sigaction(fatal_signals[i], NULL, &fatal_saved[i]) && fatal_saved[i].sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+}
+
+static void fatal_signals_release(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+		sigaction(fatal_signals[i], &fatal_saved[i], NULL);
+}
+
+/* --- the terminal: echo off, and back on whatever happens --- */
 
 static void echo_off(int fd)
 {
 	struct termios quiet;
-	struct sigaction sa = { .sa_handler = echo_restore_on_signal };
 
 	if (tcgetattr(fd, &echo_saved))
 		return;
 	quiet = echo_saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
-		sigaction(fatal_signals[i], &sa, &fatal_saved[i]);
+	fatal_signals_catch();
 	echo_off_fd = fd;
-	if (tcsetattr(fd, TCSAFLUSH, &quiet))
+	if (tcsetattr(fd, TCSAFLUSH, &quiet)) {
 		echo_off_fd = -1;
+		fatal_signals_release();
+	}
 }
 
 static void echo_on(int fd)
@@ -77,8 +120,7 @@ static void echo_on(int fd)
 		return;
 	tcsetattr(fd, TCSAFLUSH, &echo_saved);
 	echo_off_fd = -1;
-	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
-		sigaction(fatal_signals[i], &fatal_saved[i], NULL);
+	fatal_signals_release();
 	write_all(fd, "\n", 1);
 }
 
@@ -203,8 +245,8 @@ static void put_cescaped(FILE *f, const char *s)
 }
 
 struct agent_request {
-	char ask[sizeof(ASK_DIR "/ask.") + 16];
-	char sock_path[sizeof(ASK_DIR "/sck.") + 16];
+	char ask[ASK_PATH_MAX];
+	char sock_path[ASK_PATH_MAX];
 	int sock;
 };
 
@@ -229,7 +271,12 @@ static int agent_socket(struct agent_request *a, const char *suffix)
 	a->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (a->sock < 0)
 		return -1;
-	if (bind(a->sock, (struct sockaddr *)&sa, sizeof(sa)) ||
+	/* bind() gives the socket file this mode less the umask: root's alone
+	 * whatever the umask (systemd binds under umask 0177), so agents
+	 * without the right to answer skip the request instead of asking a
+	 * person for nothing; the uid check in agent_receive stays the guard */
+	if (fchmod(a->sock, SOCKET_MODE) ||
+	    bind(a->sock, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    setsockopt(a->sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one))) {
 		close(a->sock);
 		a->sock = -1;
@@ -242,7 +289,7 @@ static int agent_socket(struct agent_request *a, const char *suffix)
  * half of it. */
 static int agent_ask_file(struct agent_request *a, const char *suffix, const struct secret_prompt *p)
 {
-	char tmp[sizeof(ASK_DIR "/tmp.") + 16];
+	char tmp[ASK_PATH_MAX];
 	int fd;
 	FILE *f;
 
@@ -319,22 +366,31 @@ static enum prompt_result ask_agent(const struct secret_prompt *p, struct buf *o
 		return PROMPT_NO_WAY;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(suffix + 2 * i, 3, "%02x", rnd[i]);
+	/* killed while waiting, the request goes too: an agent showing it
+	 * takes it down only when the file goes */
+	snprintf(agent_paths[0], ASK_PATH_MAX, ASK_DIR "/ask.%s", suffix);
+	snprintf(agent_paths[1], ASK_PATH_MAX, ASK_DIR "/sck.%s", suffix);
+	snprintf(agent_paths[2], ASK_PATH_MAX, ASK_DIR "/tmp.%s", suffix);
+	agent_posted = 1;
+	fatal_signals_catch();
 	if ((mkdir(ASK_DIR, 0755) && errno != EEXIST) || agent_socket(&a, suffix) ||
 	    agent_ask_file(&a, suffix, p)) {
 		*why = "cannot post a request to the password agents in " ASK_DIR;
-		agent_request_remove(&a);
-		return PROMPT_NO_WAY;
-	}
-	for (;;) {
-		if (wait_readable(a.sock, p) <= 0)
-			break;
-		int got = agent_receive(a.sock, out);
-		if (got >= 0) {
-			r = got ? PROMPT_OK : PROMPT_NO_ANSWER;
-			break;
+		r = PROMPT_NO_WAY;
+	} else {
+		for (;;) {
+			if (wait_readable(a.sock, p) <= 0)
+				break;
+			int got = agent_receive(a.sock, out);
+			if (got >= 0) {
+				r = got ? PROMPT_OK : PROMPT_NO_ANSWER;
+				break;
+			}
 		}
 	}
 	agent_request_remove(&a);
+	agent_posted = 0;
+	fatal_signals_release();
 	return r;
 }
 
