@@ -183,6 +183,8 @@ demo: nbde
 # units becomes the installed binary's directory.
 BINDIR = $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
+# nbde's private helper scripts (the drop-in's nbde-pin-unlock)
+NBDE_LIBDIR ?= $(PREFIX)/lib/nbde
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DRACUTDIR ?= /usr/lib/dracut/modules.d
 ITOOLSDIR ?= /usr/share/initramfs-tools
@@ -190,7 +192,7 @@ ITOOLSDIR ?= /usr/share/initramfs-tools
 CLEVIS_LINKS := $(shell grep -o '"clevis-[a-z-]*"' cmd/applets.def | tr -d '"')
 APPLET_LINKS := tangd tang-server tangd-keygen tangd-rotate-keys tang-show-keys clevis $(CLEVIS_LINKS)
 UNITS := tangd.socket tangd@.service nbde-tangd.socket nbde-tangd.service
-subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g; s|@LIBEXECDIR@|$(LIBEXECDIR)|g' $(1) > $(2)
+subst_bindir = sed 's|@BINDIR@|$(BINDIR)|g; s|@NBDE_LIBDIR@|$(NBDE_LIBDIR)|g' $(1) > $(2)
 
 # the boot tests alone (test/50-vm.t, test/51-vm-late.t, test/52-vm-dropbear.t, test/53-vm-tpm2.t,
 # test/54-vm-tpm2pin.t; caches in ~/.cache/nbde-vm)
@@ -210,8 +212,9 @@ install: nbde
 	done; done
 	install -d $(DESTDIR)$(UNITDIR)/systemd-cryptsetup@.service.d
 	$(call subst_bindir,hooks/systemd/nbde-pin.conf,$(DESTDIR)$(UNITDIR)/systemd-cryptsetup@.service.d/nbde-pin.conf)
-	$(call subst_bindir,hooks/systemd/nbde-pin-unlock,$(DESTDIR)$(LIBEXECDIR)/nbde-pin-unlock)
-	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/nbde-pin-unlock
+	install -d $(DESTDIR)$(NBDE_LIBDIR)
+	$(call subst_bindir,hooks/systemd/nbde-pin-unlock,$(DESTDIR)$(NBDE_LIBDIR)/nbde-pin-unlock)
+	chmod 0755 $(DESTDIR)$(NBDE_LIBDIR)/nbde-pin-unlock
 	install -d $(DESTDIR)$(DRACUTDIR)/60nbde
 	for f in hooks/dracut/60nbde/*.sh; do \
 	  $(call subst_bindir,$$f,$(DESTDIR)$(DRACUTDIR)/60nbde/$$(basename $$f)); \

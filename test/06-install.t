@@ -13,12 +13,12 @@ for prefix in /usr /usr/local; do
 	ok $? "make install PREFIX=$prefix DESTDIR=… succeeds"
 	[ -x "$root$prefix/bin/nbde" ]
 	ok $? "PREFIX=$prefix: the binary is $prefix/bin/nbde"
-	left=$(grep -rlE '@(BINDIR|LIBEXECDIR)@' "$root" 2>/dev/null)
-	is "$left" "" "PREFIX=$prefix: no @BINDIR@ or @LIBEXECDIR@ is left in any installed file"
+	left=$(grep -rlE '@(BINDIR|NBDE_LIBDIR)@' "$root" 2>/dev/null)
+	is "$left" "" "PREFIX=$prefix: no @BINDIR@ or @NBDE_LIBDIR@ is left in any installed file"
 	pre=$(sed -n 's/^ExecStartPre=-//p' "$root$prefix/lib/systemd/system/systemd-cryptsetup@.service.d/nbde-pin.conf")
-	[ "$pre" = "$prefix/libexec/nbde-pin-unlock %I" ] && [ -x "$root$prefix/libexec/nbde-pin-unlock" ] &&
-		grep -q "^	\*tpm2pin\*) $prefix/bin/nbde unlock " "$root$prefix/libexec/nbde-pin-unlock"
-	ok $? "PREFIX=$prefix: systemd-cryptsetup@'s drop-in runs $prefix/libexec/nbde-pin-unlock, which runs $prefix/bin/nbde (got: $pre)"
+	[ "$pre" = "$prefix/lib/nbde/nbde-pin-unlock %I" ] && [ -x "$root$prefix/lib/nbde/nbde-pin-unlock" ] &&
+		grep -q "^	\*tpm2pin\*) $prefix/bin/nbde unlock " "$root$prefix/lib/nbde/nbde-pin-unlock"
+	ok $? "PREFIX=$prefix: systemd-cryptsetup@'s drop-in runs $prefix/lib/nbde/nbde-pin-unlock, which runs $prefix/bin/nbde (got: $pre)"
 	bad=
 	while IFS= read -r line; do
 		file=${line%%:*}

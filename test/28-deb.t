@@ -54,7 +54,7 @@ for f in lib/systemd/system/tangd.socket lib/systemd/system/tangd@.service \
 	lib/systemd/system/nbde-tangd.socket lib/systemd/system/nbde-tangd.service \
 	lib/systemd/system/clevis-luks-askpass.path usr/share/initramfs-tools/hooks/nbde \
 	usr/share/initramfs-tools/scripts/local-top/nbde usr/lib/dracut/modules.d/60nbde/module-setup.sh \
-	usr/lib/dracut/modules.d/60nbde/nbde-pin-unlock usr/libexec/nbde-pin-unlock \
+	usr/lib/dracut/modules.d/60nbde/nbde-pin-unlock usr/lib/nbde/nbde-pin-unlock \
 	lib/systemd/system/systemd-cryptsetup@.service.d/nbde-pin.conf \
 	usr/share/doc/nbde/copyright usr/share/doc/nbde/changelog.gz usr/share/lintian/overrides/nbde; do
 	grep -q " \./$f\$" "$TMP/list" || bad="$bad $f"

@@ -28,18 +28,7 @@ export NBDE_TPM_PIN_FILE=$TMP/pin
 ZERO32=0000000000000000000000000000000000000000000000000000000000000000
 MAX_TRIES=4
 
-# The TPM forgives nothing during the test (interval and recovery long) and
-# locks out after MAX_TRIES wrong PINs; -c resets the counter (the lockout
-# authorization is empty on a fresh swtpm).
-da_reset() {
-	tpm2_dictionarylockout -s -n "$MAX_TRIES" -t 3600 -l 3600 >/dev/null 2>&1 &&
-		tpm2_dictionarylockout -c >/dev/null 2>&1
-}
-da_counter() { # the TPM's failed-authorization counter, in decimal
-	local v
-	v=$(tpm2_getcap properties-variable 2>/dev/null | awk '/TPM2_PT_LOCKOUT_COUNTER/ { print $2 }')
-	[ -n "$v" ] && echo $((v))
-}
+# da_reset and da_counter (test/lib.sh) keep to MAX_TRIES
 tpm_leftovers() {
 	{ tpm2_getcap handles-transient; tpm2_getcap handles-loaded-session; } 2>/dev/null | tr -d '\n'
 }

@@ -34,17 +34,7 @@ PIN='correct horse 4711'
 printf '%s\n' "$PIN" >"$TMP/pin"
 MAX_TRIES=10
 
-# as test/33-tpm2pin.t: the TPM forgives nothing during the test and locks
-# out after MAX_TRIES wrong PINs; -c resets the counter
-da_reset() {
-	tpm2_dictionarylockout -s -n "$MAX_TRIES" -t 3600 -l 3600 >/dev/null 2>&1 &&
-		tpm2_dictionarylockout -c >/dev/null 2>&1
-}
-da_counter() { # the TPM's failed-authorization counter, in decimal
-	local v
-	v=$(tpm2_getcap properties-variable 2>/dev/null | awk '/TPM2_PT_LOCKOUT_COUNTER/ { print $2 }')
-	[ -n "$v" ] && echo $((v))
-}
+# da_reset and da_counter (test/lib.sh) keep to MAX_TRIES
 da_reset || { echo "Bail out! cannot set the swtpm's dictionary-attack parameters"; exit 255; }
 
 J=$(printf '%s' "$PT" | NBDE_TPM_PIN_FILE=$TMP/pin "$NBDE" encrypt tpm2pin '{}' 2>>"$TMP/err")

@@ -39,11 +39,6 @@ mkdir -p "$TMP/rt/bin" "$TMP/rt/sbin" "$TMP/rt"/{proc,sys,dev,run,tmp,etc}
 cp /bin/busybox "$TMP/rt/bin/" && cp test/vm/root-init.sh "$TMP/rt/sbin/init"
 echo 'ID=nbde-test' >"$TMP/rt/etc/os-release"
 
-da_counter() { # the TPM's failed-authorization counter, in decimal
-	local v
-	v=$(tpm2_getcap properties-variable 2>/dev/null | awk '/TPM2_PT_LOCKOUT_COUNTER/ { print $2 }')
-	[ -n "$v" ] && echo $((v))
-}
 
 # root_for STATE-NAME: a root disk $TMP/root-NAME.img (LUKS UUID
 # $VM_ROOT_UUID, as the cached images' crypttab names) bound to tpm2pin
@@ -52,9 +47,7 @@ root_for() {
 	local rc
 	vm_disk "$TMP/root-$1.img" "$TMP/root-$1.key" "$ROOT_CHECK" "$TMP/rt" "$VM_ROOT_UUID" || return 1
 	swtpm_start "$1" || return 1
-	tpm2_dictionarylockout -s -n "$MAX_TRIES" -t 3600 -l 3600 >/dev/null 2>&1 &&
-		tpm2_dictionarylockout -c >/dev/null 2>&1 &&
-		printf '%s' "$PIN" >"$TMP/pin" &&
+	da_reset && printf '%s' "$PIN" >"$TMP/pin" &&
 		NBDE_TPM_PIN_FILE=$TMP/pin "$NBDE" bind -d "$TMP/root-$1.img" -k "$TMP/root-$1.key" -y tpm2pin '{}' >&2
 	rc=$?
 	tpm_orderly_stop

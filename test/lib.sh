@@ -302,3 +302,16 @@ swtpm_stop() { # swtpm_stop : ends the swtpm swtpm_start started last
 	stop_pid "$SWTPM_PID"
 	unset TPM2TOOLS_TCTI
 }
+
+# da_reset : the TPM forgives nothing during a test (interval and recovery
+# an hour) and locks out after $MAX_TRIES wrong authorizations; -c resets
+# the counter (the lockout authorization is empty on a fresh swtpm)
+da_reset() {
+	tpm2_dictionarylockout -s -n "$MAX_TRIES" -t 3600 -l 3600 >/dev/null 2>&1 &&
+		tpm2_dictionarylockout -c >/dev/null 2>&1
+}
+da_counter() { # the TPM's failed-authorization counter, in decimal
+	local v
+	v=$(tpm2_getcap properties-variable 2>/dev/null | awk '/TPM2_PT_LOCKOUT_COUNTER/ { print $2 }')
+	[ -n "$v" ] && echo $((v))
+}

@@ -88,7 +88,7 @@ install() {
 			"$systemdsystemunitdir/cryptsetup.target.wants/nbde-askpass.path"
 		# a tpm2pin PIN is asked before systemd-cryptsetup's prompt
 		inst_simple "$moddir/nbde-pin.conf" "$systemdsystemunitdir/systemd-cryptsetup@.service.d/nbde-pin.conf"
-		inst_simple "$moddir/nbde-pin-unlock" @LIBEXECDIR@/nbde-pin-unlock
+		inst_simple "$moddir/nbde-pin-unlock" @NBDE_LIBDIR@/nbde-pin-unlock
 	else
 		# Each volume is tried once. With tang the network must be up: the
 		# online hook tries; with DHCP the online job can be queued after
