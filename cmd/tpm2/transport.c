@@ -260,7 +260,11 @@ static int recv_stream(struct tpm *t)
 	return recv_until(t, size);
 }
 
-/* The character device answers a whole response to one read. */
+/* The character device answers a whole response to one read. Its wait is
+ * bounded by the kernel driver's timeouts (TPM 2.0 commands: 2 min at most),
+ * not by the deadline: with O_NONBLOCK the driver runs the command in a
+ * worker that holds the file's buffer mutex, which poll() takes too, so a
+ * poll timeout would not end the wait either (drivers/char/tpm/tpm-dev-common.c). */
 static int recv_device(struct tpm *t)
 {
 	ssize_t n;
