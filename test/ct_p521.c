@@ -30,19 +30,6 @@ static void hex_in(unsigned char *out, size_t n, const char *hex)
 	}
 }
 
-/* prints a digest of out once memcheck is told it is public, so the
- * computation cannot be dropped and nothing secret is branched on here */
-static void show(const char *what, int rc, const unsigned char *out, size_t n)
-{
-	unsigned sum = 0;
-
-	PUBLIC(&rc, sizeof(rc));
-	PUBLIC(out, n);
-	for (size_t i = 0; i < n; i++)
-		sum = sum * 31 + out[i];
-	printf("%s: rc %d, digest %08x\n", what, rc, sum);
-}
-
 int ct_main(void)
 {
 	unsigned char k[P521_BYTES], P[P521_POINT_BYTES], A[P521_POINT_BYTES], out[P521_POINT_BYTES];
@@ -61,10 +48,10 @@ int ct_main(void)
 			hex_in(k, sizeof(k), n_minus_18);
 		SECRET(k, sizeof(k));
 		rc = p521_mul(out, k, P);
-		show("p521_mul", rc, out, sizeof(out));
+		ct_show("p521_mul", rc, out, sizeof(out));
 		SECRET(k, sizeof(k));
 		rc = p521_mul_base(out, k);
-		show("p521_mul_base", rc, out, sizeof(out));
+		ct_show("p521_mul_base", rc, out, sizeof(out));
 	}
 
 	/* addition of secret points (the client's ECMR steps), equal ones too */
@@ -74,13 +61,13 @@ int ct_main(void)
 	SECRET(A, sizeof(A));
 	SECRET(P, sizeof(P));
 	rc = p521_add(out, A, P);
-	show("p521_add", rc, out, sizeof(out));
+	ct_show("p521_add", rc, out, sizeof(out));
 	PUBLIC(P, sizeof(P));
 	memcpy(out, P, sizeof(P));
 	SECRET(P, sizeof(P));
 	SECRET(out, sizeof(out));
 	rc = p521_add(A, P, out);
-	show("p521_add P+P", rc, A, sizeof(A));
+	ct_show("p521_add P+P", rc, A, sizeof(A));
 
 	/* the field layer alone: inversion and canonical form */
 	for (int i = 0; i < 9; i++)
@@ -88,8 +75,8 @@ int ct_main(void)
 	SECRET(a, sizeof(a));
 	SECRET(b, sizeof(b));
 	p521_field_op_for_test(r, 'i', a, b);
-	show("field inverse", 0, (unsigned char *)r, sizeof(r));
+	ct_show("field inverse", 0, (unsigned char *)r, sizeof(r));
 	p521_field_op_for_test(r, '-', a, b);
-	show("field a - a", 0, (unsigned char *)r, sizeof(r));
+	ct_show("field a - a", 0, (unsigned char *)r, sizeof(r));
 	return 0;
 }

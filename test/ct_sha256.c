@@ -16,20 +16,6 @@
 
 #include "ct.h"
 
-
-/* prints a digest of out once memcheck is told it is public */
-static void show(const char *what, int rc, const void *out, size_t n)
-{
-	const unsigned char *p = out;
-	unsigned sum = 0;
-
-	PUBLIC(&rc, sizeof(rc));
-	PUBLIC(out, n);
-	for (size_t i = 0; i < n; i++)
-		sum = sum * 31 + p[i];
-	printf("%s: rc %d, digest %08x\n", what, rc, sum);
-}
-
 int ct_main(void)
 {
 	uint32_t state[8];
@@ -44,7 +30,7 @@ int ct_main(void)
 	SECRET(state, sizeof(state));
 	SECRET(block, sizeof(block));
 	sha256_compress_portable(state, block);
-	show("sha256_compress_portable", 0, state, sizeof(state));
+	ct_show("sha256_compress_portable", 0, state, sizeof(state));
 
 	/* short and long (hashed first) passwords; two output blocks */
 	static const size_t plens[] = { 8, 100 };
@@ -55,7 +41,7 @@ int ct_main(void)
 		SECRET(salt, sizeof(salt));
 		int rc = mbedtls_pkcs5_pbkdf2_hmac_ext(MBEDTLS_MD_SHA256, pass, plens[i], salt, sizeof(salt), 3,
 						       sizeof(out), out);
-		show("pbkdf2_hmac_sha256", rc, out, sizeof(out));
+		ct_show("pbkdf2_hmac_sha256", rc, out, sizeof(out));
 	}
 
 	/* the other hashes (old LUKS1 keyslots): pad states in md contexts */
@@ -66,7 +52,7 @@ int ct_main(void)
 		SECRET(pass, sizeof(pass));
 		SECRET(salt, sizeof(salt));
 		int rc = mbedtls_pkcs5_pbkdf2_hmac_ext(others[i], pass, 20, salt, sizeof(salt), 3, sizeof(out), out);
-		show("pbkdf2_hmac_md", rc, out, sizeof(out));
+		ct_show("pbkdf2_hmac_md", rc, out, sizeof(out));
 	}
 
 	memset(key, 'k', sizeof(key));
@@ -75,6 +61,6 @@ int ct_main(void)
 	SECRET(block, sizeof(block));
 	int rc = mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, sizeof(key), block,
 				 sizeof(block), out);
-	show("hmac_sha256", rc, out, 32);
+	ct_show("hmac_sha256", rc, out, 32);
 	return 0;
 }
