@@ -315,21 +315,28 @@ int tpm_parse_create(struct tpm *t, struct buf *pub, struct buf *priv)
 	return 0;
 }
 
-int tpm_parse_unseal(struct tpm *t, struct buf *out)
+/* Unseal's outData, the rest of the response p, into out. */
+static int unseal_out_data(struct tpm *t, struct tpm_rbuf *p, struct buf *out)
 {
-	struct tpm_rbuf p;
 	size_t n;
+	const unsigned char *d = tpm_get_b2b(p, TPM_MAX_SEALED, &n);
 
-	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p))
-		return -1;
-	const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &n);
-	if (!d || !tpm_rbuf_done(&p))
+	if (!d || !tpm_rbuf_done(p))
 		return malformed(t, "Unseal");
 	if (buf_set(out, d, n)) {
 		snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
 		return -1;
 	}
 	return 0;
+}
+
+int tpm_parse_unseal(struct tpm *t, struct buf *out)
+{
+	struct tpm_rbuf p;
+
+	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p))
+		return -1;
+	return unseal_out_data(t, &p, out);
 }
 
 /* --- commands --- */
@@ -950,21 +957,12 @@ static int check_resp_auth(struct tpm *t, const struct tpm_rbuf *p, struct tpm_h
 int tpm_parse_unseal_auth(struct tpm *t, struct tpm_hmac_in *in, struct tpm_session *s, struct buf *out)
 {
 	struct tpm_rbuf p;
-	size_t len;
-
-	bool encrypted = in->attrs & ATTR_SESSION_ENCRYPT;
 	unsigned char cfb[2 * CFB_BLOCK];
 
-	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p) || check_resp_auth(t, &p, in, s))
+	if (response(t, TPM_ST_SESSIONS, "Unseal", 0, NULL, &p) || check_resp_auth(t, &p, in, s) ||
+	    unseal_out_data(t, &p, out))
 		return -1;
-	const unsigned char *d = tpm_get_b2b(&p, TPM_MAX_SEALED, &len);
-	if (!d || !tpm_rbuf_done(&p))
-		return malformed(t, "Unseal");
-	if (buf_set(out, d, len)) {
-		snprintf(t->err, sizeof(t->err), "Unseal: out of memory");
-		return -1;
-	}
-	if (!encrypted)
+	if (!(in->attrs & ATTR_SESSION_ENCRYPT))
 		return 0;
 	/* outData came encrypted (Part 1 §21.3): nonceNewer is the TPM's */
 	int rc = kdfa(jose_hash(in->hash), in->key, in->key_len, "CFB", in->nonce_tpm, in->nonce_tpm_len,
